@@ -1,0 +1,418 @@
+import { DimensionError, MatvecError, OptionError } from './errors.js';
+import { type LanczosResult, lanczos } from './lanczos.js';
+import { SampleMoments } from './moments.js';
+import type { LinearOperator } from './operator.js';
+import { checkInteger, checkOneOf, checkPositive } from './options.js';
+import { checkSeed, createRandom } from './random.js';
+import { tridiagonalEigen } from './tridiagonal.js';
+
+/**
+ * Gauss quadrature rules of the spectral measure of an operator, one per random probe: probe l
+ * has nodes θ_k^(l) (Ritz values, in eigenvalue units) and weights τ_k^(l) >= 0 summing to 1, so
+ * that q_lᵀ f(A) q_l ≈ Σ_k τ_k^(l) f(θ_k^(l)) for its unit start vector q_l.
+ */
+export interface SpectralQuadrature {
+  /** Nodes of each probe's rule, ascending. */
+  readonly nodes: readonly Float64Array[];
+  /** Weights of each probe's rule, one per node. */
+  readonly weights: readonly Float64Array[];
+}
+
+/** Options of {@link spectralDensity}. */
+export interface SpectralDensityOptions {
+  /** Number n_v of random probe vectors, an integer >= 1 (default 10); one Lanczos run each. */
+  probes?: number;
+  /**
+   * Lanczos steps m per probe, an integer >= 1 (default 80); one matvec each, capped at the
+   * operator's dimension. The rule of each probe is exact for polynomials of degree <= 2m − 1.
+   */
+  steps?: number;
+  /** Seed of the probe vectors, a safe integer (default 0). */
+  seed?: number;
+  /**
+   * Standard deviation σ of the Gaussian kernel, in eigenvalue units, > 0. Default:
+   * max(σ_G, h) with σ_G = √(1e−5 · max(1, λmax − λmin)) and h the grid spacing.
+   *
+   * σ_G is the kernel of Ghorbani, Krishnan & Xiao (2019) and PyHessian: their
+   * `sigma_squared = 1e-5`, scaled by max(1, span), is the kernel's *variance*, so the standard
+   * deviation is its square root. Keeping it makes curves comparable with theirs. It is widened
+   * to one grid spacing when the grid is coarser than the kernel (spans above ≈ 10 at the
+   * default `gridSize`): a narrower kernel falls between grid points, the curve then depends on
+   * where the nodes happen to sit and the trapezoid rule no longer integrates each bump. At
+   * σ >= h the trapezoid rule integrates every bump to within 2·e^(−2π²) ≈ 5e-9.
+   */
+  sigma?: number;
+  /** Number of grid points, an integer >= 2 (default 1024). */
+  gridSize?: number;
+  /**
+   * Interval [lo, hi] of the grid, finite with lo < hi. Default: [λmin − pad, λmax + pad] with
+   * pad = 5σ_G + (λmax − λmin)/50 around the extreme Ritz values, so that the kernels of the
+   * extreme nodes fit on the grid. A narrower window gives the density conditional on it (see
+   * {@link smoothDensity}); `negativeMass`, `trace` and the extremes never depend on the grid.
+   */
+  range?: readonly [number, number];
+  /**
+   * Reorthogonalisation of the Lanczos vectors, as in {@link lanczos} (default `'full'`, O(n·m)
+   * memory per probe). `'none'` keeps three vectors; its Ritz values then include spurious
+   * copies of converged ones, whose weights share the mass of the true one, so the quadrature
+   * stays accurate (Greenbaum 1989; Knizhnerman 1996) but individual nodes are less meaningful.
+   */
+  reorthogonalize?: 'full' | 'none';
+}
+
+/** Result of {@link spectralDensity}. */
+export interface SpectralDensityResult extends SpectralQuadrature {
+  /** Ritz values of each probe, ascending: m nodes, fewer when the Krylov space broke down. */
+  nodes: Float64Array[];
+  /** Gauss weights τ_k^(l) of each probe, summing to 1 per probe. */
+  weights: Float64Array[];
+  /** Dimension n of the operator (the number of eigenvalues the spectral measure stands for). */
+  dim: number;
+  /** Evenly spaced grid points, in eigenvalue units. */
+  grid: Float64Array;
+  /**
+   * The smoothed density φ on `grid`, in 1/(eigenvalue unit), normalised so that its
+   * trapezoid integral over the grid is exactly 1 (see {@link smoothDensity}).
+   */
+  density: Float64Array;
+  /** Standard deviation of the Gaussian kernel that was used. */
+  sigma: number;
+  /** Smallest Ritz value over all probes: an upper bound on λmin(A) (Cauchy interlacing). */
+  lambdaMin: number;
+  /** Largest Ritz value over all probes: a lower bound on λmax(A) (Cauchy interlacing). */
+  lambdaMax: number;
+  /**
+   * Fraction of the spectral mass below zero, (1/n_v) Σ_l Σ_k τ_k^(l) 1[θ_k^(l) < 0], taken from
+   * the quadrature nodes, not from the smoothed curve (whose kernels leak mass across zero).
+   * Estimates #{λ_i < 0}/n; per probe the quadrature part of the error is at most the larger
+   * weight of the two nodes around 0 (Chebyshev–Markov–Stieltjes inequalities).
+   */
+  negativeMass: number;
+  /**
+   * Hutchinson's estimate of tr A: the mean over probes of n·Σ_k τ_k θ_k = n·q₁ᵀAq₁ = zᵀAz for
+   * the Rademacher vector z = √n·q₁, with its standard error (sample standard deviation / √n_v;
+   * NaN for a single probe). Variance 2(‖A‖²_F − Σ A_ii²)/n_v.
+   */
+  trace: { estimate: number; stderr: number };
+  /** Matvecs spent in total, Σ_l (number of nodes of probe l). */
+  matvecs: number;
+}
+
+const WHERE = 'spectralDensity';
+
+/**
+ * Ghorbani, Krishnan & Xiao's kernel variance factor: σ_G² = GHORBANI_VARIANCE · max(1, span).
+ */
+const GHORBANI_VARIANCE = 1e-5;
+
+/**
+ * Kernels are evaluated within ±KERNEL_CUTOFF·σ of their node; the Gaussian mass beyond is
+ * erfc(10/√2) ≈ 1.5e-23 of the total.
+ */
+const KERNEL_CUTOFF = 10;
+
+/**
+ * The spectral density of a symmetric operator by stochastic Lanczos quadrature (Ubaru, Chen &
+ * Saad 2017, "Fast estimation of tr(f(A)) via stochastic Lanczos quadrature", SIAM J. Matrix
+ * Anal. Appl. 38(4); applied to neural-network Hessians by Ghorbani, Krishnan & Xiao 2019, "An
+ * investigation into neural net optimization via Hessian eigenvalue density", ICML).
+ *
+ * For each probe l = 0..n_v−1 a Rademacher vector z_l (from the l-th `split()` of
+ * `createRandom(seed)`, so probe l does not depend on the number of probes) is normalised to
+ * q_l = z_l/√n and m steps of {@link lanczos} give T_l; its eigenvalues θ_k^(l) and squared
+ * first eigenvector components τ_k^(l) form the Gauss quadrature rule of the spectral measure
+ * Σ_i (u_iᵀq_l)² δ_{λ_i}, whose expectation is the eigenvalue distribution (1/n) Σ_i δ_{λ_i}.
+ * The density is φ(t) = (1/n_v) Σ_l Σ_k τ_k^(l) g_σ(t − θ_k^(l)) with a Gaussian kernel g_σ.
+ *
+ * Accuracy in the 1-Wasserstein distance W₁ between the SLQ measure (every node with weight
+ * τ/n_v, see {@link spectralMeasure}) and the eigenvalue distribution, derived for this
+ * project: per probe the quadrature part is at most π(λmax − λmin)/(4m) (the rule integrates
+ * polynomials of degree <= 2m − 1 exactly, and by Jackson's theorem a 1-Lipschitz function is
+ * that close to one), and the sampling part has expectation at most
+ * ∫ √(2F(1 − F)) dt / √(n·n_v) <= (λmax − λmin)/√(2n·n_v), F the eigenvalue CDF. Chen, Trogdon
+ * & Ubaru (2021), "Analysis of stochastic Lanczos quadrature for spectrum approximation", ICML,
+ * prove a high-probability bound of the same shape: W₁ <= t(λmax − λmin) with probability
+ * 1 − η after ⌈12/t + 1/2⌉ steps on ⌈4 ln(2n/η)/((n + 2)t²)⌉ probes.
+ *
+ * Cost: n_v·m matvecs and O(n_v·m·n) vector work (O(n_v·m²·n) with full reorthogonalisation).
+ * All options are validated before the first matvec.
+ *
+ * @throws {@link OptionError} naming the option when one is out of range.
+ * @throws {@link MatvecError} (algorithm `'spectralDensity'`, `step` = the zero-based matvec
+ *   index of the run) when a product throws, has the wrong length or is not finite; the message
+ *   names the probe.
+ *
+ * @example
+ * ```ts
+ * const slq = await spectralDensity(hessian, { probes: 10, steps: 80, seed: 1 });
+ * console.log(slq.lambdaMax, slq.negativeMass, `${slq.trace.estimate} ± ${slq.trace.stderr}`);
+ * // Re-smooth the same nodes with a wider kernel, without new matvecs:
+ * const wide = smoothDensity(slq, { sigma: 10 * slq.sigma, grid: slq.grid });
+ * ```
+ */
+export async function spectralDensity(
+  op: LinearOperator,
+  options: SpectralDensityOptions = {},
+): Promise<SpectralDensityResult> {
+  const {
+    probes = 10,
+    steps = 80,
+    seed = 0,
+    sigma,
+    gridSize = 1024,
+    range,
+    reorthogonalize = 'full',
+  } = options;
+  checkInteger(WHERE, 'op.dim', op.dim, 1);
+  checkInteger(WHERE, 'probes', probes, 1);
+  checkInteger(WHERE, 'steps', steps, 1);
+  checkSeed(seed, WHERE);
+  if (sigma !== undefined) checkPositive(WHERE, 'sigma', sigma);
+  checkInteger(WHERE, 'gridSize', gridSize, 2);
+  if (range !== undefined) checkRange(range);
+  checkOneOf(WHERE, 'reorthogonalize', reorthogonalize, ['full', 'none']);
+
+  const n = op.dim;
+  const root = createRandom(seed);
+  const nodes: Float64Array[] = [];
+  const weights: Float64Array[] = [];
+  const traces = new SampleMoments(1);
+  let matvecs = 0;
+  let negative = 0;
+  for (let l = 0; l < probes; l++) {
+    const startVector = root.split().rademacherVector(n);
+    let run: LanczosResult;
+    try {
+      run = await lanczos(op, { steps, startVector, reorthogonalize });
+    } catch (error) {
+      if (!(error instanceof MatvecError)) throw error;
+      const detail = error.message.replace(/^lanczos: /, '');
+      throw new MatvecError(
+        `${WHERE}: probe ${l} (matvec ${matvecs + error.step} of the run): ${detail}`,
+        WHERE,
+        matvecs + error.step,
+        { cause: error },
+      );
+    }
+    matvecs += run.matvecs;
+    const rule = tridiagonalEigen(run.alpha, run.beta);
+    let mean = 0;
+    for (let k = 0; k < rule.values.length; k++) {
+      mean += rule.weights[k] * rule.values[k];
+      if (rule.values[k] < 0) negative += rule.weights[k];
+    }
+    traces.add([n * mean]);
+    nodes.push(rule.values);
+    weights.push(rule.weights);
+  }
+
+  let lambdaMin = Number.POSITIVE_INFINITY;
+  let lambdaMax = Number.NEGATIVE_INFINITY;
+  for (const values of nodes) {
+    lambdaMin = Math.min(lambdaMin, values[0]);
+    lambdaMax = Math.max(lambdaMax, values[values.length - 1]);
+  }
+  const span = lambdaMax - lambdaMin;
+  const ghorbaniSigma = Math.sqrt(GHORBANI_VARIANCE * Math.max(1, span));
+  const pad = 5 * ghorbaniSigma + span / 50;
+  const [lo, hi] = range ?? [lambdaMin - pad, lambdaMax + pad];
+  const grid = uniformGrid(lo, hi, gridSize);
+  const kernelSigma = sigma ?? Math.max(ghorbaniSigma, (hi - lo) / (gridSize - 1));
+  const quadrature = { nodes, weights };
+  return {
+    nodes,
+    weights,
+    dim: n,
+    grid,
+    density: smoothDensity(quadrature, { sigma: kernelSigma, grid }),
+    sigma: kernelSigma,
+    lambdaMin,
+    lambdaMax,
+    negativeMass: negative / probes,
+    trace: { estimate: traces.mean()[0], stderr: traces.standardError()[0] },
+    matvecs,
+  };
+}
+
+function checkRange(range: readonly [number, number]): void {
+  const ok =
+    Array.isArray(range) &&
+    range.length === 2 &&
+    Number.isFinite(range[0]) &&
+    Number.isFinite(range[1]) &&
+    range[0] < range[1];
+  if (!ok) {
+    const got = Array.isArray(range) ? `[${range.map(String).join(', ')}]` : String(range);
+    throw new OptionError(
+      `${WHERE}: expected range to be [lo, hi] with finite lo < hi, got ${got}`,
+    );
+  }
+}
+
+/** `size` evenly spaced points from lo to hi, both included. */
+function uniformGrid(lo: number, hi: number, size: number): Float64Array {
+  const step = (hi - lo) / (size - 1);
+  const grid = Float64Array.from({ length: size }, (_, i) => lo + i * step);
+  grid[size - 1] = hi;
+  return grid;
+}
+
+/** Options of {@link smoothDensity}. */
+export interface SmoothDensityOptions {
+  /** Standard deviation of the Gaussian kernel, in eigenvalue units, finite and > 0. */
+  sigma: number;
+  /** Points at which to evaluate the density: finite, strictly increasing, at least 2. */
+  grid: Float64Array;
+}
+
+/**
+ * The Gaussian-smoothed density of a set of quadrature rules (no matvecs):
+ * φ(t) = (1/n_v) Σ_l Σ_k τ_k^(l) g_σ(t − θ_k^(l)), g_σ(x) = exp(−x²/2σ²)/(σ√(2π)), evaluated at
+ * each grid point and then divided by its trapezoid integral over the grid, so that the result
+ * integrates to exactly 1 there (as PyHessian's `density_generate` does; Ghorbani, Krishnan &
+ * Xiao 2019). The renormalisation puts back the kernel mass that falls outside the grid: with a
+ * `grid` that covers only part of the spectrum, the result is the density *conditional* on that
+ * window. All zeros when no node lies within 10σ of the grid.
+ *
+ * @throws {@link OptionError} for a bad `sigma` or `grid`, or for empty or non-finite rules.
+ * @throws {@link DimensionError} when nodes and weights do not pair up.
+ *
+ * @example
+ * ```ts
+ * const slq = await spectralDensity(hessian);
+ * const sharper = smoothDensity(slq, { sigma: slq.sigma / 4, grid: slq.grid });
+ * ```
+ */
+export function smoothDensity(
+  quadrature: SpectralQuadrature,
+  options: SmoothDensityOptions,
+): Float64Array {
+  const where = 'smoothDensity';
+  const { sigma, grid } = options;
+  checkQuadrature(where, quadrature);
+  checkPositive(where, 'sigma', sigma);
+  if (!(grid instanceof Float64Array) || grid.length < 2) {
+    throw new OptionError(`${where}: expected grid to be a Float64Array of at least 2 points`);
+  }
+  for (let i = 0; i < grid.length; i++) {
+    if (!Number.isFinite(grid[i]) || (i > 0 && !(grid[i] > grid[i - 1]))) {
+      throw new OptionError(
+        `${where}: expected a finite, strictly increasing grid, got grid[${i}] = ${grid[i]}` +
+          (i > 0 ? ` after grid[${i - 1}] = ${grid[i - 1]}` : ''),
+      );
+    }
+  }
+  const { nodes, weights } = quadrature;
+  const density = new Float64Array(grid.length);
+  const scale = 1 / (nodes.length * sigma * Math.sqrt(2 * Math.PI));
+  for (let l = 0; l < nodes.length; l++) {
+    for (let k = 0; k < nodes[l].length; k++) {
+      const theta = nodes[l][k];
+      const mass = weights[l][k] * scale;
+      const first = lowerBound(grid, theta - KERNEL_CUTOFF * sigma);
+      for (let i = first; i < grid.length && grid[i] <= theta + KERNEL_CUTOFF * sigma; i++) {
+        const x = (grid[i] - theta) / sigma;
+        density[i] += mass * Math.exp(-0.5 * x * x);
+      }
+    }
+  }
+  let integral = 0;
+  for (let i = 1; i < grid.length; i++) {
+    integral += 0.5 * (density[i] + density[i - 1]) * (grid[i] - grid[i - 1]);
+  }
+  if (integral > 0) for (let i = 0; i < density.length; i++) density[i] /= integral;
+  return density;
+}
+
+/** Index of the first grid point >= t (grid ascending); grid.length if none. */
+function lowerBound(grid: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = grid.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (grid[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The SLQ spectral measure as one discrete measure: every node of every probe, with weight
+ * τ_k^(l)/n_v (total 1 when each rule's weights sum to 1). This is the measure whose distance
+ * to the eigenvalue distribution Chen, Trogdon & Ubaru (2021) bound; pass it to
+ * {@link wasserstein1}.
+ *
+ * @throws {@link OptionError} for empty or non-finite rules; {@link DimensionError} when nodes
+ *   and weights do not pair up.
+ *
+ * @example
+ * ```ts
+ * const error = wasserstein1(spectralMeasure(await spectralDensity(op)), { values: eigenvalues });
+ * ```
+ */
+export function spectralMeasure(quadrature: SpectralQuadrature): {
+  values: Float64Array;
+  weights: Float64Array;
+} {
+  return flattenQuadrature('spectralMeasure', quadrature);
+}
+
+/**
+ * Validates the rules (see {@link checkQuadrature}) and concatenates them: all nodes, with
+ * weights τ_k^(l)/n_v. Internal: shared with summary.ts.
+ */
+export function flattenQuadrature(
+  where: string,
+  quadrature: SpectralQuadrature,
+): { values: Float64Array; weights: Float64Array } {
+  checkQuadrature(where, quadrature);
+  const { nodes, weights } = quadrature;
+  const total = nodes.reduce((sum, rule) => sum + rule.length, 0);
+  const values = new Float64Array(total);
+  const masses = new Float64Array(total);
+  let offset = 0;
+  for (let l = 0; l < nodes.length; l++) {
+    values.set(nodes[l], offset);
+    for (let k = 0; k < nodes[l].length; k++) masses[offset + k] = weights[l][k] / nodes.length;
+    offset += nodes[l].length;
+  }
+  return { values, weights: masses };
+}
+
+/**
+ * Checks a set of quadrature rules: at least one rule, each with at least one node, as many
+ * weights as nodes, finite nodes and finite weights >= 0 with a positive sum.
+ */
+function checkQuadrature(where: string, quadrature: SpectralQuadrature): void {
+  const { nodes, weights } = quadrature;
+  if (!Array.isArray(nodes) || !Array.isArray(weights) || nodes.length === 0) {
+    throw new OptionError(`${where}: expected nodes and weights to be non-empty arrays of rules`);
+  }
+  if (weights.length !== nodes.length) {
+    throw new DimensionError(
+      `${where}: expected one weight array per node array (${nodes.length}), got ${weights.length}`,
+    );
+  }
+  for (let l = 0; l < nodes.length; l++) {
+    if (nodes[l].length === 0 || weights[l].length !== nodes[l].length) {
+      throw new DimensionError(
+        `${where}: expected rule ${l} to have as many weights as nodes (>= 1), got ${weights[l].length} and ${nodes[l].length}`,
+      );
+    }
+    let sum = 0;
+    for (let k = 0; k < nodes[l].length; k++) {
+      const w = weights[l][k];
+      if (!Number.isFinite(nodes[l][k]) || !(Number.isFinite(w) && w >= 0)) {
+        throw new OptionError(
+          `${where}: expected finite nodes and finite weights >= 0, got node ${nodes[l][k]} with weight ${w} (rule ${l}, index ${k})`,
+        );
+      }
+      sum += w;
+    }
+    if (!(sum > 0)) {
+      throw new OptionError(
+        `${where}: expected rule ${l}'s weights to have a positive sum, got ${sum}`,
+      );
+    }
+  }
+}

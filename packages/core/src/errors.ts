@@ -1,0 +1,79 @@
+/**
+ * Typed errors of hessian-probe. Every message reads "<where>: expected …, got …" so that a
+ * user can fix the call without reading the source.
+ *
+ * @example
+ * ```ts
+ * try { await lanczos(op, { steps: 0 }); }
+ * catch (e) { if (e instanceof OptionError) console.error(e.message); }
+ * // "lanczos: expected steps to be an integer >= 1, got 0"
+ * ```
+ */
+export class HessianProbeError extends Error {
+  /** Stable machine-readable code, e.g. `'option'`, `'dimension'`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option has a value out of its documented range (raised before any matvec). */
+export class OptionError extends HessianProbeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('option', message, options);
+  }
+}
+
+/** Two sizes that must agree do not (vector length vs operator dimension, matrix size, …). */
+export class DimensionError extends HessianProbeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('dimension', message, options);
+  }
+}
+
+/** A {@link ParameterLayout} does not tile its dimension, or a block name is unknown. */
+export class LayoutError extends HessianProbeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('layout', message, options);
+  }
+}
+
+/** A matrix that must be symmetric is not, within the stated tolerance. */
+export class SymmetryError extends HessianProbeError {
+  /** Row and column of the worst asymmetric pair. */
+  readonly row: number;
+  readonly column: number;
+
+  constructor(message: string, row: number, column: number) {
+    super('symmetry', message);
+    this.row = row;
+    this.column = column;
+  }
+}
+
+/**
+ * An operator's `matvec` returned something unusable (wrong length, NaN or ±Inf, or threw)
+ * at a given step of an algorithm; the algorithm stopped there.
+ */
+export class MatvecError extends HessianProbeError {
+  /** Name of the algorithm that called the operator, e.g. `'lanczos'`. */
+  readonly algorithm: string;
+  /** Zero-based index of the matvec within that algorithm's run. */
+  readonly step: number;
+
+  constructor(message: string, algorithm: string, step: number, options?: { cause?: unknown }) {
+    super('matvec', message, options);
+    this.algorithm = algorithm;
+    this.step = step;
+  }
+}
+
+/** A request exceeds a configured size limit (e.g. assembling a dense matrix that is too big). */
+export class SizeLimitError extends HessianProbeError {
+  constructor(message: string) {
+    super('size-limit', message);
+  }
+}

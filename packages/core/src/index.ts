@@ -1,0 +1,106 @@
+/**
+ * `@hessian-probe/core`: curvature numerics on any symmetric linear operator, in float64.
+ *
+ * The vocabulary ({@link LinearOperator}, {@link ParameterLayout}, a seeded generator, typed
+ * errors), the Krylov methods (Lanczos, restarted Lanczos eigenpairs, the tridiagonal solver),
+ * and the estimators built on them (spectral density by stochastic Lanczos quadrature, trace,
+ * diagonal and block norms, spectral summaries). Tensor-level code lives in the subpath
+ * `@hessian-probe/core/tfjs`; test helpers in `@hessian-probe/core/testing`.
+ *
+ * @packageDocumentation
+ */
+export {
+  type BlockNorms,
+  type BlockNormsOptions,
+  type BlockRatios,
+  blockNorms,
+  blockRatios,
+  type ExactBlockNorms,
+  exactBlockNorms,
+} from './blocks.js';
+export { type DenseMatrixOptions, denseMatrix } from './dense.js';
+export {
+  type SmoothDensityOptions,
+  type SpectralDensityOptions,
+  type SpectralDensityResult,
+  type SpectralQuadrature,
+  smoothDensity,
+  spectralDensity,
+  spectralMeasure,
+} from './density.js';
+export {
+  type EigenpairsResult,
+  type EigenpairTarget,
+  type TopEigenpairsOptions,
+  topEigenpairs,
+} from './eigenpairs.js';
+export {
+  DimensionError,
+  HessianProbeError,
+  LayoutError,
+  MatvecError,
+  OptionError,
+  SizeLimitError,
+  SymmetryError,
+} from './errors.js';
+export { type LanczosOptions, type LanczosResult, lanczos } from './lanczos.js';
+export {
+  type BlockSize,
+  createLayout,
+  embedBlock,
+  findBlock,
+  type LayoutBlock,
+  layoutFromSizes,
+  type ParameterLayout,
+  sliceBlock,
+  sliceBlocks,
+} from './layout.js';
+export {
+  checkedMatvec,
+  type DenseOperatorOptions,
+  denseOperator,
+  type LinearOperator,
+  restrictOperator,
+  scaleOperator,
+  shiftOperator,
+} from './operator.js';
+export { type PowerIterationOptions, powerIteration } from './power-iteration.js';
+export { createRandom, Random } from './random.js';
+export {
+  type CurvatureKind,
+  type CurvatureReport,
+  type CurvatureReportInput,
+  decodeReport,
+  encodeReport,
+  normalizeReport,
+  REPORT_SCHEMA_VERSION,
+  type ReportBlocks,
+  type ReportDensity,
+  type ReportEigen,
+  ReportFormatError,
+  type ReportLayer,
+  type ReportModel,
+  type ReportProbe,
+  type ReportTrace,
+} from './report.js';
+export {
+  type SpectralQuadratureInput,
+  type SpectralSummary,
+  spectralSummary,
+} from './summary.js';
+export {
+  type DiagonalEstimate,
+  type EstimateDiagonalOptions,
+  type EstimateTraceOptions,
+  estimateDiagonal,
+  estimateTrace,
+  type TraceEstimate,
+  type TraceMethod,
+} from './trace.js';
+export {
+  TridiagonalConvergenceError,
+  type TridiagonalEigen,
+  type TridiagonalEigenOptions,
+  tridiagonalEigen,
+} from './tridiagonal.js';
+export { type DiscreteMeasure, wasserstein1 } from './wasserstein.js';

@@ -1,0 +1,103 @@
+/**
+ * `@hessian-probe/core/tfjs`: exact curvature operators for TensorFlow.js. Second-order-correct
+ * autodiff switched on only while an analysis runs, stable losses with exact second
+ * derivatives, and the exact Hessian-vector product (Pearlmutter 1994) of any scalar loss
+ * as a core `LinearOperator`; {@link modelCurvature} gives the Hessian or the generalized
+ * Gauss–Newton matrix (Schraudolph 2002) of a tfjs-layers model with named layouts by tensor,
+ * layer or output unit, self-checked against finite differences on first use. Depends on
+ * `@tensorflow/tfjs-core` types only: pass your `tf`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { topEigenpairs } from '@hessian-probe/core';
+ * import { modelCurvature } from '@hessian-probe/core/tfjs';
+ * const { operator } = modelCurvature(model, { tf, x, y }); // loss from model.compile()
+ * const { values } = await topEigenpairs(operator, { k: 5 });
+ * ```
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { hessianOperator, modelLogits, softmaxCrossEntropy } from '@hessian-probe/core/tfjs';
+ * const { operator, layout } = hessianOperator({
+ *   tf,
+ *   params: model.trainableWeights.map((w) => w.read()),
+ *   loss: () => softmaxCrossEntropy(tf, modelLogits(model, x), y),
+ * });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { LossError, SelfCheckError, UnsupportedLayerError } from './errors.js';
+export {
+  type CentralDifference,
+  centralDifference,
+  FINITE_DIFFERENCE_RELATIVE_STEP,
+  type FiniteDifferenceOptions,
+  FLOAT32_ROUNDOFF,
+  finiteDifferenceOperator,
+} from './finite-difference.js';
+export {
+  type GaussNewtonOperatorOptions,
+  gaussNewtonOperator,
+  gaussNewtonVectorProduct,
+} from './ggn.js';
+export {
+  type CurvatureOperator,
+  type HessianOperatorOptions,
+  hessianOperator,
+  type Param,
+  type TrainableWeightsHolder,
+  trainableParams,
+} from './hvp.js';
+export {
+  flattenLayers,
+  LAYOUT_KINDS,
+  type LayerLike,
+  type LayersModelLike,
+  type LayoutKind,
+  type ModelLayout,
+  modelLayout,
+  permuteOperator,
+  type WeightLike,
+} from './layouts.js';
+export {
+  endsInActivation,
+  endsInSoftmax,
+  type FinalActivation,
+  type LogitsModel,
+  modelLogits,
+} from './logits.js';
+export {
+  binaryCrossEntropy,
+  LOSS_NAMES,
+  type LossName,
+  logSoftmax,
+  meanSquaredError,
+  type OutputLoss,
+  outputLoss,
+  softmaxCrossEntropy,
+} from './losses.js';
+export {
+  type CurvatureKind,
+  type CurvatureModel,
+  checkSupportedLayers,
+  KERAS_LOSSES,
+  type KerasLossName,
+  type ModelCurvatureOptions,
+  modelCurvature,
+  SUPPORTED_ACTIVATIONS,
+  SUPPORTED_LAYERS,
+} from './model.js';
+export { isSecondOrderActive, SECOND_ORDER_KERNELS, withSecondOrder } from './second-order.js';
+export {
+  SELF_CHECK_MAX_UNCERTAINTY,
+  SELF_CHECK_TOLERANCE,
+  type SelfCheckOptions,
+  type SelfCheckResult,
+  selfCheck,
+  selfCheckOnce,
+  selfCheckResult,
+} from './self-check.js';
+export type { NamedTensor, Tf } from './types.js';

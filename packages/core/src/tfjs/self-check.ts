@@ -1,0 +1,208 @@
+import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
+import { DimensionError } from '../errors.js';
+import type { ParameterLayout } from '../layout.js';
+import type { LinearOperator } from '../operator.js';
+import { checkInteger, checkPositive } from '../options.js';
+import { checkSeed, createRandom } from '../random.js';
+import { norm } from '../vector.js';
+import { SelfCheckError } from './errors.js';
+import { centralDifference } from './finite-difference.js';
+import type { Tf } from './types.js';
+
+/**
+ * Default tolerance of {@link selfCheck} on ‖Hd − H_fd d‖ / ‖H_fd d‖, before the measured
+ * finite-difference uncertainty is added: 64·ε^{2/3} with ε = 2^-23 (≈ 1.6e-3). At the
+ * default step h ∝ ε^{1/3} the central difference has truncation and rounding errors of order
+ * ε^{2/3} ≈ 2.4e-5 relative, each times a problem-dependent constant (third derivatives,
+ * ‖g‖/‖Hv‖, the rounding growth of the backward pass); 64 covers the constants measured on
+ * this project's test models (worst finite-difference error seen 3.0e-4 ≈ 12·ε^{2/3} on a
+ * two-hidden-layer tanh MLP, cpu and wasm: self-check.test.ts) while staying two orders of
+ * magnitude below the errors of broken second-order gradients (10 % on the same MLP without
+ * {@link withSecondOrder}; 30–100 % in TFJS-SECOND-ORDER.md).
+ */
+export const SELF_CHECK_TOLERANCE = 64 * 2 ** ((-23 * 2) / 3);
+
+/**
+ * Above this relative disagreement between the differences with steps h and h/2 a direction
+ * is inconclusive: the gradient is not smooth along it at this scale (a relu, leakyRelu or
+ * max-pooling kink was crossed) or rounding dominates, so the difference is no reference.
+ */
+export const SELF_CHECK_MAX_UNCERTAINTY = 0.05;
+
+/** Options of {@link selfCheck}. */
+export interface SelfCheckOptions {
+  /** The TensorFlow.js namespace in use. */
+  readonly tf: Tf;
+  /** The autodiff operator to check, in tfjs coordinates (params in order, row-major each). */
+  readonly operator: LinearOperator;
+  /** The parameters the operator differentiates over (variables are perturbed and restored). */
+  readonly params: readonly Tensor[];
+  /** The loss whose Hessian `operator` claims to multiply by. */
+  readonly loss: (params: readonly Tensor[]) => Scalar;
+  /** Names the blocks in an error: the operator's layout (in permuted coordinates when `order`). */
+  readonly layout: ParameterLayout;
+  /** `order[k]` = tfjs coordinate of layout coordinate k (see {@link modelLayout}); default identity. */
+  readonly order?: Int32Array;
+  /** Conclusive random directions to check (default 3, at most twice as many are tried). */
+  readonly directions?: number;
+  /** Seed of the Gaussian directions (default 0). */
+  readonly seed?: number;
+  /** Base relative tolerance (default {@link SELF_CHECK_TOLERANCE}). */
+  readonly tolerance?: number;
+}
+
+/** What {@link selfCheck} measured. */
+export interface SelfCheckResult {
+  /** Directions on which the finite difference was a usable reference and agreed. */
+  readonly checked: number;
+  /** Directions skipped because the finite difference disagreed with itself (kinks). */
+  readonly inconclusive: number;
+  /** Largest ‖Hd − H_fd d‖ / ‖H_fd d‖ over the checked directions. */
+  readonly relativeError: number;
+  /** Largest allowed value of that error on the worst direction (tolerance + 4·uncertainty). */
+  readonly allowed: number;
+}
+
+/**
+ * Checks an autodiff Hessian-vector product (Pearlmutter 1994) against central finite
+ * differences of the first-order gradient on seeded Gaussian directions. For each direction v,
+ * the difference D_h = (g(θ₊) − g(θ₋))/2h with θ± = fl(θ ± hv) is a product with the exact
+ * float64 displacement d = (θ₊ − θ₋)/2h, so the exact operator is applied to d (removing the
+ * rounding of θ ± hv from the comparison). The difference is repeated with h/2; their
+ * disagreement u = ‖D_h − D_{h/2}‖/‖D_h‖ measures its own truncation and rounding error. A
+ * direction with u > {@link SELF_CHECK_MAX_UNCERTAINTY} is inconclusive (skipped); otherwise
+ * the check fails when ‖Hd − D_h‖/‖D_h‖ > tolerance + 4u.
+ *
+ * @returns what was measured; `checked` may be 0 when every direction crossed a kink.
+ * @throws {@link SelfCheckError} naming the layout blocks that hold most of the discrepancy
+ *   (largest share of ‖Hd − D_h‖² first, up to 90 % of it).
+ *
+ * @example
+ * ```ts
+ * const { operator } = hessianOperator({ tf, params, loss });
+ * const result = await selfCheck({ tf, operator, params: params.map((p) => p.tensor), loss, layout });
+ * ```
+ */
+export async function selfCheck(options: SelfCheckOptions): Promise<SelfCheckResult> {
+  const {
+    tf,
+    operator,
+    params,
+    loss,
+    layout,
+    order,
+    directions = 3,
+    seed = 0,
+    tolerance = SELF_CHECK_TOLERANCE,
+  } = options;
+  checkInteger('selfCheck', 'directions', directions, 1);
+  checkSeed(seed, 'selfCheck');
+  checkPositive('selfCheck', 'tolerance', tolerance);
+  if (layout.dim !== operator.dim || (order && order.length !== operator.dim)) {
+    throw new DimensionError(
+      `selfCheck: expected a layout (and order) of dimension ${operator.dim}, got ${layout.dim}`,
+    );
+  }
+  const rng = createRandom(seed);
+  let checked = 0;
+  let inconclusive = 0;
+  let worst = 0;
+  let allowedAtWorst = tolerance;
+  for (let attempt = 0; attempt < 2 * directions && checked < directions; attempt++) {
+    const v = rng.gaussianVector(operator.dim);
+    const coarse = await centralDifference(tf, params, loss, v);
+    const fine = await centralDifference(tf, params, loss, v, coarse.step / 2);
+    const reference = coarse.product;
+    const scale = norm(reference);
+    const uncertainty = distance(reference, fine.product) / scale;
+    if (!(uncertainty <= SELF_CHECK_MAX_UNCERTAINTY)) {
+      inconclusive++;
+      continue;
+    }
+    const exact = await operator.matvec(coarse.direction);
+    const gap = exact.map((x, i) => x - reference[i]);
+    const error = norm(gap) / scale;
+    const allowed = tolerance + 4 * uncertainty;
+    if (!(error <= allowed)) {
+      const blocks = concentration(gap, layout, order);
+      throw new SelfCheckError(
+        `selfCheck: expected the autodiff Hessian-vector product to match central finite differences ` +
+          `within ${allowed.toExponential(2)} relative (tolerance ${tolerance.toExponential(2)} + 4 × ` +
+          `finite-difference uncertainty ${uncertainty.toExponential(2)}), got ${error.toExponential(2)} on ` +
+          `direction ${attempt}; the discrepancy is in ${blocks.map((b) => `${b.name} (${(100 * b.share).toFixed(1)} %)`).join(', ')}`,
+        error,
+        blocks.map((b) => b.name),
+      );
+    }
+    checked++;
+    if (error >= worst) {
+      worst = error;
+      allowedAtWorst = allowed;
+    }
+  }
+  return { checked, inconclusive, relativeError: worst, allowed: allowedAtWorst };
+}
+
+function distance(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+/** The blocks holding the largest shares of ‖gap‖², largest first, until 90 % is covered. */
+function concentration(
+  gap: Float64Array,
+  layout: ParameterLayout,
+  order: Int32Array | undefined,
+): { name: string; share: number }[] {
+  const total = gap.reduce((s, x) => s + x * x, 0);
+  const shares = layout.blocks.map((b) => {
+    let s = 0;
+    for (let k = b.offset; k < b.offset + b.size; k++) s += gap[order ? order[k] : k] ** 2;
+    return { name: b.name, share: total > 0 ? s / total : 0 };
+  });
+  shares.sort((a, b) => b.share - a.share);
+  const out: { name: string; share: number }[] = [];
+  let covered = 0;
+  for (const s of shares) {
+    out.push(s);
+    covered += s.share;
+    if (covered >= 0.9) break;
+  }
+  return out;
+}
+
+const checkedModels = new WeakMap<object, Promise<SelfCheckResult>>();
+
+/**
+ * Runs `check` once per `key` (a model) and caches its promise, also a rejection: every later
+ * call for the same key gets the same result or the same {@link SelfCheckError}.
+ *
+ * @example
+ * ```ts
+ * await selfCheckOnce(model, () => selfCheck({ tf, operator, params, loss, layout }));
+ * ```
+ */
+export function selfCheckOnce(
+  key: object,
+  check: () => Promise<SelfCheckResult>,
+): Promise<SelfCheckResult> {
+  let pending = checkedModels.get(key);
+  if (!pending) {
+    pending = check();
+    checkedModels.set(key, pending);
+  }
+  return pending;
+}
+
+/**
+ * The cached self-check result of `key`, if it has been checked.
+ *
+ * @example
+ * ```ts
+ * const result = await selfCheckResult(model); // undefined before the first product
+ * ```
+ */
+export function selfCheckResult(key: object): Promise<SelfCheckResult> | undefined {
+  return checkedModels.get(key);
+}

@@ -1,0 +1,446 @@
+/**
+ * Prometheus metrics of curvature reports, on prom-client. Each report is checked and stored as
+ * a snapshot when it is recorded; gauges are set from that snapshot in their `collect()` hooks at
+ * scrape time, so a scrape never runs numerics and always sees one consistent report.
+ */
+import {
+  type CurvatureReport,
+  type CurvatureReportInput,
+  normalizeReport,
+  OptionError,
+} from '@hessian-probe/core';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Labels put on every series of {@link curvatureMetrics}, to tell models and runs apart. */
+export interface CurvatureMetricsLabels {
+  /** Value of the `model` label, e.g. `'mnist-mlp'`. Default: no `model` label. */
+  model?: string;
+  /** Value of the `run` label, e.g. a run id. Default: no `run` label. */
+  run?: string;
+}
+
+/** Options of {@link curvatureMetrics}. */
+export interface CurvatureMetricsOptions {
+  /**
+   * The prom-client registry to register into. Default: a new private `Registry`, so nothing
+   * lands in prom-client's global registry. Its default labels are never changed.
+   */
+  registry?: Registry;
+  /** Prefix of every metric name. Default `'hessian_'`. */
+  prefix?: string;
+  /** Constant `model` and `run` labels on every series. Default: none. */
+  defaultLabels?: CurvatureMetricsLabels;
+  /**
+   * Most distinct `layer` label values ever exported (an integer >= 0). Default 50. The first
+   * layers seen keep their label; values of other layers are dropped and counted in
+   * `<prefix>layer_labels_dropped_total`.
+   */
+  maxLayers?: number;
+  /**
+   * Upper bounds of the analysis duration histogram, in seconds, increasing. Default
+   * `[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]`.
+   */
+  durationBuckets?: readonly number[];
+}
+
+/** The metrics of {@link curvatureMetrics} and the functions that feed them. */
+export interface CurvatureMetrics {
+  /** The registry holding the metrics: serve it ({@link serveMetrics}) or push it. */
+  readonly registry: Registry;
+  /**
+   * Checks `report`, stores it as the snapshot that gauges show from the next scrape on, and
+   * counts it: the duration histogram, the HVP total, dropped layer labels. A section missing
+   * from `report` (its analysis did not run this time) keeps the values of the last report that
+   * had it; `<prefix>last_report_*` tell when the latest report was made.
+   *
+   * @throws ReportFormatError (from core) for a malformed report; nothing is recorded then.
+   */
+  record(report: CurvatureReportInput): void;
+  /** Counts one analysis that failed (`<prefix>analyses_failed_total`). */
+  recordFailure(): void;
+  /**
+   * Counts one analysis that was scheduled but not run, by reason (`<prefix>analyses_skipped_total`),
+   * e.g. `'budget'` or `'non_finite_loss'`. At most {@link MAX_SKIP_REASONS} distinct reasons
+   * are labelled; later new ones are counted under `'other'`.
+   *
+   * @throws OptionError (from core) when `reason` is not a non-empty string.
+   */
+  recordSkipped(reason: string): void;
+}
+
+/** Distinct `reason` label values of the skipped counter; more are counted as `'other'`. */
+export const MAX_SKIP_REASONS = 16;
+
+const DEFAULT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+const KNOWN_OPTIONS = ['registry', 'prefix', 'defaultLabels', 'maxLayers', 'durationBuckets'];
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const WHERE = 'curvatureMetrics';
+
+/** The latest value of each report section. */
+interface Snapshot {
+  report?: CurvatureReport;
+  eigen?: CurvatureReport['eigen'];
+  trace?: CurvatureReport['trace'];
+  density?: CurvatureReport['density'];
+  blocks?: CurvatureReport['blocks'];
+  /** The layers of the latest report that had any, restricted to the admitted labels. */
+  layers?: CurvatureReport['layers'];
+}
+
+type Labels = Record<string, string>;
+type Emit = (labels: Labels, value: number) => void;
+
+const rank = (index: number): Labels => ({ rank: String(index + 1) });
+
+/**
+ * Prometheus metrics for curvature reports (prom-client 15). Names follow Prometheus
+ * conventions: base units (seconds), `_total` for counters, ratios in [0, 1]. With the default
+ * prefix:
+ *
+ * | metric | type | labels | value |
+ * | --- | --- | --- | --- |
+ * | `hessian_eigenvalue` | gauge | `rank` (`"1"` = largest) | top eigenvalues |
+ * | `hessian_eigenvalue_residual` | gauge | `rank` | residual norm ‖Hv − λv‖ of each |
+ * | `hessian_eigenvalues_converged` | gauge | | 1 if every pair converged, else 0 |
+ * | `hessian_trace`, `hessian_trace_stderr` | gauge | | trace estimate and its standard error |
+ * | `hessian_negative_mass_ratio` | gauge | | fraction of eigenvalues below 0 (SLQ density) |
+ * | `hessian_density_lambda_min`, `_max` | gauge | | extreme Ritz values of the density |
+ * | `hessian_block_off_diagonal_ratio` | gauge | | off-diagonal share of Σ‖H_ij‖²_F |
+ * | `hessian_layer_lambda_max`, `hessian_layer_trace`, `hessian_layer_negative_mass_ratio` | gauge | `layer` | per-layer block spectra |
+ * | `hessian_loss` | gauge | | loss on the probe set |
+ * | `hessian_model_parameters` | gauge | | parameter count |
+ * | `hessian_last_report_epoch`, `_step`, `_timestamp_seconds` | gauge | | when the last report was made |
+ * | `hessian_analysis_duration_seconds` | histogram | | wall time per analysis |
+ * | `hessian_hvp_total` | counter | | Hessian(-like)-vector products spent |
+ * | `hessian_analyses_failed_total` | counter | | analyses that threw |
+ * | `hessian_analyses_skipped_total` | counter | `reason` | analyses not run |
+ * | `hessian_layer_labels_dropped_total` | counter | | per-layer values over `maxLayers` |
+ *
+ * NaN and ±Infinity are exported as they are (Prometheus stores them): an undefined estimate
+ * (a standard error from one probe, an off-diagonal ratio of a zero matrix) reads NaN, which is
+ * distinct from a missing series (that analysis never ran). Gauges appear once a report has the
+ * section; counters start at 0.
+ *
+ * @throws OptionError for a bad option, or when the registry already has one of these names
+ * (pass another `prefix` or registry).
+ *
+ * @example
+ * ```ts
+ * const metrics = curvatureMetrics({ defaultLabels: { model: 'mnist-mlp', run: 'r42' } });
+ * const server = await serveMetrics({ registry: metrics.registry, port: 9464 });
+ * metrics.record(report); // from the callback's onReport
+ * console.log(`metrics at ${server.url}`);
+ * ```
+ */
+export function curvatureMetrics(options: CurvatureMetricsOptions = {}): CurvatureMetrics {
+  const checked = checkOptions(options);
+  const { registry, prefix, constantLabels, maxLayers } = checked;
+  const constantNames = Object.keys(constantLabels);
+  const name = (base: string) => `${prefix}${base}`;
+
+  let snapshot: Snapshot = {};
+  const admittedLayers = new Set<string>();
+  const skipReasons = new Set<string>();
+
+  const gauges: [string, string, string[], (emit: Emit) => void][] = [
+    [
+      'eigenvalue',
+      'Top eigenvalues of the curvature matrix (Hessian or GGN of the loss), rank 1 the largest.',
+      ['rank'],
+      (emit) => {
+        for (const [i, v] of (snapshot.eigen?.values ?? []).entries()) emit(rank(i), v);
+      },
+    ],
+    [
+      'eigenvalue_residual',
+      'Residual norm of each top eigenpair, ||H v - lambda v||, same units as the eigenvalue.',
+      ['rank'],
+      (emit) => {
+        for (const [i, v] of (snapshot.eigen?.residuals ?? []).entries()) emit(rank(i), v);
+      },
+    ],
+    [
+      'eigenvalues_converged',
+      '1 when every top eigenpair met the eigensolver stopping criterion, else 0.',
+      [],
+      (emit) => snapshot.eigen && emit({}, snapshot.eigen.converged ? 1 : 0),
+    ],
+    [
+      'trace',
+      'Stochastic estimate of the trace of the curvature matrix.',
+      [],
+      (emit) => snapshot.trace && emit({}, snapshot.trace.estimate),
+    ],
+    [
+      'trace_stderr',
+      'Standard error of the trace estimate (NaN with fewer than two probes).',
+      [],
+      (emit) => snapshot.trace && emit({}, snapshot.trace.stderr),
+    ],
+    [
+      'negative_mass_ratio',
+      'Estimated fraction of eigenvalues below zero, from the spectral density (0..1).',
+      [],
+      (emit) => snapshot.density && emit({}, snapshot.density.negativeMass),
+    ],
+    [
+      'density_lambda_min',
+      'Smallest Ritz value of the spectral density run: an upper bound on the smallest eigenvalue.',
+      [],
+      (emit) => snapshot.density && emit({}, snapshot.density.lambdaMin),
+    ],
+    [
+      'density_lambda_max',
+      'Largest Ritz value of the spectral density run: a lower bound on the largest eigenvalue.',
+      [],
+      (emit) => snapshot.density && emit({}, snapshot.density.lambdaMax),
+    ],
+    [
+      'block_off_diagonal_ratio',
+      'Off-diagonal share of the squared Frobenius norm over the block layout (0..1; 0 = block-diagonal).',
+      [],
+      (emit) => snapshot.blocks && emit({}, snapshot.blocks.offDiagonalRatio),
+    ],
+    [
+      'layer_lambda_max',
+      "Largest eigenvalue of each layer's own diagonal block of the curvature matrix.",
+      ['layer'],
+      (emit) => {
+        for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.lambdaMax);
+      },
+    ],
+    [
+      'layer_trace',
+      "Trace of each layer's own diagonal block of the curvature matrix.",
+      ['layer'],
+      (emit) => {
+        for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.trace);
+      },
+    ],
+    [
+      'layer_negative_mass_ratio',
+      "Fraction of the eigenvalues of each layer's diagonal block below zero (0..1).",
+      ['layer'],
+      (emit) => {
+        for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.negativeMass);
+      },
+    ],
+    [
+      'loss',
+      'Loss on the probe set at the weights of the last report.',
+      [],
+      (emit) => snapshot.report && emit({}, snapshot.report.loss),
+    ],
+    [
+      'model_parameters',
+      'Number of trainable parameters of the analysed model.',
+      [],
+      (emit) => snapshot.report && emit({}, snapshot.report.model.parameterCount),
+    ],
+    [
+      'last_report_epoch',
+      'Epochs completed when the last report was made.',
+      [],
+      (emit) => snapshot.report && emit({}, snapshot.report.epoch),
+    ],
+    [
+      'last_report_step',
+      'Optimizer steps completed when the last report was made.',
+      [],
+      (emit) => snapshot.report && emit({}, snapshot.report.step),
+    ],
+    [
+      'last_report_timestamp_seconds',
+      'Unix time at which the last reported analysis started, in seconds.',
+      [],
+      (emit) => snapshot.report && emit({}, Date.parse(snapshot.report.timestamp) / 1000),
+    ],
+  ];
+  const counters = {
+    hvp: ['hvp_total', 'Curvature-matrix-vector products spent by analyses.', []],
+    failed: ['analyses_failed_total', 'Analyses that failed with an error.', []],
+    skipped: [
+      'analyses_skipped_total',
+      'Scheduled analyses that were not run, by reason.',
+      ['reason'],
+    ],
+    dropped: [
+      'layer_labels_dropped_total',
+      'Per-layer values not exported because maxLayers distinct layer labels were already in use (once per layer per report).',
+      [],
+    ],
+  } as const;
+  const durationName = name('analysis_duration_seconds');
+
+  const allNames = [
+    ...gauges.map(([base]) => name(base)),
+    ...Object.values(counters).map(([base]) => name(base)),
+    durationName,
+  ];
+  for (const metric of allNames) {
+    if (registry.getSingleMetric(metric) !== undefined) {
+      throw new OptionError(
+        `${WHERE}: expected a registry without a metric called ${metric}, got one that has it (pass another prefix or registry)`,
+      );
+    }
+  }
+
+  for (const [base, help, labelNames, read] of gauges) {
+    new Gauge({
+      name: name(base),
+      help,
+      labelNames: [...constantNames, ...labelNames],
+      registers: [registry],
+      collect() {
+        // Rebuilt from the snapshot on every scrape, so series of a previous report (a rank or a
+        // layer that is gone) disappear. Values were checked by record(); should setting one
+        // fail anyway, the scrape shows this gauge empty rather than failing.
+        this.reset();
+        let emitted = false;
+        try {
+          read((labels, value) => {
+            this.set({ ...constantLabels, ...labels }, value);
+            emitted = true;
+          });
+        } catch {
+          this.reset();
+          emitted = false;
+        }
+        // reset() leaves a gauge without labels at 0; no data must mean no series, not 0.
+        if (!emitted) this.remove({});
+      },
+    });
+  }
+  const counter = ([base, help, labelNames]: (typeof counters)[keyof typeof counters]) =>
+    new Counter({
+      name: name(base),
+      help,
+      labelNames: [...constantNames, ...labelNames],
+      registers: [registry],
+    });
+  const hvp = counter(counters.hvp);
+  const failed = counter(counters.failed);
+  const skipped = counter(counters.skipped);
+  const dropped = counter(counters.dropped);
+  const duration = new Histogram({
+    name: durationName,
+    help: 'Wall-clock time of one curvature analysis, in seconds.',
+    labelNames: constantNames,
+    buckets: [...checked.buckets],
+    registers: [registry],
+  });
+  // Counters start at 0 so that rate() and increase() see their first increment.
+  for (const c of [hvp, failed, dropped]) c.inc(constantLabels, 0);
+  duration.zero(constantLabels);
+
+  return {
+    registry,
+    record(input) {
+      const report = normalizeReport(input);
+      let droppedValues = 0;
+      const layers = report.layers?.filter((layer) => {
+        if (admittedLayers.has(layer.name)) return true;
+        if (admittedLayers.size < maxLayers) {
+          admittedLayers.add(layer.name);
+          return true;
+        }
+        droppedValues++;
+        return false;
+      });
+      snapshot = {
+        report,
+        eigen: report.eigen ?? snapshot.eigen,
+        trace: report.trace ?? snapshot.trace,
+        density: report.density ?? snapshot.density,
+        blocks: report.blocks ?? snapshot.blocks,
+        layers: layers ?? snapshot.layers,
+      };
+      hvp.inc(constantLabels, report.matvecs);
+      duration.observe(constantLabels, report.seconds);
+      if (droppedValues > 0) dropped.inc(constantLabels, droppedValues);
+    },
+    recordFailure() {
+      failed.inc(constantLabels, 1);
+    },
+    recordSkipped(reason) {
+      if (typeof reason !== 'string' || reason.length === 0) {
+        throw new OptionError(
+          `recordSkipped: expected reason to be a non-empty string, got ${String(reason)}`,
+        );
+      }
+      if (!skipReasons.has(reason) && skipReasons.size < MAX_SKIP_REASONS) skipReasons.add(reason);
+      skipped.inc({ ...constantLabels, reason: skipReasons.has(reason) ? reason : 'other' }, 1);
+    },
+  };
+}
+
+interface CheckedOptions {
+  registry: Registry;
+  prefix: string;
+  constantLabels: Labels;
+  maxLayers: number;
+  buckets: readonly number[];
+}
+
+function checkOptions(options: CurvatureMetricsOptions): CheckedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionError(`${WHERE}: expected an options object, got ${String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
+      const known = KNOWN_OPTIONS.map((k) => `'${k}'`).join(', ');
+      throw new OptionError(`${WHERE}: expected options among ${known}, got '${key}'`);
+    }
+  }
+  const { registry = new Registry(), prefix = 'hessian_', maxLayers = 50 } = options;
+  if (
+    typeof registry !== 'object' ||
+    registry === null ||
+    typeof registry.getSingleMetric !== 'function' ||
+    typeof registry.registerMetric !== 'function'
+  ) {
+    throw new OptionError(
+      `${WHERE}: expected registry to be a prom-client Registry, got ${String(registry)}`,
+    );
+  }
+  if (typeof prefix !== 'string' || !METRIC_NAME.test(`${prefix}x`)) {
+    throw new OptionError(
+      `${WHERE}: expected prefix to start a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${JSON.stringify(prefix)}`,
+    );
+  }
+  if (!Number.isInteger(maxLayers) || maxLayers < 0) {
+    throw new OptionError(
+      `${WHERE}: expected maxLayers to be an integer >= 0, got ${String(maxLayers)}`,
+    );
+  }
+  const constantLabels: Labels = {};
+  const labels = options.defaultLabels ?? {};
+  if (typeof labels !== 'object' || labels === null) {
+    throw new OptionError(
+      `${WHERE}: expected defaultLabels to be an object, got ${String(labels)}`,
+    );
+  }
+  for (const [key, value] of Object.entries(labels)) {
+    if (key !== 'model' && key !== 'run') {
+      throw new OptionError(`${WHERE}: expected defaultLabels among 'model', 'run', got '${key}'`);
+    }
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new OptionError(
+        `${WHERE}: expected defaultLabels.${key} to be a non-empty string, got ${JSON.stringify(value)}`,
+      );
+    }
+    constantLabels[key] = value;
+  }
+  const buckets = options.durationBuckets ?? DEFAULT_BUCKETS;
+  const increasing =
+    Array.isArray(buckets) &&
+    buckets.length > 0 &&
+    buckets.every((b, i) => Number.isFinite(b) && b > 0 && (i === 0 || b > buckets[i - 1]));
+  if (!increasing) {
+    throw new OptionError(
+      `${WHERE}: expected durationBuckets to be increasing finite numbers > 0 (seconds), got ${JSON.stringify(buckets)}`,
+    );
+  }
+  return { registry, prefix, constantLabels, maxLayers, buckets };
+}
