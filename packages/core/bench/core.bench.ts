@@ -99,6 +99,7 @@ async function eigenTable(): Promise<string> {
     markdownTable(
       [
         'method',
+        'tol',
         'k',
         'matvecs',
         'max rel. eigenvalue error',
@@ -160,9 +161,19 @@ async function overheadTable(): Promise<string> {
     Array.from({ length: 10 }, (_, i) => ({ name: `block${i}`, size: n / 10 })),
   );
   const runs: [string, (op: LinearOperator) => Promise<{ matvecs: number }>][] = [
-    ['lanczos, 80 steps, full reorth.', (op) => lanczos(op, { steps: 80, seed: 1 })],
+    ...(['full', 'partial', 'none'] as const).map(
+      (reorthogonalize): [string, (op: LinearOperator) => Promise<{ matvecs: number }>] => [
+        `lanczos, 80 steps, ${reorthogonalize} reorth.`,
+        (op) => lanczos(op, { steps: 80, seed: 1, reorthogonalize }),
+      ],
+    ),
     ['topEigenpairs, k = 10, tol 1e-6', (op) => topEigenpairs(op, { k: 10, tol: 1e-6, seed: 1 })],
-    ['spectralDensity, 10 probes × 80 steps', (op) => spectralDensity(op, { seed: 1 })],
+    ...(['partial', 'none'] as const).map(
+      (reorthogonalize): [string, (op: LinearOperator) => Promise<{ matvecs: number }>] => [
+        `spectralDensity, 10 probes × 80 steps, ${reorthogonalize} reorth.`,
+        (op) => spectralDensity(op, { seed: 1, reorthogonalize }),
+      ],
+    ),
     ['estimateTrace, hutch++, 90 matvecs', (op) => estimateTrace(op, { matvecs: 90, seed: 1 })],
     ['blockNorms, 10 blocks × 5 probes', (op) => blockNorms(op, layout, { probes: 5, seed: 1 })],
   ];

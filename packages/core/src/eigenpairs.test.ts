@@ -5,6 +5,7 @@ import { MatvecError, OptionError } from './errors.js';
 import { denseOperator, type LinearOperator } from './operator.js';
 import { powerIteration } from './power-iteration.js';
 import { createRandom } from './random.js';
+import { countingOperator } from './testing/counting-operator.js';
 import {
   conjugatedSpectrum,
   hessianLikeSpectrum,
@@ -13,18 +14,6 @@ import {
 import { axpy, dot, norm } from './vector.js';
 
 const EPSILON = 2 ** -52;
-
-function countingOperator(op: LinearOperator): LinearOperator & { calls: number } {
-  const counted = {
-    dim: op.dim,
-    calls: 0,
-    async matvec(v: Float64Array) {
-      counted.calls++;
-      return op.matvec(v);
-    },
-  };
-  return counted;
-}
 
 function denseProduct(a: Float64Array, n: number, v: Float64Array): Float64Array {
   const out = new Float64Array(n);
@@ -216,6 +205,15 @@ describe('topEigenpairs', () => {
       }[which];
       expect(Array.from(result.values)).toEqual(expected.map((x) => expect.closeTo(x, 11)));
     });
+
+    it.each(['largest', 'smallest', 'both'] as const)(
+      "k = 1, which: '%s': the search chain's own bound certifies the extreme values",
+      async (which) => {
+        const result = await topEigenpairs(indefinite, { k: 1, which });
+        expect(result.converged).toBe(true);
+        checkPairs(result, a, m, { k: 1, which, tol: 1e-8, subspace: 20 });
+      },
+    );
   });
 
   describe('invariant subspaces: breakdown, restart from a random vector', () => {
@@ -309,21 +307,30 @@ describe('topEigenpairs', () => {
     });
   });
 
-  it('a repeated eigenvalue among distinct ones: honest pairs, and deflation finds the copies', async () => {
+  it('a repeated eigenvalue among distinct ones: one run finds every copy, so does deflation', async () => {
     const values = hessianLikeSpectrum(n, { outliers: 8, seed: 3, bulkScale: 0.05 });
     values.set([10, 10], 1); // λ = 10 three times
     const { matrix: a, eigenvectors } = conjugatedSpectrum(values, 4);
     const triple = denseOperator(a, n);
-    // One run: every pair is an eigenpair within its residual (Weyl: |θ − λ| <= r), but
-    // copies of 10 beyond the first may be missing (single-vector Krylov limitation).
+    // The copies of 10 beyond the first are orthogonal to the first Krylov subspace; the
+    // verification chains find them (before they did, a run returned 10 and then λ₂, λ₃).
     const single = await topEigenpairs(triple, { k: 3, tol: 1e-6 });
     expect(single.converged).toBe(true);
     expect(single.values[0]).toBeCloseTo(10, 12);
+    // 10 is separated by gap = 10 − λ₄ from the rest: |θ − 10| <= r²/gap and, for the three
+    // vectors together, 1 − overlap <= Σ sin²∠(v_i, E) <= Σ (r_i/gap)² (Parlett §11.7).
+    const gap = 10 - values[3];
     for (const [i, theta] of single.values.entries()) {
-      const nearest = Math.min(...Array.from(values, (lambda) => Math.abs(theta - lambda)));
-      expect(nearest).toBeLessThanOrEqual(single.residuals[i]);
-      expect(single.residuals[i]).toBeCloseTo(denseResidual(a, n, theta, single.vectors[i]), 13);
+      const r = single.residuals[i];
+      expect(Math.abs(theta - 10), `pair ${i}`).toBeLessThanOrEqual(
+        r ** 2 / gap + n * EPSILON * 10,
+      );
+      expect(r).toBeCloseTo(denseResidual(a, n, theta, single.vectors[i]), 13);
     }
+    const angles = Array.from(single.residuals, (r) => (r / gap) ** 2);
+    expect(1 - overlap(eigenvectors.slice(0, 3), single.vectors)).toBeLessThanOrEqual(
+      angles.reduce((x, y) => x + y) / 3 + n * EPSILON,
+    );
     // Deflating the vectors found makes each further run find another copy, then λ₂.
     const found: Float64Array[] = [];
     const sequence: number[] = [];
@@ -335,6 +342,125 @@ describe('topEigenpairs', () => {
     }
     expect(sequence).toEqual([10, 10, 10, values[3]].map((x) => expect.closeTo(x, 12)));
     expect(overlap(eigenvectors.slice(0, 3), found.slice(0, 3))).toBeCloseTo(1, 12);
+  });
+
+  describe('exact multiplicities: the softmax-regression Hessian at W = 0', () => {
+    /**
+     * (I/C − 11ᵀ/C²) ⊗ S (METHODS.md A), S = GᵀG/(2d) for a Gaussian 2d×d matrix G: SPD with
+     * distinct eigenvalues s_1 > … > s_d (w.p. 1). Its spectrum: s_i/C, each C − 1 times, and 0,
+     * d times (the directions 1 ⊗ x).
+     */
+    function softmaxHessianAtZero(c: number, d: number, seed: number): Float64Array {
+      const rng = createRandom(seed);
+      const s = new Float64Array(d * d);
+      for (let sample = 0; sample < 2 * d; sample++) {
+        const g = rng.gaussianVector(d);
+        for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s[i * d + j] += g[i] * g[j];
+      }
+      const dim = c * d;
+      const a = new Float64Array(dim * dim);
+      for (let k = 0; k < c; k++) {
+        for (let l = 0; l < c; l++) {
+          const weight = ((k === l ? 1 / c : 0) - 1 / c ** 2) / (2 * d);
+          for (let i = 0; i < d; i++) {
+            for (let j = 0; j < d; j++) a[(k * d + i) * dim + l * d + j] = weight * s[i * d + j];
+          }
+        }
+      }
+      return a;
+    }
+
+    /**
+     * Checks a result on a spectrum with repeated eigenvalues against ml-matrix: the i-th value
+     * against the i-th reference eigenvalue counted with multiplicity, and each vector against
+     * the whole eigenspace E of its eigenvalue. For a unit vector with residual r and
+     * Rayleigh quotient θ, at distance `gap` from the eigenvalues outside E:
+     * |θ − λ| <= r²/gap and sin²∠(v, E) <= (r/gap)² (Parlett §11.7, which holds for an
+     * eigenspace as for an eigenvector). Eigenvalues within 1e-10·‖A‖ (rounding of the
+     * reference: n·ε·‖A‖) count as one.
+     */
+    function checkMultiplicities(
+      result: EigenpairsResult,
+      a: Float64Array,
+      n: number,
+      options: { k: number; which: TopEigenpairsOptions['which']; tol: number },
+    ): void {
+      const reference = referenceEigen(a, n);
+      const normA = Math.max(...reference.values.map(Math.abs));
+      const rounding = 2 * n * EPSILON * normA;
+      const indices = expectedIndices(n, options.k, options.which);
+      expect(result.converged).toBe(true);
+      expect(result.values).toHaveLength(indices.length);
+      checkHonest(result, a, n, 2 * n);
+      for (const [i, index] of indices.entries()) {
+        const lambda = reference.values[index];
+        const same = (mu: number) => Math.abs(mu - lambda) <= 1e-10 * normA;
+        const eigenspace = reference.vectors.filter((_, j) => same(reference.values[j]));
+        const theta = result.values[i];
+        const r = result.residuals[i];
+        const gap = Math.min(
+          ...reference.values.filter((mu) => !same(mu)).map((mu) => Math.abs(theta - mu)),
+        );
+        expect(r, `pair ${i}: residual within tol·‖A‖`).toBeLessThanOrEqual(options.tol * normA);
+        expect(
+          Math.abs(theta - lambda),
+          `pair ${i}: θ = ${theta} vs λ = ${lambda} (×${eigenspace.length}), gap ${gap}`,
+        ).toBeLessThanOrEqual((r * r) / gap + rounding);
+        const inside = eigenspace.reduce((sum, u) => sum + dot(u, result.vectors[i]) ** 2, 0);
+        expect(1 - inside, `pair ${i}: sin²∠(v, E)`).toBeLessThanOrEqual(
+          (r / gap) ** 2 + n * EPSILON,
+        );
+      }
+    }
+
+    const cases = [
+      // The demo's shape: top-10 = s_1/10 nine times, then s_2/10.
+      { c: 10, d: 20, k: 10, which: 'largest' },
+      // Three of the 20 zero eigenvalues.
+      { c: 10, d: 20, k: 3, which: 'smallest' },
+      { c: 4, d: 50, k: 4, which: 'largest' },
+      { c: 4, d: 50, k: 4, which: 'both' },
+    ] as const;
+    it.for(cases)('C = $c, d = $d: $which $k', async ({ c, d, k, which }, { annotate }) => {
+      const a = softmaxHessianAtZero(c, d, c + d);
+      const op = denseOperator(a, c * d);
+      const counts: number[] = [];
+      for (const seed of [0, 1, 2]) {
+        const result = await topEigenpairs(op, { k, which, seed });
+        checkMultiplicities(result, a, c * d, { k, which, tol: 1e-8 });
+        counts.push(result.matvecs);
+      }
+      await annotate(`matvecs for seeds 0, 1, 2: ${counts.join(', ')}`);
+    });
+
+    it('tol 1e-10, as in the demo', async () => {
+      const a = softmaxHessianAtZero(10, 20, 1);
+      const result = await topEigenpairs(denseOperator(a, 200), { k: 10, tol: 1e-10, seed: 1 });
+      checkMultiplicities(result, a, 200, { k: 10, which: 'largest', tol: 1e-10 });
+    });
+
+    it.for([
+      // (20 is the default subspace for k = 2.) The bound certifies λmax(B) <= θ_k + τ although
+      // B has θ_k = 3 at its top: within the first subspace at tol 1e-10, across a thick
+      // restart at 1e-12.
+      { tol: 1e-10, subspaceSize: 20 },
+      { tol: 1e-12, subspaceSize: 20 },
+      // Rounding holds the bound back (or a subspace of 3 restarts the chain every step): the
+      // restarted chain stops on its converged top Ritz pair.
+      { tol: 1e-13, subspaceSize: 20 },
+      { tol: 1e-12, subspaceSize: 3 },
+    ])(
+      'a cluster at the k-th value: tol $tol, subspaceSize $subspaceSize',
+      async ({ tol, subspaceSize }) => {
+        // λ = 3 three times below λ₁ = 5, k = 2: the complement of the two locked pairs has the
+        // k-th value itself at its top.
+        const values = hessianLikeSpectrum(n, { outliers: 4, seed: 9, bulkScale: 0.05 });
+        values.set([5, 3, 3, 3]);
+        const { matrix: a } = conjugatedSpectrum(values, 10);
+        const result = await topEigenpairs(denseOperator(a, n), { k: 2, tol, subspaceSize });
+        checkMultiplicities(result, a, n, { k: 2, which: 'largest', tol });
+      },
+    );
   });
 
   describe('forced non-convergence', () => {
@@ -391,6 +517,9 @@ describe('topEigenpairs', () => {
       [{ maxMatvecs: 2 }, /expected maxMatvecs to be an integer >= 3, got 2/],
       [{ seed: 0.5 }, /expected seed to be a safe integer, got 0.5/],
       [{ subspaceSize: 3 }, /expected subspaceSize to be an integer >= 4, got 3/],
+      [{ failureProbability: 0 }, /expected failureProbability to be a number in \(0, 1\), got 0/],
+      [{ failureProbability: 1 }, /expected failureProbability to be a number in \(0, 1\), got 1/],
+      [{ failureProbability: Number.NaN }, /expected failureProbability .* got NaN/],
       [
         { deflate: [new Float64Array(3)] },
         /expected deflate\[0\] to be a finite Float64Array of length 240, got length 3/,

@@ -4,7 +4,7 @@ import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import type { powerIteration } from './power-iteration.js';
 import { checkSeed, createRandom, type Random } from './random.js';
 import { type SymmetricEigen, symmetricEigen } from './symmetric-eigen.js';
-import { allFinite, axpy, dot, norm, orthonormalBasis, scaleInPlace } from './vector.js';
+import { allFinite, norm, orthonormalBasis, scaleInPlace } from './vector.js';
 
 /** Which end of the spectrum {@link topEigenpairs} computes. */
 export type EigenpairTarget = 'largest' | 'smallest' | 'both';
@@ -19,6 +19,7 @@ export interface TopEigenpairsOptions {
   /**
    * `'largest'` (default): the k largest algebraic eigenvalues (Hessians are indefinite: this
    * is not the largest |λ|); `'smallest'`: the k smallest algebraic; `'both'`: both sets.
+   * Repeated eigenvalues count with their multiplicity.
    */
   which?: EigenpairTarget;
   /**
@@ -35,21 +36,29 @@ export interface TopEigenpairsOptions {
    * When it runs out, the current best pairs are returned with `converged: false`.
    */
   maxMatvecs?: number;
-  /** Seed of the random start vector and of any restart vector (default 0). */
+  /** Seed of the random start vectors (default 0). */
   seed?: number;
   /**
    * Largest dimension m of the search subspace, capped at dim (default
    * max(20, 2w + 10) with w the number of wanted pairs: k, or 2k for `'both'`). Must exceed w
-   * unless m = dim. Memory: 2m vectors of length dim (the basis and its products).
+   * unless m = dim. Memory: 2m vectors of length dim (the basis and its products), plus the
+   * converged vectors during the verification (see {@link topEigenpairs}).
    */
   subspaceSize?: number;
   /**
    * Vectors whose span is excluded (default none), e.g. eigenvectors found by an earlier run:
    * the search runs in their orthogonal complement (projection deflation), so the next call
-   * finds the next pairs, or further copies of a repeated eigenvalue. They must be linearly
-   * independent; they are orthonormalised internally. Residuals are still those of A itself.
+   * finds the next pairs. They must be linearly independent; they are orthonormalised
+   * internally. Residuals are still those of A itself.
    */
   deflate?: readonly Float64Array[];
+  /**
+   * δ, in (0, 1) (default 1e-6): the probability, over the random start of a verification
+   * chain, that the chain certifies `converged: true` although an eigenvalue beyond the k-th
+   * returned value was missed (the guarantee in {@link topEigenpairs}). Each factor of 10
+   * costs about one matvec when the spectrum beyond the k-th value is separated from it.
+   */
+  failureProbability?: number;
 }
 
 /**
@@ -76,50 +85,101 @@ const EPSILON = 2 ** -52;
  * working precision; one that cancels more is repeated (Daniel, Gragg, Kaufman & Stewart 1976).
  */
 const REORTHOGONALIZE_RATIO = Math.SQRT1_2;
-/** Entries per block in {@link combine}: 1024 float64 per vector keeps a block in L1/L2 cache. */
-const COMBINE_BLOCK = 1024;
+/** Sums of squares outside [TINY, HUGE] are recomputed with the scaled {@link norm}. */
+const TINY = 1e-280;
+const HUGE = 1e280;
 
 /**
  * The k extreme eigenpairs of a symmetric operator by thick-restart Lanczos (Lanczos 1950, J.
  * Res. Nat. Bur. Standards 45; Wu & Simon, "Thick-restart Lanczos method for large symmetric
  * eigenvalue problems", SIAM J. Matrix Anal. Appl. 22(2), 2000; the restart is the one of
  * Stathopoulos, Saad & Wu, "Dynamic thick restarting of the Davidson, and the implicitly
- * restarted Arnoldi methods", SIAM J. Sci. Comput. 19(1), 1998).
+ * restarted Arnoldi methods", SIAM J. Sci. Comput. 19(1), 1998), with locking and a randomised
+ * verification that no eigenvalue beyond the k-th was missed.
  *
- * The method grows an orthonormal basis V of a Krylov subspace one matvec at a time, with full
- * reorthogonalisation (classical Gram–Schmidt, repeated when it cancels), and keeps the products
- * AV. Rayleigh–Ritz on T = VᵀAV gives Ritz pairs (θ, Vy). When V reaches `subspaceSize`
- * vectors it restarts thickly: V ← VY for the Ritz vectors nearest the wanted end (the wanted
- * ones plus half of the others, so converging pairs stay in the basis), T ← diag(θ), and the
- * Lanczos recurrence continues from the common residual direction, so the subspace stays a
- * Krylov subspace. Convergence is checked after every matvec (every ⌈J²/dim⌉ once the subspace
- * dimension J is large), so a run stops as soon as the wanted pairs meet `tol`.
+ * **Search.** The method grows an orthonormal basis V of a Krylov subspace one matvec at a
+ * time, with full reorthogonalisation (the three-term recurrence, then one classical
+ * Gram–Schmidt pass over the basis, repeated when it cancels: Daniel, Gragg, Kaufman & Stewart
+ * 1976), and keeps the products AV. Rayleigh–Ritz on T = VᵀAV gives Ritz pairs (θ, Vy). When V
+ * reaches `subspaceSize` vectors it restarts thickly: V ← VY for the Ritz vectors nearest the
+ * wanted end (the wanted ones plus half of the others), T ← diag(θ), and the recurrence
+ * continues from the common residual direction f, so that AV = VT + f e_lastᵀ and the subspace
+ * stays a Krylov subspace. The residual of a Ritz pair is then ‖f‖·|y_last| (Parlett, "The
+ * Symmetric Eigenvalue Problem", ch. 13): this estimate, free, decides when the wanted pairs
+ * have converged; only then are their vectors assembled and their residuals ‖(AV)y − θVy‖
+ * computed honestly, from the stored matvec outputs (the returned residuals are those). The
+ * estimate is checked after every matvec (every ⌈J²/dim⌉ once the subspace dimension J is
+ * large). An invariant subspace (f vanishes to within `tol`) is continued by a new chain from a
+ * random vector orthogonal to the basis.
  *
- * Residuals are honest: ‖(AV)y − θVy‖ from the stored matvec outputs, not from the recurrence,
- * and convergence is declared only when those residuals meet `tol`; no extra matvec is needed.
+ * **Verification.** From one start vector a Krylov subspace holds one direction per
+ * eigenspace: the other copies of a repeated eigenvalue are orthogonal to it and enter only
+ * through rounding. Hessians have exact multiplicities (softmax regression at W = 0:
+ * (I/C − 11ᵀ/C²) ⊗ S, each eigenvalue of S/C repeated C − 1 times), so converged pairs are not
+ * the end: the wanted ones are locked (set aside; later runs work in their orthogonal
+ * complement), and a verification chain, Lanczos from a random start in that complement, looks
+ * for what they missed. A Ritz value of the chain beyond the k-th locked value reveals a missed
+ * eigenvalue: the chain converges it, it is locked too (the answer is the k extreme locked
+ * pairs), and a new chain starts. Otherwise the chain runs until it certifies that nothing lies
+ * beyond. (A block Lanczos start, Golub & Underwood 1977, finds up to b copies but needs b at
+ * least the multiplicity, unknown and up to C − 1, costs b matvecs a step on every operator,
+ * and certifies nothing either.)
  *
- * Invariant subspaces and repeated eigenvalues. From one start vector a Krylov subspace holds
- * one direction per eigenspace. When the residual direction vanishes (to within `tol`), the
- * subspace is invariant: the run continues with a "chain" from a random vector orthogonal to
- * the basis, and stops only at the end of a chain that changed no wanted value. This recovers
- * every copy of a repeated eigenvalue whenever the operator has few distinct eigenvalues
- * (zero, identity, low rank, I ⊗ S Kronecker structure, each chain fitting in the subspace).
- * Otherwise (a repeated eigenvalue among many distinct ones), the extra copies enter only
- * through rounding and may be missed, as with every single-vector Krylov method; the pairs
- * returned are still eigenpairs with honest residuals. Rerunning with `deflate` set to the
- * vectors found searches their complement and finds the next copy.
+ * **Guarantee.** Let W be the p >= k locked orthonormal vectors (the returned ones are the k
+ * largest among them), Θ their values, R = AW − WΘ, τ = tol · ‖A‖_est, and B the operator A
+ * compressed to the orthogonal complement of W (and of `deflate`), of dimension n'. The
+ * eigenvalues of A are within ‖R‖₂ <= √p · τ of those of diag(Θ, B) (Weyl), so if
+ * λmax(B) <= θ_k + τ, the returned θ_1 >= … >= θ_k satisfy |λ_i − θ_i| <= ‖R‖₂ + τ for the k
+ * largest eigenvalues λ_1 >= … >= λ_k of A (restricted to the complement of `deflate`),
+ * repeated ones counted with their multiplicity. The last chain bounds λmax(B) (the approach
+ * of van Dorsselaer, Hochstenbach & van der Vorst, "Computing probabilistic bounds for extreme
+ * eigenvalues of symmetric matrices with the Lanczos method", SIAM J. Matrix Anal. Appl. 22(3),
+ * 2000): from q, uniform on the unit sphere of that complement, j Lanczos steps give Ritz
+ * values ρ_i and residual norms β_i with ‖χ(B)q‖ = β_1⋯β_j for χ(t) = Π(t − ρ_i), so
+ * |χ(λmax(B))| · |cos∠(q, u)| <= β_1⋯β_j for an eigenvector u of λmax(B), while
+ * P(|cos∠(q, u)| < c) <= c·√(2n'/π). The chain stops when Π(θ_k + τ − ρ_i) >=
+ * β_1⋯β_j · √(2n'/π)/δ with every ρ_i below θ_k + τ, δ = `failureProbability`: then
+ * λmax(B) <= θ_k + τ except with probability at most δ over q. A thick restart is an implicit
+ * restart with the discarded Ritz values as exact shifts (Sorensen 1992; Morgan, Math. Comp.
+ * 65, 1996), so the bound carries over, those values joining the ρ_i. The same holds mirrored
+ * for `'smallest'`, and at each end of `'both'` with δ/2. So, in exact arithmetic and with
+ * ‖A‖_est = ‖A‖, `converged: true` means every residual is <= τ and each verification chain,
+ * given the ones before it, certified wrongly with probability at most δ (a call runs one
+ * chain more than the number of missed eigenvalues it finds). The probability is over the
+ * random starts, for any operator; no deterministic guarantee exists with matvecs alone
+ * (Kuczyński & Woźniakowski, SIAM J. Matrix Anal. Appl. 13(4), 1992). For k = 1 the search
+ * chain itself bounds λmax(A) in the same way until its first restart, and then needs no
+ * verification chain. One exception: when rounding holds the bound back (a cluster of
+ * eigenvalues at θ_k, so that B has θ_k itself at its top, with tol near rounding: 1e-13 in
+ * the tests, while 1e-12 still certifies), a chain that has been restarted also stops once its
+ * extreme Ritz pair has converged to τ within θ_k + τ: Lanczos's own test, which misses an
+ * eigenvalue beyond only for a start vector nearly orthogonal to its eigenvector.
+ *
+ * **Cost.** The verification costs the steps the bound needs: about log(√(2n'/π)/δ) divided by
+ * the log of the growth of |χ(θ_k)|/‖χ(B)q‖ per step, which is large when the spectrum of B is
+ * far below θ_k relative to its width. On the 20,000-dimensional spectrum of `pnpm bench:core`
+ * (10 outliers in [1, 10], bulk N(0, 0.05²)) at tol 1e-6 it adds 8 matvecs for k = 10 (22 → 30)
+ * and 4 for k = 1 (11 → 15), about 3 fewer at δ = 1e-3; with the bulk edge at 0.92 θ_k
+ * (bulk N(0, 0.3²)) it adds 41 (69 → 110). Each missed copy of a repeated eigenvalue costs a
+ * chain that converges it, as many matvecs as converging one eigenvalue from a random start
+ * (15 to 25 on the 200-dimensional softmax Hessians of `pnpm demo` and the tests, whose top 10,
+ * nine copies then one, take 150 to 200 matvecs). Numerics per matvec, with J the
+ * subspace dimension and p the locked and deflated vectors: two passes for the recurrence and
+ * one Gram–Schmidt pass over J + p vectors, O((J + p)·dim); a thick restart, O(J·kept·dim);
+ * locking k pairs (their vectors and honest residuals), O(J·k·dim); a check, O(J³).
+ * Memory: 2·subspaceSize vectors of length dim plus the locked vectors, plus as many as are
+ * kept during a restart.
  *
  * Order of the result: `'largest'`: descending (values[0] = λmax); `'smallest'`: ascending
  * (values[0] = λmin); `'both'`: the k largest descending, then the k smallest ascending, i.e.
  * the `'largest'` result followed by the `'smallest'` one.
  *
- * Memory: 2·subspaceSize vectors of length dim, plus as many again during a restart.
  * Options are validated before the first matvec; a matvec returning the wrong length or a
  * non-finite value, or throwing, ends the run with a {@link MatvecError} naming the step.
  *
  * @throws {@link OptionError} for k outside [1, dim] (2k > dim with `'both'`), tol <= 0,
- *   maxMatvecs below the number of wanted pairs, a bad `which`, `seed`, `subspaceSize` or
- *   `deflate`.
+ *   maxMatvecs below the number of wanted pairs, a bad `which`, `seed`, `subspaceSize`,
+ *   `deflate` or `failureProbability`.
  *
  * @example
  * ```ts
@@ -135,7 +195,14 @@ export async function topEigenpairs(
   op: LinearOperator,
   options: TopEigenpairsOptions,
 ): Promise<EigenpairsResult> {
-  const { k, which = 'largest', tol = 1e-8, seed = 0, deflate = [] } = options;
+  const {
+    k,
+    which = 'largest',
+    tol = 1e-8,
+    seed = 0,
+    deflate = [],
+    failureProbability = 1e-6,
+  } = options;
   checkInteger(ALGORITHM, 'op.dim', op.dim, 1);
   const excluded = deflationBasis(deflate, op.dim);
   // The dimension of the space searched: the complement of the deflated vectors.
@@ -155,98 +222,430 @@ export async function topEigenpairs(
   checkPositive(ALGORITHM, 'tol', tol);
   checkInteger(ALGORITHM, 'maxMatvecs', maxMatvecs, wanted);
   checkSeed(seed, ALGORITHM);
+  if (!(failureProbability > 0 && failureProbability < 1)) {
+    throw new OptionError(
+      `${ALGORITHM}: expected failureProbability to be a number in (0, 1), got ${String(failureProbability)}`,
+    );
+  }
 
-  const rng = createRandom(seed);
-  const roundingFactor = Math.max(n, 10) * EPSILON;
+  const search: Search = {
+    op,
+    which,
+    k,
+    tol,
+    maxMatvecs,
+    m,
+    n,
+    excluded,
+    failureProbability,
+    rng: createRandom(seed),
+    matvecs: 0,
+    normEstimate: 0,
+  };
+  const locked: LockedPair[] = [];
+  for (;;) {
+    const outcome = await run(search, locked);
+    if (!('lock' in outcome)) return outcome;
+    locked.push(...outcome.lock);
+  }
+}
+
+/** The state shared by the runs of one {@link topEigenpairs} call. */
+interface Search {
+  readonly op: LinearOperator;
+  readonly which: EigenpairTarget;
+  readonly k: number;
+  readonly tol: number;
+  readonly maxMatvecs: number;
+  /** Largest subspace dimension. */
+  readonly m: number;
+  /** Dimension of the complement of the deflated vectors. */
+  readonly n: number;
+  /** Orthonormal basis of the `deflate` option. */
+  readonly excluded: readonly Float64Array[];
+  readonly failureProbability: number;
+  readonly rng: Random;
+  matvecs: number;
+  normEstimate: number;
+}
+
+/** A converged pair set aside: later runs search the complement of the locked vectors. */
+interface LockedPair {
+  vector: Float64Array;
+  value: number;
+  residual: number;
+}
+
+/** Thresholds beyond which a Ritz value of a verification chain is a missed eigenvalue. */
+interface Thresholds {
+  top?: number;
+  bottom?: number;
+}
+
+/**
+ * One thick-restart Lanczos run from a random start in the complement of the deflated and
+ * locked vectors. The first run (nothing locked) searches for the wanted pairs and returns them
+ * to be locked, or, for k = 1, certifies them itself; later runs are verification chains that
+ * either certify the locked answer or return the missed pairs they found to be locked.
+ */
+async function run(
+  search: Search,
+  locked: readonly LockedPair[],
+): Promise<EigenpairsResult | { lock: LockedPair[] }> {
+  const { op, which, k, tol, maxMatvecs, rng } = search;
+  const first = locked.length === 0;
+  const deflation = [...search.excluded, ...locked.map((p) => p.vector)];
+  const dim = search.n - locked.length;
+  if (!first && (dim === 0 || search.matvecs >= maxMatvecs)) {
+    // Nothing left to verify (the locked pairs span the space), or no budget to verify it.
+    const result = answer(locked, which, k);
+    const accurate = result.residuals.every((r) => r <= tol * search.normEstimate);
+    return { ...result, converged: dim === 0 && accurate, matvecs: search.matvecs };
+  }
+  const m = Math.min(search.m, dim);
+  const wanted = which === 'both' ? 2 * k : k;
+  const roundingFactor = Math.max(search.n, 10) * EPSILON;
+  const logConstant = Math.log(
+    (Math.sqrt((2 * dim) / Math.PI) * (which === 'both' ? 2 : 1)) / search.failureProbability,
+  );
   let basis: Float64Array[] = [];
   let products: Float64Array[] = [];
   // T = VᵀAV, row-major m×m; its leading J×J block is in use.
   const projected = new Float64Array(m * m);
-  let next = randomOrthogonal(rng, excluded, op.dim);
-  let matvecs = 0;
-  let normEstimate = 0;
+  let next = randomOrthogonal(rng, deflation, op.dim);
+  // While the basis comes from one random start (thick restarts allowed, new chains after a
+  // breakdown not), the polynomial bound of the doc comment applies: see {@link Certificate}.
+  let certificate: Certificate | undefined = newCertificate(m);
+  let restarts = 0;
+  // T[j−1, j] = β_{j−1} when the newest vector came from the plain recurrence.
+  let coupling: number | undefined;
   let stepsSinceCheck = 0;
-  // After an invariant subspace (breakdown), a chain from a random vector explores its
-  // complement; the run may then stop only at the end of a chain that changed no wanted value.
-  let verifying = false;
-  let chainStart: number[] | undefined;
 
   for (;;) {
     const j = basis.length;
-    const product = await checkedMatvec(op, next, ALGORITHM, matvecs);
-    matvecs++;
+    const product = await checkedMatvec(op, next, ALGORITHM, search.matvecs);
+    search.matvecs++;
     basis.push(next);
     products.push(product);
-    normEstimate = Math.max(normEstimate, norm(product));
-    const remainder = Float64Array.from(product);
-    const { coefficients, remaining } = orthogonalize(remainder, [...excluded, ...basis], 2);
+    const coefficients = new Float64Array(deflation.length + j + 1);
+    const step = lanczosStep(product, basis, deflation, coupling, coefficients);
+    const { remainder, remaining } = step;
+    search.normEstimate = Math.max(search.normEstimate, step.productNorm);
     for (let i = 0; i <= j; i++) {
-      const c = coefficients[excluded.length + i];
+      const c = coefficients[deflation.length + i];
       projected[i * m + j] = c;
       projected[j * m + i] = c;
     }
     const size = j + 1;
-    // Breakdown: the subspace is invariant to within the tolerance (or to rounding), so every
-    // Ritz pair in it has converged and the Krylov recurrence has nothing more to find.
-    const breakdown = remaining <= Math.max(tol, roundingFactor) * normEstimate;
-    const exhausted = matvecs >= maxMatvecs;
-    const complete = size === n;
+    // Breakdown: the subspace is invariant (to within the tolerance in the search, exactly in
+    // a verification chain, whose bound then holds with β = 0).
+    const breakdown = first
+      ? remaining <= Math.max(tol, roundingFactor) * search.normEstimate
+      : remaining === 0;
+    const exhausted = search.matvecs >= maxMatvecs;
+    const complete = size === dim;
     const full = size === m;
     stepsSinceCheck++;
     // A Rayleigh–Ritz costs O(J³), an orthogonalisation step O(nJ): checking every
     // ⌈J²/n⌉ steps keeps the former from dominating when the subspace is large.
-    const due = breakdown || stepsSinceCheck >= Math.ceil((size * size) / n);
-    let wantedValues: number[] | undefined;
-    if (size >= wanted && (due || exhausted || complete || full)) {
+    const due = breakdown || stepsSinceCheck >= Math.ceil((size * size) / dim);
+    let keep = wanted;
+    let restarted = false;
+    if ((!first || size >= wanted) && (due || exhausted || complete || full)) {
       stepsSinceCheck = 0;
       const eigen = symmetricEigen(leadingBlock(projected, m, size), size);
-      normEstimate = Math.max(
-        normEstimate,
+      search.normEstimate = Math.max(
+        search.normEstimate,
         Math.abs(eigen.values[0]),
         Math.abs(eigen.values[size - 1]),
       );
-      const tolerance = tol * normEstimate;
-      const targets = wantedIndices(size, which, k);
-      wantedValues = targets.map((t) => eigen.values[t]);
-      const verified =
-        complete || (breakdown ? sameValues(chainStart, wantedValues, tolerance) : !verifying);
+      const tolerance = tol * search.normEstimate;
       const last = (size - 1) * size;
-      const promising = targets.every(
-        (t) => remaining * Math.abs(eigen.vectors[last + t]) <= tolerance,
-      );
-      if ((promising && verified) || exhausted || complete) {
-        const pairs = ritzPairs(basis, products, eigen, targets);
-        const converged = verified && pairs.residuals.every((r) => r <= tolerance);
-        if (converged || exhausted || complete) return { ...pairs, converged, matvecs };
+      const settled = (targets: readonly number[]) =>
+        targets.every((t) => remaining * Math.abs(eigen.vectors[last + t]) <= tolerance);
+      const certifies = (thresholds: Thresholds) =>
+        certificate !== undefined &&
+        certified(certificate, projected, m, eigen.values, remaining, logConstant, thresholds);
+      if (first) {
+        const targets = wantedIndices(size, which, k);
+        if (settled(targets) || exhausted || complete) {
+          const values = targets.map((t) => eigen.values[t]);
+          const own = k === 1 && certifies(thresholdsOf(values, which, k, tolerance));
+          // k = 1: extend the chain while its bound may still certify before a restart.
+          const extend = k === 1 && certificate !== undefined && restarts === 0 && !full && !own;
+          if (complete || exhausted || !extend) {
+            const pairs = ritzPairs(basis, products, eigen, targets);
+            const accurate = pairs.residuals.every((r) => r <= tolerance);
+            if (complete || exhausted || (accurate && own)) {
+              const converged = accurate && (complete || own);
+              return { ...pairs, converged, matvecs: search.matvecs };
+            }
+            if (accurate) return { lock: lockedPairs(pairs) };
+          }
+        }
+      } else {
+        const thresholds = thresholdsOf(
+          locked.map((p) => p.value),
+          which,
+          k,
+          tolerance,
+        );
+        const missed = beyond(eigen.values, which, k, thresholds);
+        if (missed.length > 0) {
+          keep = which === 'both' ? Math.max(2, missed.length) : missed.length;
+          // In an invariant subspace (β = 0, or the whole complement) the Ritz pairs are
+          // eigenpairs to rounding: they are locked even if tol is below rounding.
+          const exact = complete || remaining === 0;
+          if (settled(missed) || exact) {
+            const pairs = ritzPairs(basis, products, eigen, missed);
+            if (exact || pairs.residuals.every((r) => r <= tolerance)) {
+              return { lock: lockedPairs(pairs) };
+            }
+          }
+        } else {
+          keep = which === 'both' ? 2 : 1;
+          const extremes =
+            which === 'largest' ? [size - 1] : which === 'smallest' ? [0] : [size - 1, 0];
+          // The bound, or once the chain has filled the subspace, the convergence of its extreme
+          // Ritz pair(s) (when the bound is held back by rounding: see the doc comment).
+          if (complete || certifies(thresholds) || (restarts > 0 && settled(extremes))) {
+            const result = answer(locked, which, k);
+            const converged = result.residuals.every((r) => r <= tolerance);
+            return { ...result, converged, matvecs: search.matvecs };
+          }
+        }
+        if (exhausted) {
+          return { ...answer(locked, which, k), converged: false, matvecs: search.matvecs };
+        }
       }
-      if (full) {
-        const kept = keptIndices(eigen.values, which, keepCount(m, wanted));
+      if (full && !complete) {
+        const kept = keptIndices(eigen.values, which, keepCount(m, keep));
         basis = combine(basis, eigen.vectors, size, kept);
         products = combine(products, eigen.vectors, size, kept);
         projected.fill(0);
+        if (certificate !== undefined) certificate = restartCertificate(certificate, eigen, kept);
         for (const [i, t] of kept.entries()) projected[i * m + i] = eigen.values[t];
-        // A chain that does not fit in the subspace cannot be run to its end: fall back to the
-        // residual test alone (see the limitation in the doc comment).
-        verifying = false;
+        restarts++;
+        restarted = true;
       }
     }
-    if (breakdown) {
-      verifying = true;
-      chainStart = wantedValues;
-      next = randomOrthogonal(rng, [...excluded, ...basis], op.dim);
+    if (breakdown || remaining === 0) {
+      certificate = undefined;
+      coupling = undefined;
+      next = randomOrthogonal(rng, [...deflation, ...basis], op.dim);
     } else {
+      // After a restart the new vector couples to every kept one (the arrowhead of T).
+      coupling = restarted ? undefined : remaining;
       next = scaleInPlace(1 / remaining, remainder);
     }
   }
 }
 
-/** True when both lists exist and agree entry by entry within `tolerance`. */
-function sameValues(
-  a: readonly number[] | undefined,
-  b: readonly number[],
+/**
+ * The thresholds of the wanted end(s): the k-th largest of `values` plus `tolerance`, and the
+ * k-th smallest minus it.
+ */
+function thresholdsOf(
+  values: readonly number[],
+  which: EigenpairTarget,
+  k: number,
   tolerance: number,
+): Thresholds {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    ...(which !== 'smallest' && { top: sorted[sorted.length - k] + tolerance }),
+    ...(which !== 'largest' && { bottom: sorted[k - 1] - tolerance }),
+  };
+}
+
+/** Indices (into ascending Ritz values) beyond the thresholds, at most k per end. */
+function beyond(
+  values: Float64Array,
+  which: EigenpairTarget,
+  k: number,
+  { top, bottom }: Thresholds,
+): number[] {
+  const size = values.length;
+  const out: number[] = [];
+  if (top !== undefined) {
+    for (let i = size - 1; i >= Math.max(0, size - k) && values[i] > top; i--) out.push(i);
+  }
+  if (bottom !== undefined) {
+    for (let i = 0; i < Math.min(size, k) && values[i] < bottom && !out.includes(i); i++) {
+      out.push(i);
+    }
+  }
+  return which === 'smallest' ? out.sort((a, b) => a - b) : out;
+}
+
+/**
+ * What the polynomial bound of the doc comment needs to know of the current basis V. After
+ * thick restarts c = 1..r, V spans the Krylov subspace of x_r, where x_0 = q is the random
+ * start and x_c = ψ_c(B)x_{c−1}/‖ψ_c(B)x_{c−1}‖ with ψ_c(t) = Π(t − θ_d) over the Ritz values
+ * discarded at restart c: a thick restart is an implicit restart with these exact shifts
+ * (Sorensen, SIAM J. Matrix Anal. Appl. 13(1), 1992; Morgan, Math. Comp. 65, 1996).
+ */
+interface Certificate {
+  /** Coordinates of x in the basis (unit norm; entries past the basis size are 0). */
+  start: Float64Array;
+  /** Σ_c log‖ψ_c(B) x_c‖ over the restarts c. */
+  logScale: number;
+  /** The roots of ψ: every discarded Ritz value. */
+  discarded: number[];
+}
+
+function newCertificate(m: number): Certificate {
+  const start = new Float64Array(m);
+  start[0] = 1;
+  return { start, logScale: 0, discarded: [] };
+}
+
+/**
+ * The certificate after a thick restart that keeps the Ritz vectors `kept` (in that order):
+ * with x = Σ_i c_i y_i over all Ritz vectors y_i, ψ(B)x = Σ_{kept} ψ(θ_i) c_i y_i, since ψ has
+ * degree below the basis size and vanishes at the discarded θ. Undefined when x has no
+ * component left (a degenerate start: the bound is then given up).
+ */
+function restartCertificate(
+  certificate: Certificate,
+  eigen: SymmetricEigen,
+  kept: readonly number[],
+): Certificate | undefined {
+  const size = eigen.values.length;
+  const keptSet = new Set(kept);
+  const roots = Array.from(eigen.values).filter((_, i) => !keptSet.has(i));
+  const logs = kept.map((t) => {
+    let c = 0;
+    for (let r = 0; r < size; r++) c += eigen.vectors[r * size + t] * certificate.start[r];
+    let log = Math.log(Math.abs(c));
+    let sign = Math.sign(c);
+    for (const root of roots) {
+      log += Math.log(Math.abs(eigen.values[t] - root));
+      sign *= Math.sign(eigen.values[t] - root);
+    }
+    return { log, sign };
+  });
+  const largest = Math.max(...logs.map((l) => l.log));
+  if (!Number.isFinite(largest)) return undefined;
+  const logNorm =
+    largest + 0.5 * Math.log(logs.reduce((s, l) => s + Math.exp(2 * (l.log - largest)), 0));
+  const start = new Float64Array(certificate.start.length);
+  for (const [i, { log, sign }] of logs.entries()) start[i] = sign * Math.exp(log - logNorm);
+  return {
+    start,
+    logScale: certificate.logScale + logNorm,
+    discarded: [...certificate.discarded, ...roots],
+  };
+}
+
+/**
+ * The polynomial bound of the doc comment. For the extreme eigenpair (λ, u) of B and
+ * χ(t) = Π(t − ρ_i) over the current Ritz values, |χ(λ)| · |uᵀx_r| <= ‖χ(B)x_r‖; with
+ * uᵀx_r = ψ(λ)·uᵀq / Π_c‖ψ_c(B)x_{c−1}‖ and ψ = Π_c ψ_c, |χ(λ)ψ(λ)| · |uᵀq| <= R :=
+ * ‖χ(B)x_r‖ · Π_c‖ψ_c(B)x_{c−1}‖. Unless |uᵀq| < 1/C, an event of probability at most δ for
+ * C = √(2n'/π)/δ (`logConstant` = log C, with δ/2 for two ends), |χψ(λ)| <= R·C; as |χψ|
+ * increases beyond its largest root, λ <= top when every root lies below top and
+ * |χψ(top)| >= R·C. Mirrored at `bottom`. ‖χ(B)x_r‖ comes from {@link logKrylovNorm}; it is 0
+ * for an invariant subspace (`residual` = 0), where the test reduces to: every root <= top.
+ */
+function certified(
+  certificate: Certificate,
+  projected: Float64Array,
+  stride: number,
+  ritz: Float64Array,
+  residual: number,
+  logConstant: number,
+  { top, bottom }: Thresholds,
 ): boolean {
-  return a?.every((x, i) => Math.abs(x - b[i]) <= tolerance) === true;
+  const logNorm = logKrylovNorm(projected, stride, ritz.length, certificate.start, residual);
+  if (logNorm === undefined) return false;
+  const logRight = logNorm + certificate.logScale + logConstant;
+  const holds = (gap: (root: number) => number) => {
+    let sum = 0;
+    for (const roots of [ritz, certificate.discarded]) {
+      for (const root of roots) {
+        const g = gap(root);
+        if (g < 0 || (g === 0 && logRight > Number.NEGATIVE_INFINITY)) return false;
+        sum += Math.log(g);
+      }
+    }
+    return sum >= logRight;
+  };
+  return (
+    (top === undefined || holds((root) => top - root)) &&
+    (bottom === undefined || holds((root) => root - bottom))
+  );
+}
+
+/**
+ * log ‖χ(B)x‖ for x = V·start in a Krylov decomposition BV = VT + f e_lastᵀ (T the leading
+ * size×size block of `projected`, ‖f‖ = `residual`), χ the characteristic polynomial of T, so
+ * that V spans the Krylov subspace of x and χ(B)x is the next Lanczos direction of x times
+ * β'_1⋯β'_J. The Lanczos process of T from `start` (full reorthogonalisation) gives
+ * β'_1..β'_{J−1}, and β'_J = ‖f‖ · |last entry of its last vector|. For a plain chain (T
+ * tridiagonal, start e₁) this is the product of its β's. Undefined when that small process
+ * breaks down, x then spanning less than V.
+ */
+function logKrylovNorm(
+  projected: Float64Array,
+  stride: number,
+  size: number,
+  start: Float64Array,
+  residual: number,
+): number | undefined {
+  if (residual === 0) return Number.NEGATIVE_INFINITY;
+  let scale = 0;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) scale = Math.max(scale, Math.abs(projected[i * stride + j]));
+  }
+  const vectors: Float64Array[] = [start.slice(0, size)];
+  let log = 0;
+  for (let step = 1; step < size; step++) {
+    const q = vectors[step - 1];
+    const w = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      let sum = 0;
+      for (let j = 0; j < size; j++) sum += projected[i * stride + j] * q[j];
+      w[i] = sum;
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      for (const v of vectors) {
+        let c = 0;
+        for (let i = 0; i < size; i++) c += v[i] * w[i];
+        for (let i = 0; i < size; i++) w[i] -= c * v[i];
+      }
+    }
+    const beta = norm(w);
+    if (!(beta > size * EPSILON * scale)) return undefined;
+    log += Math.log(beta);
+    vectors.push(scaleInPlace(1 / beta, w));
+  }
+  return log + Math.log(residual) + Math.log(Math.abs(vectors[size - 1][size - 1]));
+}
+
+/** The answer from the locked pairs: the k extreme ones, in the documented order. */
+function answer(
+  locked: readonly LockedPair[],
+  which: EigenpairTarget,
+  k: number,
+): Omit<EigenpairsResult, 'converged' | 'matvecs'> {
+  const ascending = locked.map((_, i) => i).sort((a, b) => locked[a].value - locked[b].value);
+  const top = ascending.slice(-k).reverse();
+  const bottom = ascending.slice(0, k);
+  const order = which === 'largest' ? top : which === 'smallest' ? bottom : [...top, ...bottom];
+  return {
+    values: Float64Array.from(order, (i) => locked[i].value),
+    vectors: order.map((i) => locked[i].vector),
+    residuals: Float64Array.from(order, (i) => locked[i].residual),
+  };
+}
+
+function lockedPairs(pairs: Omit<EigenpairsResult, 'converged' | 'matvecs'>): LockedPair[] {
+  return pairs.vectors.map((vector, i) => ({
+    vector,
+    value: pairs.values[i],
+    residual: pairs.residuals[i],
+  }));
 }
 
 /** Number of Ritz vectors kept at a thick restart: the wanted ones plus half of the rest. */
@@ -255,48 +654,177 @@ function keepCount(m: number, wanted: number): number {
 }
 
 /**
- * Removes from `w`, in place, its components along the orthonormal `basis` and returns the
- * removed coefficients Vᵀw and the remaining norm (0 when `w` is numerically in the span).
- * First the components along the last `recent` vectors, one at a time: in a Lanczos step these
- * carry the three-term recurrence (α, β), so most of the cancellation happens there. Then
- * classical Gram–Schmidt passes over the whole basis, repeated while a pass cancels more than
- * 1 − 1/√2 of the norm, at most three: a pass that keeps more leaves `w` orthogonal to working
- * precision (Daniel, Gragg, Kaufman & Stewart 1976), so a Lanczos step usually needs one.
+ * One Lanczos step with full reorthogonalisation for the newest basis vector q (the last of
+ * `basis`) and its product Aq: the recurrence w = Aq − αq − β_{j−1}q_{j−1} in one pass (α = qᵀAq
+ * from a first pass that also gives ‖Aq‖; β_{j−1} = `coupling` when the previous step was a
+ * plain one), then Gram–Schmidt against the deflated vectors and the whole basis. Adds the
+ * coefficients along the basis (α, β and the corrections) into `coefficients`, whose first
+ * `deflation.length` entries are the (discarded) components along the deflated vectors.
  */
-function orthogonalize(
-  w: Float64Array,
+function lanczosStep(
+  product: Float64Array,
   basis: readonly Float64Array[],
-  recent = 0,
-): { coefficients: Float64Array; remaining: number } {
-  const coefficients = new Float64Array(basis.length);
-  for (let i = basis.length - 1; i >= Math.max(0, basis.length - recent); i--) {
-    const c = dot(basis[i], w);
-    axpy(-c, basis[i], w);
-    coefficients[i] += c;
+  deflation: readonly Float64Array[],
+  coupling: number | undefined,
+  coefficients: Float64Array,
+): { remainder: Float64Array; remaining: number; productNorm: number } {
+  const j = basis.length - 1;
+  const q = basis[j];
+  const size = product.length;
+  let alpha = 0;
+  let alpha1 = 0;
+  let squares = 0;
+  let squares1 = 0;
+  let i = 0;
+  for (; i + 1 < size; i += 2) {
+    const p = product[i];
+    const p1 = product[i + 1];
+    alpha += q[i] * p;
+    alpha1 += q[i + 1] * p1;
+    squares += p * p;
+    squares1 += p1 * p1;
   }
-  const pass = new Float64Array(basis.length);
-  let before = norm(w);
-  for (let round = 0; round < 3 && before > 0; round++) {
-    for (const [i, q] of basis.entries()) pass[i] = dot(q, w);
-    for (const [i, q] of basis.entries()) {
-      axpy(-pass[i], q, w);
-      coefficients[i] += pass[i];
+  if (i < size) {
+    alpha += q[i] * product[i];
+    squares += product[i] * product[i];
+  }
+  alpha += alpha1;
+  squares += squares1;
+  const w = new Float64Array(size);
+  let remainderSquares = 0;
+  if (coupling === undefined) {
+    for (let i = 0; i < size; i++) {
+      const x = product[i] - alpha * q[i];
+      w[i] = x;
+      remainderSquares += x * x;
     }
-    const after = norm(w);
-    if (after > REORTHOGONALIZE_RATIO * before) return { coefficients, remaining: after };
+  } else {
+    const previous = basis[j - 1];
+    for (let i = 0; i < size; i++) {
+      const x = product[i] - alpha * q[i] - coupling * previous[i];
+      w[i] = x;
+      remainderSquares += x * x;
+    }
+    coefficients[deflation.length + j - 1] = coupling;
+  }
+  coefficients[deflation.length + j] = alpha;
+  const productNorm = rootOfSquares(squares, product);
+  const before = rootOfSquares(remainderSquares, w);
+  // A remainder within the rounding error of the recurrence, 2ε(‖Aq‖ + |α| + |β|) <= 6ε‖Aq‖
+  // entrywise in norm, is zero: Aq is in the span, and Gram–Schmidt would only add noise to T.
+  const remaining =
+    before <= 8 * EPSILON * productNorm
+      ? 0
+      : reorthogonalize(w, [...deflation, ...basis], coefficients, before);
+  return { remainder: w, remaining, productNorm };
+}
+
+/**
+ * Removes from `w`, in place, its components along the orthonormal `vectors` by classical
+ * Gram–Schmidt, c = Vᵀw then w ← w − Vc, adding c into `coefficients`; `before` is ‖w‖. The
+ * pass is repeated while it cancels more than 1 − 1/√2 of the norm, at most three times: a pass
+ * that keeps more leaves `w` orthogonal to working precision (Daniel, Gragg, Kaufman & Stewart
+ * 1976), so after the recurrence a Lanczos step needs one. Returns the remaining norm, 0 when
+ * `w` is numerically in the span.
+ */
+function reorthogonalize(
+  w: Float64Array,
+  vectors: readonly Float64Array[],
+  coefficients: Float64Array,
+  before: number,
+): number {
+  const pass = new Float64Array(vectors.length);
+  for (let round = 0; round < 3 && before > 0; round++) {
+    dotProducts(vectors, w, pass);
+    const after = subtractCombination(vectors, pass, w);
+    for (let i = 0; i < pass.length; i++) coefficients[i] += pass[i];
+    if (after > REORTHOGONALIZE_RATIO * before) return after;
     before = after;
   }
-  return { coefficients, remaining: 0 };
+  return 0;
+}
+
+/**
+ * out[i] = v_iᵀw for each of `vectors`, two vectors per pass over w with two partial sums each
+ * (independent additions run in parallel; w is read once per pair).
+ */
+function dotProducts(vectors: readonly Float64Array[], w: Float64Array, out: Float64Array): void {
+  const size = w.length;
+  const count = vectors.length;
+  for (let r = 0; r < count; r += 2) {
+    const v0 = vectors[r];
+    const v1 = r + 1 < count ? vectors[r + 1] : v0;
+    let a0 = 0;
+    let b0 = 0;
+    let a1 = 0;
+    let b1 = 0;
+    let i = 0;
+    for (; i + 1 < size; i += 2) {
+      const x = w[i];
+      const y = w[i + 1];
+      a0 += v0[i] * x;
+      b0 += v0[i + 1] * y;
+      a1 += v1[i] * x;
+      b1 += v1[i + 1] * y;
+    }
+    if (i < size) {
+      a0 += v0[i] * w[i];
+      a1 += v1[i] * w[i];
+    }
+    out[r] = a0 + b0;
+    if (r + 1 < count) out[r + 1] = a1 + b1;
+  }
+}
+
+/**
+ * w ← w − Σ_i c_i v_i, four vectors per pass over w, and returns ‖w‖ (accumulated in the last
+ * pass).
+ */
+function subtractCombination(
+  vectors: readonly Float64Array[],
+  c: Float64Array,
+  w: Float64Array,
+): number {
+  const size = w.length;
+  let squares = 0;
+  for (let r = 0; r < vectors.length; r += 4) {
+    // A group of fewer than four repeats its first vector with coefficient 0.
+    const v0 = vectors[r];
+    const v1 = r + 1 < vectors.length ? vectors[r + 1] : v0;
+    const v2 = r + 2 < vectors.length ? vectors[r + 2] : v0;
+    const v3 = r + 3 < vectors.length ? vectors[r + 3] : v0;
+    const c0 = c[r];
+    const c1 = r + 1 < vectors.length ? c[r + 1] : 0;
+    const c2 = r + 2 < vectors.length ? c[r + 2] : 0;
+    const c3 = r + 3 < vectors.length ? c[r + 3] : 0;
+    if (r + 4 < vectors.length) {
+      for (let i = 0; i < size; i++) w[i] -= c0 * v0[i] + c1 * v1[i] + c2 * v2[i] + c3 * v3[i];
+    } else {
+      for (let i = 0; i < size; i++) {
+        const x = w[i] - (c0 * v0[i] + c1 * v1[i] + c2 * v2[i] + c3 * v3[i]);
+        w[i] = x;
+        squares += x * x;
+      }
+    }
+  }
+  if (vectors.length === 0) for (let i = 0; i < size; i++) squares += w[i] * w[i];
+  return rootOfSquares(squares, w);
+}
+
+/** √squares = ‖x‖, unless the sum of squares may have overflowed or underflowed. */
+function rootOfSquares(squares: number, x: Float64Array): number {
+  return squares > TINY && squares < HUGE ? Math.sqrt(squares) : norm(x);
 }
 
 /** A random unit vector orthogonal to `basis` (which has fewer than n vectors). */
 function randomOrthogonal(rng: Random, basis: readonly Float64Array[], n: number): Float64Array {
   for (;;) {
     const z = rng.unitVector(n);
-    const { remaining } = orthogonalize(z, basis);
     // A random vector is numerically in the span of fewer than dim vectors with probability 0;
-    // the loop only guards against that.
-    if (remaining > 0) return scaleInPlace(1 / remaining, z);
+    // the loop only guards against that. A start vector is normalised with the scaled norm.
+    if (reorthogonalize(z, basis, new Float64Array(basis.length), 1) > 0) {
+      return scaleInPlace(1 / norm(z), z);
+    }
   }
 }
 
@@ -327,8 +855,8 @@ function leadingBlock(a: Float64Array, stride: number, size: number): Float64Arr
 
 /**
  * The combinations Σ_r vectors[r] · y[r, c] for each c in `columns`, y row-major size×size:
- * the product V·Y[:, columns], computed a block of entries at a time so that each input vector
- * is read from memory once rather than once per column.
+ * the product V·Y[:, columns], two output columns from four input vectors per pass (each
+ * entry read feeds two outputs).
  */
 function combine(
   vectors: readonly Float64Array[],
@@ -337,15 +865,37 @@ function combine(
   columns: readonly number[],
 ): Float64Array[] {
   const n = vectors[0].length;
+  const rows = vectors.length;
   const out = columns.map(() => new Float64Array(n));
-  for (let start = 0; start < n; start += COMBINE_BLOCK) {
-    const end = Math.min(n, start + COMBINE_BLOCK);
-    for (let r = 0; r < vectors.length; r++) {
-      const v = vectors[r];
-      for (let c = 0; c < columns.length; c++) {
-        const coefficient = y[r * size + columns[c]];
-        const target = out[c];
-        for (let i = start; i < end; i++) target[i] += coefficient * v[i];
+  // y[r, column], 0 past the last row, so that a group of fewer than four rows can repeat
+  // its first vector.
+  const weight = (r: number, column: number) => (r < rows ? y[r * size + column] : 0);
+  for (let c = 0; c < columns.length; c += 2) {
+    const first = columns[c];
+    // An odd last column is paired with itself and written to a scratch array.
+    const second = c + 1 < columns.length ? columns[c + 1] : first;
+    const t0 = out[c];
+    const t1 = c + 1 < columns.length ? out[c + 1] : new Float64Array(n);
+    for (let r = 0; r < rows; r += 4) {
+      const v0 = vectors[r];
+      const v1 = r + 1 < rows ? vectors[r + 1] : v0;
+      const v2 = r + 2 < rows ? vectors[r + 2] : v0;
+      const v3 = r + 3 < rows ? vectors[r + 3] : v0;
+      const a0 = weight(r, first);
+      const a1 = weight(r + 1, first);
+      const a2 = weight(r + 2, first);
+      const a3 = weight(r + 3, first);
+      const b0 = weight(r, second);
+      const b1 = weight(r + 1, second);
+      const b2 = weight(r + 2, second);
+      const b3 = weight(r + 3, second);
+      for (let i = 0; i < n; i++) {
+        const x0 = v0[i];
+        const x1 = v1[i];
+        const x2 = v2[i];
+        const x3 = v3[i];
+        t0[i] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+        t1[i] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3;
       }
     }
   }
@@ -383,12 +933,21 @@ function ritzPairs(
   const images = combine(products, eigen.vectors, size, targets);
   const vectors = combine(basis, eigen.vectors, size, targets).map((x, i) => {
     const ax = images[i];
-    const t = targets[i];
-    const scale = 1 / norm(x);
-    scaleInPlace(scale, x);
-    scaleInPlace(scale, ax);
-    values[i] = eigen.values[t];
-    residuals[i] = norm(axpy(-values[i], x, ax));
+    const theta = eigen.values[targets[i]];
+    let squares = 0;
+    for (let e = 0; e < x.length; e++) squares += x[e] * x[e];
+    // ‖x‖ = 1 up to rounding: normalise x and Ax, and overwrite Ax with Ax − θx.
+    const scale = 1 / rootOfSquares(squares, x);
+    squares = 0;
+    for (let e = 0; e < x.length; e++) {
+      const unit = scale * x[e];
+      const r = scale * ax[e] - theta * unit;
+      x[e] = unit;
+      ax[e] = r;
+      squares += r * r;
+    }
+    values[i] = theta;
+    residuals[i] = rootOfSquares(squares, ax);
     return x;
   });
   return { values, vectors, residuals };

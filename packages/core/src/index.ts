@@ -10,6 +10,18 @@
  * @packageDocumentation
  */
 export {
+  type AnalysesResult,
+  type AnalysisSeeds,
+  analysisSeeds,
+  type BlocksAnalysisOptions,
+  type DensityAnalysisOptions,
+  type EigenAnalysisOptions,
+  type LayersAnalysisOptions,
+  type RunAnalysesOptions,
+  runAnalyses,
+  type TraceAnalysisOptions,
+} from './analyses.js';
+export {
   type BlockNorms,
   type BlockNormsOptions,
   type BlockRatios,
@@ -20,6 +32,7 @@ export {
 } from './blocks.js';
 export { type DenseMatrixOptions, denseMatrix } from './dense.js';
 export {
+  ritzZeroTolerance,
   type SmoothDensityOptions,
   type SpectralDensityOptions,
   type SpectralDensityResult,
@@ -43,7 +56,13 @@ export {
   SizeLimitError,
   SymmetryError,
 } from './errors.js';
-export { type LanczosOptions, type LanczosResult, lanczos } from './lanczos.js';
+export {
+  type LanczosOptions,
+  type LanczosResult,
+  lanczos,
+  REORTHOGONALIZATIONS,
+  type Reorthogonalization,
+} from './lanczos.js';
 export {
   type BlockSize,
   createLayout,

@@ -2,22 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { MatvecError, OptionError } from './errors.js';
 import { denseOperator, type LinearOperator } from './operator.js';
 import { type PowerIterationOptions, powerIteration } from './power-iteration.js';
+import { countingOperator } from './testing/counting-operator.js';
 import { conjugatedSpectrum, hessianLikeSpectrum } from './testing/spectra.js';
 import { axpy, dot, norm } from './vector.js';
 
 const EPSILON = 2 ** -52;
-
-function countingOperator(op: LinearOperator): LinearOperator & { calls: number } {
-  const counted = {
-    dim: op.dim,
-    calls: 0,
-    async matvec(v: Float64Array) {
-      counted.calls++;
-      return op.matvec(v);
-    },
-  };
-  return counted;
-}
 
 function denseResidual(a: Float64Array, n: number, value: number, v: Float64Array): number {
   const av = new Float64Array(n);

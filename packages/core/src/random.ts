@@ -2,6 +2,13 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 import { OptionError } from './errors.js';
+import { norm, scaleInPlace } from './vector.js';
+
+/** Low bits of each 32-bit draw that {@link Random.rademacherVector} skips. */
+const SKIPPED_LOW_BITS = 4;
+
+/** Signs {@link Random.rademacherVector} takes from each 32-bit draw. */
+export const SIGNS_PER_DRAW = 32 - SKIPPED_LOW_BITS;
 
 /**
  * The project's seeded random generator (xoroshiro128+ from `pure-rand`). The same seed gives
@@ -17,46 +24,106 @@ import { OptionError } from './errors.js';
 export class Random {
   readonly #generator: JumpableRandomGenerator;
   #spareGaussian: number | undefined;
+  /** (u, v) of the last accepted polar-method point: the pair of normals is f·u, f·v. */
+  #pairFirst = 0;
+  #pairSecond = 0;
 
   constructor(generator: JumpableRandomGenerator) {
     this.#generator = generator;
   }
 
-  /** Uniform on [0, 1), 53 random bits. */
+  /** Uniform on [0, 1), 53 random bits (two 32-bit draws). */
   uniform(): number {
     return uniformFloat64(this.#generator);
   }
 
-  /** Standard normal N(0, 1) by the Box–Muller transform. */
+  /**
+   * Standard normal N(0, 1) by Marsaglia's polar method (Marsaglia & Bray 1964; Knuth, TAOCP
+   * vol. 2, §3.4.1, Algorithm P): (u, v) uniform on the square (−1, 1)², 53 bits each, until
+   * s = u² + v² lies in (0, 1) (probability π/4); then u·f and v·f with f = √(−2 ln s / s) are
+   * two independent standard normals. It replaces Box–Muller's sine and cosine by the rejection
+   * and costs one logarithm, one square root and one division per pair. The second normal of a
+   * pair is kept for the next call, so the stream of values does not depend on how it is split
+   * into calls of `gaussian` and `gaussianVector`.
+   */
   gaussian(): number {
     const spare = this.#spareGaussian;
     if (spare !== undefined) {
       this.#spareGaussian = undefined;
       return spare;
     }
-    // 1 - uniform() lies in (0, 1], so the logarithm is finite.
-    const radius = Math.sqrt(-2 * Math.log(1 - this.uniform()));
-    const angle = 2 * Math.PI * this.uniform();
-    this.#spareGaussian = radius * Math.sin(angle);
-    return radius * Math.cos(angle);
+    const f = this.#polarPair();
+    this.#spareGaussian = f * this.#pairSecond;
+    return f * this.#pairFirst;
   }
 
-  /** +1 or −1 with equal probability. */
+  /**
+   * Draws (u, v) uniform in the unit disc without its centre into #pairFirst and #pairSecond;
+   * returns f = √(−2 ln s / s).
+   */
+  #polarPair(): number {
+    const g = this.#generator;
+    for (;;) {
+      // 2·uniform − 1 is exact: multiples of 2^-52 in [−1, 1); s < 1 rejects u = −1 or v = −1,
+      // so the accepted u and v are symmetric about 0.
+      const u = 2 * uniformFloat64(g) - 1;
+      const v = 2 * uniformFloat64(g) - 1;
+      const s = u * u + v * v;
+      if (s < 1 && s > 0) {
+        this.#pairFirst = u;
+        this.#pairSecond = v;
+        return Math.sqrt((-2 * Math.log(s)) / s);
+      }
+    }
+  }
+
+  /** +1 or −1 with equal probability (the sign bit of one 32-bit draw). */
   rademacher(): number {
     return this.#generator.next() < 0 ? -1 : 1;
   }
 
-  /** A vector of `n` independent N(0, 1) entries. */
+  /**
+   * A vector of `n` independent N(0, 1) entries: the same values as `n` calls of
+   * {@link Random.gaussian}, generated a pair at a time.
+   */
   gaussianVector(n: number): Float64Array {
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.gaussian();
+    let i = 0;
+    if (n > 0 && this.#spareGaussian !== undefined) {
+      out[0] = this.#spareGaussian;
+      this.#spareGaussian = undefined;
+      i = 1;
+    }
+    for (; i + 1 < n; i += 2) {
+      const f = this.#polarPair();
+      out[i] = f * this.#pairFirst;
+      out[i + 1] = f * this.#pairSecond;
+    }
+    if (i < n) out[i] = this.gaussian();
     return out;
   }
 
-  /** A vector of `n` independent ±1 entries. */
+  /**
+   * A vector of `n` independent ±1 entries, 28 of them from each 32-bit draw (bits 4 to 31,
+   * lowest first; leftover bits of the last draw are discarded). A draw is the low half of
+   * xoroshiro128+'s 64-bit output, whose four lowest bits have low linear complexity (bit 0 is
+   * a linear-feedback shift register) and may fail linearity tests, while the others pass
+   * every test (Blackman & Vigna 2021, "Scrambled linear pseudorandom number generators", ACM
+   * TOMS 47(4)): those four are skipped. A different stream from `n` calls of
+   * {@link Random.rademacher}, which uses one draw each.
+   */
   rademacherVector(n: number): Float64Array {
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.rademacher();
+    const g = this.#generator;
+    let i = 0;
+    while (i < n) {
+      let bits = g.next() >>> SKIPPED_LOW_BITS;
+      const stop = Math.min(n, i + SIGNS_PER_DRAW);
+      for (; i < stop; i++) {
+        out[i] = 1 - 2 * (bits & 1);
+        bits >>>= 1;
+      }
+    }
     return out;
   }
 
@@ -64,13 +131,8 @@ export class Random {
   unitVector(n: number): Float64Array {
     for (;;) {
       const v = this.gaussianVector(n);
-      let sq = 0;
-      for (let i = 0; i < n; i++) sq += v[i] * v[i];
-      if (sq > 0) {
-        const inv = 1 / Math.sqrt(sq);
-        for (let i = 0; i < n; i++) v[i] *= inv;
-        return v;
-      }
+      const size = norm(v);
+      if (size > 0) return scaleInPlace(1 / size, v);
     }
   }
 

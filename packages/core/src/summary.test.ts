@@ -4,7 +4,12 @@ import { DimensionError, OptionError } from './errors.js';
 import { denseOperator, type LinearOperator } from './operator.js';
 import { createRandom } from './random.js';
 import { type SpectralSummary, spectralSummary } from './summary.js';
-import { conjugatedSpectrum, hessianLikeSpectrum } from './testing/spectra.js';
+import { symmetricEigen } from './symmetric-eigen.js';
+import {
+  conjugatedSpectrum,
+  hessianLikeSpectrum,
+  reflectedSpectrumOperator,
+} from './testing/spectra.js';
 import { dot } from './vector.js';
 
 type Field = keyof SpectralSummary;
@@ -62,6 +67,35 @@ describe('spectralSummary of eigenvalues', () => {
       negativeMass: 1,
       spectralEntropy: 0,
     });
+  });
+
+  it('counts eigenvalues within n·ε·max|λ| of zero as zero, not negative', () => {
+    // n = 4, max|λ| = 3: δ = 4·ε·3 ≈ 2.7e-15.
+    const rounding = spectralSummary([3, 1, 0, -3e-16]);
+    expect(rounding.negativeMass).toBe(0);
+    expect(rounding.negativeTraceMass).toBe(0);
+    expect(rounding.lambdaMin).toBe(-3e-16);
+    const small = spectralSummary([3, 1, 0, -1e-14]);
+    expect(small.negativeMass).toBe(0.25);
+    expect(small.negativeTraceMass).toBe(1e-14 / (4 + 1e-14));
+  });
+
+  it('gives negative mass exactly 0 for a PSD matrix with a large null space', () => {
+    // Rank 30 of 300: the dense eigensolver returns the 270 zeros as ±1e-15-ish values.
+    const n = 300;
+    const rng = createRandom(1);
+    const values = new Float64Array(n);
+    for (let i = 0; i < 30; i++) values[i] = i < 5 ? 10 - i : Math.abs(rng.gaussian());
+    const { matrix } = conjugatedSpectrum(values, 2);
+    const computed = symmetricEigen(matrix, n).values;
+    expect(computed.filter((x) => x < 0).length).toBeGreaterThan(0);
+    expect(spectralSummary(computed)).toMatchObject({ negativeMass: 0, negativeTraceMass: 0 });
+    // An indefinite matrix keeps its count: #{λ < 0}/n.
+    const indefinite = hessianLikeSpectrum(n, { outliers: 5, seed: 2, bulkScale: 0.05 });
+    const computedIndefinite = symmetricEigen(conjugatedSpectrum(indefinite, 3).matrix, n).values;
+    expect(spectralSummary(computedIndefinite).negativeMass).toBe(
+      indefinite.filter((x) => x < 0).length / n,
+    );
   });
 
   it('defines the degenerate statistics of the zero spectrum', () => {
@@ -133,6 +167,22 @@ describe('spectralSummary of quadrature rules', () => {
     const slq = await spectralDensity(op, { probes: 2, steps: 80 });
     expect(slq.nodes[0]).toHaveLength(7);
     expectSummaryClose(spectralSummary(slq), spectralSummary(values), 1e-12);
+  });
+
+  it('applies the Ritz-value rule of spectralDensity to the negative mass of its rules', async () => {
+    // PSD, rank 40 of 4000: nodes at 0 up to rounding (some negative) are numerically zero.
+    const n = 4000;
+    const rng = createRandom(1);
+    const values = new Float64Array(n);
+    for (let i = 0; i < 40; i++) values[i] = i < 5 ? 10 - i : Math.abs(rng.gaussian());
+    const psd = await spectralDensity(reflectedSpectrumOperator(values.sort().reverse(), 2));
+    expect(psd.nodes.some((nodes) => nodes.some((x) => x < 0))).toBe(true);
+    expect(spectralSummary(psd)).toMatchObject({ negativeMass: 0, negativeTraceMass: 0 });
+    // Indefinite: the same negative mass as spectralDensity's.
+    const spectrum = hessianLikeSpectrum(2000, { outliers: 10, seed: 3, bulkScale: 0.05 });
+    const slq = await spectralDensity(reflectedSpectrumOperator(spectrum, 4), { probes: 4 });
+    expect(slq.negativeMass).toBeGreaterThan(0.3);
+    expect(spectralSummary(slq).negativeMass).toBeCloseTo(slq.negativeMass, 14);
   });
 
   describe('on a dense Hessian-like matrix', () => {
@@ -237,10 +287,17 @@ describe('spectralSummary of quadrature rules', () => {
           4 * budget,
         );
       }
-      // The extremes and the smallest |λ| are Ritz values, exact here since steps = dim.
-      for (const field of ['lambdaMax', 'lambdaMin', 'conditionEstimate'] as const) {
+      // The extremes and the smallest |λ| are Ritz values, exact here since steps = dim: to
+      // δ = 1e-15·‖A‖ (a few ε·‖A‖). κ = max|λ|/min|λ| then errs by κ·δ·(1/min|λ| + 1/max|λ|)
+      // at most (≈ 9e-8 for κ ≈ 9400: the smallest |λ| is 6e-4).
+      for (const field of ['lambdaMax', 'lambdaMin'] as const) {
         expect(estimate[field]).toBeCloseTo(exact[field], 8);
       }
+      const delta = 1e-15 * maxAbs;
+      const kappa = exact.conditionEstimate;
+      expect(Math.abs(estimate.conditionEstimate - kappa)).toBeLessThan(
+        kappa * delta * (kappa / maxAbs + 1 / maxAbs),
+      );
     });
   });
 });

@@ -1,4 +1,4 @@
-import { flattenQuadrature, type SpectralQuadrature } from './density.js';
+import { flattenQuadrature, ritzZeroTolerance, type SpectralQuadrature } from './density.js';
 import { OptionError } from './errors.js';
 import { checkInteger } from './options.js';
 
@@ -30,11 +30,17 @@ export interface SpectralSummary {
   frobeniusNorm: number;
   /** Nuclear (trace) norm ‖H‖_* = Σ |λ_i|. */
   nuclearNorm: number;
-  /** Fraction of eigenvalues below zero, #{λ_i < 0}/n, in [0, 1]. */
+  /**
+   * Fraction of eigenvalues below zero, #{λ_i < −δ}/n, in [0, 1]: eigenvalues within δ of 0
+   * are numerically zero and not counted (see {@link spectralSummary} for δ), so a positive
+   * semidefinite matrix has negative mass exactly 0 even when rounding makes some of its zero
+   * eigenvalues come out at −1e-16.
+   */
   negativeMass: number;
   /**
    * Share of the absolute spectral mass carried by negative eigenvalues,
-   * Σ_{λ_i<0} |λ_i| / Σ |λ_i|, in [0, 1]; 0 when every eigenvalue is 0.
+   * Σ_{λ_i<−δ} |λ_i| / Σ |λ_i| (δ as for `negativeMass`), in [0, 1]; 0 when every eigenvalue
+   * is 0.
    */
   negativeTraceMass: number;
   /**
@@ -69,14 +75,19 @@ const WHERE = 'spectralSummary';
  * rules of {@link spectralDensity} (estimates).
  *
  * - **Eigenvalues** (`Float64Array` or `number[]`, any order): every field is exact up to
- *   rounding.
+ *   rounding. Eigenvalues of magnitude at most δ = n·ε·max|λ| (ε = 2^-52) count as zero for
+ *   `negativeMass` and `negativeTraceMass`: a dense symmetric eigensolver is backward stable,
+ *   its eigenvalues are exact for A + E with ‖E‖ <= p(n)·ε·‖A‖, p(n) of order n (Golub & Van
+ *   Loan §8.3; `symmetricEigen` and LAPACK alike), so the sign of a smaller one is rounding.
  * - **Quadrature rules** `{ nodes, weights, dim }`: the rules define the measure
  *   Σ_l Σ_k (n·τ_k^(l)/Σ_all τ) δ_{θ_k^(l)} of total mass n, which stands for the n eigenvalues
  *   (masses n·τ/n_v when each rule's weights sum to 1, as Gauss weights do), and every statistic is
  *   computed from it: a spectral sum Σ_i f(λ_i) becomes n·(1/n_v) Σ_l Σ_k τ f(θ), the stochastic
  *   Lanczos quadrature estimate of tr f(H) (Ubaru, Chen & Saad 2017). All fields are then
- *   estimates. `trace` and `frobeniusNorm`² are Hutchinson's unbiased estimators (the rule
- *   integrates polynomials of degree <= 2m − 1 exactly); `nuclearNorm` and `negativeMass` add a
+ *   estimates. Nodes within δ_l = m_l·ε·max|θ| of 0 (m_l nodes in rule l) count as zero
+ *   for the negative fields, as in {@link spectralDensity} (see {@link ritzZeroTolerance}).
+ *   `trace` and `frobeniusNorm`² are Hutchinson's unbiased estimators (the rule integrates
+ *   polynomials of degree <= 2m − 1 exactly); `nuclearNorm` and `negativeMass` add a
  *   quadrature error to the sampling error; the ratios (`participationRatio`,
  *   `spectralEntropy`, `effectiveRank`, `negativeTraceMass`, `stableRank`) are plug-in
  *   estimates, consistent but biased at O(1/n_v). `lambdaMax` and `lambdaMin` are the extreme
@@ -97,9 +108,12 @@ const WHERE = 'spectralSummary';
 export function spectralSummary(
   input: ArrayLike<number> | SpectralQuadratureInput,
 ): SpectralSummary {
-  const { values, masses, dim } = isQuadrature(input)
-    ? quadratureAtoms(input)
-    : eigenvalueAtoms(input);
+  const {
+    values,
+    masses,
+    dim,
+    zero: zeroTolerance,
+  } = isQuadrature(input) ? quadratureAtoms(input) : eigenvalueAtoms(input);
   let lambdaMin = Number.POSITIVE_INFINITY;
   let lambdaMax = Number.NEGATIVE_INFINITY;
   let maxAbs = 0;
@@ -120,7 +134,7 @@ export function spectralSummary(
     trace += mass * lambda;
     squares += mass * lambda * lambda;
     absolute += mass * magnitude;
-    if (lambda < 0) {
+    if (lambda < -zeroTolerance[i]) {
       negative += mass;
       negativeAbsolute += mass * magnitude;
     }
@@ -160,7 +174,12 @@ interface Atoms {
   values: ArrayLike<number>;
   masses: ArrayLike<number>;
   dim: number;
+  /** Per atom: values in [−zero, zero] are numerically zero. */
+  zero: ArrayLike<number>;
 }
+
+/** Unit roundoff of float64 arithmetic, 2^-52. */
+const EPS = 2 ** -52;
 
 function eigenvalueAtoms(values: ArrayLike<number>): Atoms {
   if (values.length === 0) {
@@ -173,7 +192,11 @@ function eigenvalueAtoms(values: ArrayLike<number>): Atoms {
       );
     }
   }
-  return { values, masses: new Float64Array(values.length).fill(1), dim: values.length };
+  const n = values.length;
+  let maxAbs = 0;
+  for (let i = 0; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(values[i]));
+  const zero = new Float64Array(n).fill(n * EPS * maxAbs);
+  return { values, masses: new Float64Array(n).fill(1), dim: n, zero };
 }
 
 function quadratureAtoms(input: SpectralQuadratureInput): Atoms {
@@ -182,5 +205,13 @@ function quadratureAtoms(input: SpectralQuadratureInput): Atoms {
   let total = 0;
   for (let i = 0; i < weights.length; i++) total += weights[i];
   const masses = weights.map((w) => (input.dim * w) / total);
-  return { values, masses, dim: input.dim };
+  let maxAbs = 0;
+  for (let i = 0; i < values.length; i++) maxAbs = Math.max(maxAbs, Math.abs(values[i]));
+  const zero = new Float64Array(values.length);
+  let offset = 0;
+  for (const rule of input.nodes) {
+    zero.fill(ritzZeroTolerance(rule.length, maxAbs), offset, offset + rule.length);
+    offset += rule.length;
+  }
+  return { values, masses, dim: input.dim, zero };
 }

@@ -1,28 +1,47 @@
 /**
  * `@hessian-probe/tfjs-callback`: curvature analyses during `model.fit()`.
  *
- * Here now: {@link createSchedule}, which decides at which lifecycle events (train begin, every
- * N epochs, every N batches, train end) an analysis runs, and {@link budgetAllows}, the rule
- * that thins that schedule to keep analyses within a fraction of training wall time;
+ * {@link hessianCallback}, the `fit()`/`fitDataset()` callback that turns curvature analyses of
+ * the model being trained into reports; the pieces it is built on, usable alone:
+ * {@link createSchedule}, which decides at which lifecycle events (train begin, every N epochs,
+ * every N batches, train end) an analysis runs, and {@link budgetAllows}, the rule that thins
+ * that schedule to keep analyses within a fraction of training wall time;
  * {@link curvatureMetrics} (Prometheus metrics on prom-client), {@link serveMetrics} (the
  * /metrics server) and {@link pushMetrics} (Pushgateway); the JSONL report sink
  * {@link jsonlSink} and its reader {@link readReports}.
  *
- * Planned (issue 4): `hessianCallback(options)`, the `fit()`/`fitDataset()` callback built on
- * these, and the demo.
- *
  * @example
  * ```ts
- * import { budgetAllows, createSchedule } from '@hessian-probe/tfjs-callback';
- * const schedule = createSchedule({ everyEpochs: 5 });
- * if (schedule.atEpochEnd(epoch) && budgetAllows({ spentSeconds, trainingSeconds, budget: 0.1 })) {
- *   // run the analysis
- * }
+ * import * as tf from '@tensorflow/tfjs';
+ * import { curvatureMetrics, hessianCallback, serveMetrics } from '@hessian-probe/tfjs-callback';
+ * const metrics = curvatureMetrics();
+ * const server = await serveMetrics({ registry: metrics.registry });
+ * const callback = hessianCallback({ tf, probe: { x: xProbe, y: yProbe }, metrics });
+ * await model.fit(x, y, { epochs: 5, callbacks: [callback] });
+ * console.log(server.url, callback.history);
  * ```
  *
  * @packageDocumentation
  */
 
+export {
+  type AnalysisContext,
+  type CallbackAnalyses,
+  type CallbackBlocksOptions,
+  type CallbackDensityOptions,
+  type CallbackEigenOptions,
+  type CallbackLayersOptions,
+  type CallbackLogs,
+  type CallbackStats,
+  type CallbackTraceOptions,
+  DEFAULT_ANALYSES,
+  type FitModel,
+  type HessianCallback,
+  type HessianCallbackOptions,
+  hessianCallback,
+  type NumberArrays,
+  type ProbeData,
+} from './callback.js';
 export {
   type CurvatureMetrics,
   type CurvatureMetricsLabels,

@@ -179,7 +179,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'negative_mass_ratio',
-      'Estimated fraction of eigenvalues below zero, from the spectral density (0..1).',
+      'Estimated fraction of eigenvalues below zero beyond the density resolution, from the spectral density (0..1).',
       [],
       (emit) => snapshot.density && emit({}, snapshot.density.negativeMass),
     ],

@@ -5,11 +5,6 @@
  * HTTP API and compares them with the reports. Skipped locally without the binary (the title
  * says so); in CI (CI set) a missing binary fails the test.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { CurvatureReport } from '@hessian-probe/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -20,6 +15,7 @@ import {
   promtoolCheckMetrics,
   seriesKey,
 } from '../test/exposition.js';
+import { type PrometheusRun, startPrometheus } from '../test/prometheus-server.js';
 import { syntheticReport } from '../test/synthetic-reports.js';
 import { curvatureMetrics } from './metrics.js';
 import { type MetricsServer, serveMetrics } from './server.js';
@@ -30,49 +26,16 @@ const note = missingBinaryNote('prometheus', prometheus);
 if (note !== '' && !IN_CI) console.warn(`prometheus.e2e.test.ts:${note}`);
 
 const JOB = 'hessian_e2e';
-const WAIT_MS = 30_000;
-
-/** A TCP port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
-
-/** A sample value as the Prometheus HTTP API writes it. */
-function apiValue(text: string): number {
-  if (text === 'NaN') return Number.NaN;
-  if (text === '+Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  return Number(text);
-}
-
-interface VectorSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
 
 describe.skipIf(!prometheus && !IN_CI)(
   `a real Prometheus server scrapes serveMetrics${note}`,
   () => {
     let server: MetricsServer | undefined;
-    let child: ChildProcess | undefined;
-    let dir: string | undefined;
-    let prometheusLog = '';
+    let run: PrometheusRun | undefined;
 
     afterAll(async () => {
-      const pid = child?.pid;
-      if (child && pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
-        process.kill(pid, 'SIGTERM');
-        const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000));
-        if ((await Promise.race([exited, timeout])) === 'timeout') process.kill(pid, 'SIGKILL');
-      }
+      await run?.stop();
       await server?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
     });
 
     it('sees every series with the values of the recorded reports', async () => {
@@ -82,70 +45,14 @@ describe.skipIf(!prometheus && !IN_CI)(
         );
       }
       const started = performance.now();
-      dir = await mkdtemp(join(tmpdir(), 'hessian-prometheus-'));
       const metrics = curvatureMetrics({ defaultLabels: { model: 'mlp', run: 'e2e' } });
       server = await serveMetrics({ registry: metrics.registry, port: 0 });
       const first = syntheticReport({ epoch: 1 });
       metrics.record(first);
       metrics.recordSkipped('budget');
-
-      const config = join(dir, 'prometheus.yml');
       const target = new URL(server.url);
-      await writeFile(
-        config,
-        [
-          'global:',
-          '  scrape_interval: 1s',
-          '  evaluation_interval: 1s',
-          'scrape_configs:',
-          `  - job_name: ${JOB}`,
-          `    metrics_path: ${target.pathname}`,
-          '    static_configs:',
-          `      - targets: ['${target.host}']`,
-          '',
-        ].join('\n'),
-      );
-      const port = await freePort();
-      child = spawn(
-        prometheus,
-        [
-          `--config.file=${config}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--log.level=warn',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      child.stderr?.on('data', (chunk) => {
-        prometheusLog += chunk;
-      });
-      const api = `http://127.0.0.1:${port}/api/v1/query`;
-      const query = async (promql: string): Promise<VectorSample[]> => {
-        const response = await fetch(`${api}?query=${encodeURIComponent(promql)}`);
-        const body = (await response.json()) as {
-          status: string;
-          data: { result: VectorSample[] };
-        };
-        if (body.status !== 'success') throw new Error(`query ${promql}: ${JSON.stringify(body)}`);
-        return body.data.result;
-      };
-      /** Polls `promql` until a sample has value `expected`; returns the seconds it took. */
-      const until = async (promql: string, expected: number): Promise<number> => {
-        const from = performance.now();
-        while (performance.now() - from < WAIT_MS) {
-          if (child?.exitCode !== null) {
-            return expect.fail(`prometheus exited (${child?.exitCode}): ${prometheusLog}`);
-          }
-          const samples = await query(promql).catch(() => []);
-          if (samples.some((s) => apiValue(s.value[1]) === expected)) {
-            return (performance.now() - from) / 1000;
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
-        return expect.fail(
-          `no ${promql} == ${expected} within ${WAIT_MS} ms; log: ${prometheusLog}`,
-        );
-      };
+      run = await startPrometheus(prometheus, server.url, JOB);
+      const { until, query } = run;
 
       const firstSeries = await until('hessian_last_report_epoch', first.epoch);
       console.info(
@@ -174,12 +81,9 @@ describe.skipIf(!prometheus && !IN_CI)(
       for (const family of parseExposition(exposition).values()) {
         for (const [key, value] of family.samples) expected.set(key, value);
       }
-      const scraped = new Map<string, number>();
+      const scraped = await run.series('hessian_.+');
       for (const sample of await query(`{__name__=~"hessian_.+",job="${JOB}"}`)) {
-        const { __name__: name, job, instance, ...labels } = sample.metric;
-        expect(job).toBe(JOB);
-        expect(instance).toBe(target.host);
-        scraped.set(seriesKey(name, labels), apiValue(sample.value[1]));
+        expect(sample.metric.instance).toBe(target.host);
       }
       expect([...scraped.keys()].sort()).toEqual([...expected.keys()].sort());
       for (const [key, value] of expected) expect(scraped.get(key), key).toBe(value);
@@ -212,7 +116,7 @@ describe.skipIf(!prometheus && !IN_CI)(
         expect.fail('CI is set but promtool is not on PATH');
       }
       console.info(
-        `prometheus.e2e: done in ${((performance.now() - started) / 1000).toFixed(2)} s (Prometheus pid ${child.pid})`,
+        `prometheus.e2e: done in ${((performance.now() - started) / 1000).toFixed(2)} s (Prometheus pid ${run.pid})`,
       );
     }, 55_000);
   },

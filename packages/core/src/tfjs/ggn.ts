@@ -11,6 +11,7 @@ import {
   splitVector,
 } from './hvp.js';
 import { type LossName, type OutputLoss, outputLoss } from './losses.js';
+import { detached } from './second-order.js';
 import type { Tf } from './types.js';
 
 /** Options of {@link gaussNewtonOperator}. */
@@ -42,8 +43,8 @@ export interface GaussNewtonOperatorOptions {
  * Gv = Jᵀ(A(Jv)). The Jacobian-vector product comes from reverse mode alone by the double-VJP
  * trick: u ↦ Jᵀu is linear, so Jv = ∇_u⟨Jᵀu, v⟩ (evaluated at u = 0); then A(Jv) is the
  * loss's closed form and Jᵀ(·) one more vector-Jacobian product. Runs inside
- * {@link withSecondOrder} and a `tf.tidy` (no tensor outlives a product). Cost ≈ 3 forward and
- * 3 backward passes.
+ * {@link withSecondOrder} and a `tf.tidy` (no tensor outlives a product). Cost: one forward
+ * and about four backward passes, about that of a Hessian-vector product.
  *
  * @throws {@link OptionError} for an empty or non-float32 parameter list or a bad `output`.
  *
@@ -91,6 +92,12 @@ export function gaussNewtonOperator(options: GaussNewtonOperatorOptions): Curvat
 /**
  * Jᵀ A J v for the output z = `output()` of parameters `xs` and the loss Hessian product
  * `lossHessian(z, u)` = A u. Call inside {@link withSecondOrder} and a tidy.
+ *
+ * One forward pass serves all three products: z is computed once on the gradient tape
+ * (tfjs's tape is shared by nested gradient calls, so inner calls differentiate through
+ * nodes recorded before them). Jv comes from the double-VJP trick on that z, A(Jv) is
+ * {@link detached} from the tape (its dependence on θ is not part of G), and the outer
+ * gradient of ⟨z, A(Jv)⟩ is Jᵀ(AJv).
  */
 export function gaussNewtonVectorProduct(
   tf: Tf,
@@ -99,18 +106,24 @@ export function gaussNewtonVectorProduct(
   lossHessian: (z: Tensor, u: Tensor) => Tensor,
   vs: readonly Tensor[],
 ): Tensor[] {
-  const z = output();
-  const u = tf.zerosLike(z);
-  const [jv] = gradients(
+  return gradients(
     tf,
-    () =>
-      dotAll(
+    () => {
+      const z = output();
+      const u = tf.zerosLike(z);
+      const [jv] = gradients(
         tf,
-        gradients(tf, () => tf.sum(tf.mul(output(), u)), xs),
-        vs,
-      ),
-    [u],
+        () =>
+          dotAll(
+            tf,
+            gradients(tf, () => tf.sum(tf.mul(z, u)), xs),
+            vs,
+          ),
+        [u],
+      );
+      const ajv = detached(tf, () => lossHessian(z, jv));
+      return tf.sum(tf.mul(z, ajv));
+    },
+    xs,
   );
-  const ajv = lossHessian(z, jv);
-  return gradients(tf, () => tf.sum(tf.mul(output(), ajv)), xs);
 }

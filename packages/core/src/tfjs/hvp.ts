@@ -3,7 +3,7 @@ import { DimensionError, OptionError } from '../errors.js';
 import { layoutFromSizes, type ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
 import { LossError } from './errors.js';
-import { withSecondOrder } from './second-order.js';
+import { withExplicitTransposes, withSecondOrder } from './second-order.js';
 import type { NamedTensor, Tf } from './types.js';
 
 /** A curvature operator on a flat parameter vector, with the names of its blocks. */
@@ -144,8 +144,9 @@ export function splitVector(tf: Tf, v: Float64Array, like: readonly Tensor[]): T
 }
 
 /**
- * Runs `compute` (which returns one tensor per parameter block) inside second-order autodiff
- * and a tidy, and returns the concatenation as a new Float64Array.
+ * Runs `compute` (which returns one tensor per parameter block) inside second-order autodiff,
+ * with explicit transposes on wasm ({@link withExplicitTransposes}) and a tidy, and returns the
+ * concatenation as a new Float64Array.
  */
 export async function flatProduct(
   tf: Tf,
@@ -159,7 +160,9 @@ export async function flatProduct(
     throw new DimensionError(`${where}: expected a Float64Array of length ${dim}, got ${got}`);
   }
   const flat = withSecondOrder(tf, () =>
-    tf.tidy(() => tf.concat(compute().map((t) => tf.reshape(t, [-1])))),
+    withExplicitTransposes(tf, () =>
+      tf.tidy(() => tf.concat(compute().map((t) => tf.reshape(t, [-1])))),
+    ),
   );
   try {
     return Float64Array.from(await flat.data());

@@ -13,7 +13,7 @@
  * import { topEigenpairs } from '@hessian-probe/core';
  * import { modelCurvature } from '@hessian-probe/core/tfjs';
  * const { operator } = modelCurvature(model, { tf, x, y }); // loss from model.compile()
- * const { values } = await topEigenpairs(operator, { k: 5 });
+ * const { values } = await topEigenpairs(operator, { k: 5, tol: 1e-6 }); // float32 HVPs: tol >= 1e-6
  * ```
  *
  * @example

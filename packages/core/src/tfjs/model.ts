@@ -148,7 +148,7 @@ export const SUPPORTED_ACTIVATIONS: readonly string[] = [
  * ```ts
  * model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
  * const { operator, layout } = modelCurvature(model, { tf, x, y, batchSize: 128 });
- * const { values } = await topEigenpairs(operator, { k: 5 });
+ * const { values } = await topEigenpairs(operator, { k: 5, tol: 1e-6 }); // float32 HVPs: tol >= 1e-6
  * ```
  */
 export function modelCurvature(

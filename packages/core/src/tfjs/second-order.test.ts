@@ -1,10 +1,17 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { arithmeticTolerance } from '../testing/operator-contract.js';
 import { hessianOperator, trainableParams } from './hvp.js';
 import { softmaxCrossEntropy } from './losses.js';
-import { isSecondOrderActive, SECOND_ORDER_KERNELS, withSecondOrder } from './second-order.js';
+import {
+  detached,
+  isSecondOrderActive,
+  SECOND_ORDER_KERNELS,
+  withExplicitTransposes,
+  withSecondOrder,
+} from './second-order.js';
 import { BACKENDS, tf, useBackend } from './testing/backends.js';
-import { gaussianData, oneHotLabels, setSeededWeights } from './testing/models.js';
+import { gaussianData, oneHotLabels, relativeError, setSeededWeights } from './testing/models.js';
 
 const KERNELS = Object.values(SECOND_ORDER_KERNELS).flat();
 const snapshot = () => new Map(KERNELS.map((k) => [k, tf.getGradient(k)]));
@@ -139,5 +146,81 @@ describe.each(BACKENDS)('withSecondOrder on %s: first-order training untouched',
     expect(inside).toEqual(outside);
     model.dispose();
     x.dispose();
+  });
+});
+
+describe('withExplicitTransposes', () => {
+  const shapes: [number[], number[], boolean, boolean][] = [
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[2, 7, 5], [2, 3, 7], true, true],
+  ];
+
+  it.each(shapes)(
+    'multiplies %j by %j (transposeA %s, transposeB %s) as tfjs does, to float32 rounding, and frees its copies',
+    async (shapeA, shapeB, transposeA, transposeB) => {
+      await useBackend('wasm');
+      const original = tf.getKernel('BatchMatMul', 'wasm');
+      const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+      const a = tf.tensor(Float32Array.from(gaussianData(71, size(shapeA), 1)), shapeA);
+      const b = tf.tensor(Float32Array.from(gaussianData(72, size(shapeB), 1)), shapeB);
+      const product = () => tf.matMul(a, b, transposeA, transposeB);
+      const tfjs = product();
+      const before = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
+      const explicit = withExplicitTransposes(tf, () => {
+        expect(tf.getKernel('BatchMatMul', 'wasm')).not.toBe(original);
+        return product();
+      });
+      expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(original);
+      // One new tensor and one new backend buffer: the transposed copies were freed.
+      expect(tf.memory().numTensors).toBe(before.tensors + 1);
+      expect(tf.backend().numDataIds()).toBe(before.buffers + 1);
+      expect(explicit.shape).toEqual(tfjs.shape);
+      const error = relativeError(
+        Float64Array.from(explicit.dataSync()),
+        Float64Array.from(tfjs.dataSync()),
+      );
+      expect(error).toBeLessThan(arithmeticTolerance.float32);
+      tf.dispose([a, b, tfjs, explicit]);
+    },
+  );
+
+  it('puts tfjs’s kernel back when the work throws, and is a pass-through when nested', async () => {
+    await useBackend('wasm');
+    const original = tf.getKernel('BatchMatMul', 'wasm');
+    expect(() =>
+      withExplicitTransposes(tf, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(original);
+    withExplicitTransposes(tf, () => {
+      const replaced = tf.getKernel('BatchMatMul', 'wasm');
+      withExplicitTransposes(tf, () => expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(replaced));
+      expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(replaced);
+    });
+    expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(original);
+  });
+});
+
+describe.each(BACKENDS)('detached on %s', (backend) => {
+  it('has the value of its computation and no gradient path, even under nested tapes', async () => {
+    await useBackend(backend);
+    const x = tf.tensor1d([1, -2, 3]);
+    // f(x) = Σ x² · stop(x): ∇f = 2x·x (not 3x²), and the gradient of Σ∇f is 2x (not 6x).
+    const f = (t: Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.square(t),
+          detached(tf, () => tf.clone(t)),
+        ),
+      );
+    const first = tf.grad(f)(x);
+    expect(Array.from(first.dataSync())).toEqual([2, 8, 18]);
+    const second = tf.grad((t: Tensor) => tf.sum(tf.grad(f)(t)))(x);
+    expect(Array.from(second.dataSync())).toEqual([2, -4, 6]);
+    tf.dispose([x, first, second]);
   });
 });

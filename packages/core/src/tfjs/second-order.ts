@@ -326,7 +326,9 @@ function secondOrderGradients(tf: Tf): GradConfig[] {
         const [x, y] = saved;
         return {
           x: () => {
-            const positive = tf.add(tf.sub(x, tf.min(x)), tf.scalar(1));
+            // Detached: the shift only locates each window's argmax, and MaxPoolGrad's
+            // gradient in its input is zero, so nothing needs to flow back through it.
+            const positive = detached(tf, () => tf.add(tf.sub(x, tf.min(x)), tf.scalar(1)));
             return run('MaxPoolGrad', { dy: one(dy), input: positive, output: y }, attrs);
           },
         };
@@ -357,6 +359,21 @@ function secondOrderGradients(tf: Tf): GradConfig[] {
   return [...recomputed, ...zeroGradients, ...backprop, ...fixes];
 }
 
+/**
+ * The tensor `compute()` returns (a new tensor), cut off from every gradient tape (tfjs has no
+ * stop-gradient op): `compute` runs as the forward function of a `tf.customGrad` op with no
+ * inputs, where tfjs records nothing, and an op without inputs is never on a path from the
+ * differentiated tensors, so no backward pass visits it (not even with zeros).
+ *
+ * @example
+ * ```ts
+ * const target = detached(tf, () => tf.softmax(logits)); // a constant for the outer gradient
+ * ```
+ */
+export function detached(tf: Tf, compute: () => Tensor): Tensor {
+  return tf.customGrad(() => ({ value: compute(), gradFunc: () => [] }))();
+}
+
 function minMaxGradient(tf: Tf, kernelName: 'Max' | 'Min', axisAttr: string): GradConfig {
   return {
     kernelName,
@@ -374,6 +391,70 @@ function minMaxGradient(tf: Tf, kernelName: 'Max' | 'Min', axisAttr: string): Gr
       },
     }),
   };
+}
+
+/**
+ * Runs the synchronous `fn` with tfjs-backend-wasm's BatchMatMul kernel replaced by one that
+ * materialises a transposed operand (wasm Transpose kernel) and multiplies untransposed, then
+ * puts tfjs's kernel back, also when `fn` throws. tfjs-backend-wasm 4.22 multiplies with a
+ * transposed operand 5–16 times slower than without (a 256×256 by 256×784ᵀ product: 57 ms
+ * against 12 ms including the transpose, measured; TFJS-SECOND-ORDER.md), and every backward
+ * pass through a Dense layer has two such products (dy·Wᵀ, xᵀ·dy), a Hessian-vector product
+ * about twice as many. The products are the same sums in another order, so results differ from
+ * tfjs's only in float32 rounding. Other backends and untransposed products are untouched.
+ *
+ * hessian-probe's own products (the exact Hessian and Gauss–Newton operators, and the gradients
+ * of the finite-difference operator and the self-check) run inside this scope; everything
+ * else, including the user's own code inside {@link withSecondOrder}, keeps tfjs's kernel and
+ * its exact values.
+ *
+ * @example
+ * ```ts
+ * const hv = withSecondOrder(tf, () => withExplicitTransposes(tf, () => tf.tidy(computeHv)));
+ * ```
+ */
+export function withExplicitTransposes<T>(tf: Tf, fn: () => T): T {
+  const original = tf.getKernel('BatchMatMul', 'wasm');
+  if (!original || explicitTransposesActive) return fn();
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel(wasmBatchMatMulExplicitTransposes(tf, original));
+  explicitTransposesActive = true;
+  try {
+    return fn();
+  } finally {
+    explicitTransposesActive = false;
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel(original);
+  }
+}
+
+let explicitTransposesActive = false;
+
+function wasmBatchMatMulExplicitTransposes(tf: Tf, original: KernelConfig): KernelConfig {
+  const kernelFunc: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+    const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
+    if (!transposeA && !transposeB) return original.kernelFunc({ inputs, backend, attrs });
+    const transpose = tf.getKernel('Transpose', 'wasm');
+    const swapLast = (t: TensorInfo): TensorInfo => {
+      const perm = t.shape.map((_, i) => i);
+      const r = perm.length;
+      [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
+      return transpose.kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as TensorInfo;
+    };
+    const a = transposeA ? swapLast(inputs.a as TensorInfo) : (inputs.a as TensorInfo);
+    const b = transposeB ? swapLast(inputs.b as TensorInfo) : (inputs.b as TensorInfo);
+    const out = original.kernelFunc({
+      inputs: { a, b },
+      backend,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    });
+    // Only the transposed copies made here are freed; the incoming TensorInfos are the caller's.
+    const owner = backend as KernelBackend;
+    if (transposeA) owner.disposeData(a.dataId);
+    if (transposeB) owner.disposeData(b.dataId);
+    return out;
+  };
+  return { ...original, kernelFunc };
 }
 
 /**

@@ -1,0 +1,357 @@
+/**
+ * `pnpm bench:hvp`: the cost of hessian-probe's curvature products on tfjs models (issue 3,
+ * section 4). Two models: an MLP 784-256-256-10 (tanh, softmax output, batch 256) and a small
+ * MNIST-sized CNN (28×28×1 → conv 8 3×3 relu → maxpool 2 → conv 16 3×3 relu → maxpool 2 →
+ * flatten → dense 10 softmax; batch 32, and 256 on wasm only: tfjs's cpu Conv2DBackpropFilter
+ * alone takes ~13 s there), both compiled with categorical cross-entropy, on the cpu and wasm
+ * backends. Median times of:
+ * - forward: `model.apply(x)` in inference mode;
+ * - gradient: tfjs's first-order gradient of the same loss over the trainable weights
+ *   (`tf.variableGrads`, as in training);
+ * - HVP and GGN product: `modelCurvature(model, …).operator.matvec`, kind 'hessian' and 'ggn'
+ *   (float64 vector in and out; self-check off: it runs once per model, not per product);
+ * - FD HVP: `finiteDifferenceOperator(…).operator.matvec` (two gradients);
+ * and the tensor count (`tf.memory().numTensors`) before and after all of it. On wasm the HVP,
+ * the GGN product and the gradient are also timed with and without explicit transposes
+ * (`withExplicitTransposes`), the "before" products computed exactly as the operators did
+ * before it (the same double backprop inside `withSecondOrder`). Each quantity is timed once
+ * per round, rounds interleaving the quantities after one warm-up round. The machine may be
+ * shared: compare numbers from the same run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { createRandom, type LinearOperator } from '@hessian-probe/core';
+import {
+  finiteDifferenceOperator,
+  gaussNewtonVectorProduct,
+  modelCurvature,
+  modelLogits,
+  outputLoss,
+  softmaxCrossEntropy,
+  trainableParams,
+  withSecondOrder,
+} from '@hessian-probe/core/tfjs';
+import type { Tensor } from '@tensorflow/tfjs';
+// Building blocks of the operators, not part of the public API: the "before" variants below.
+import { hessianVectorProduct, splitVector } from '../src/tfjs/hvp.js';
+import { withExplicitTransposes } from '../src/tfjs/second-order.js';
+import { describeMachine, markdownTable, median } from './machine.js';
+
+const CLASSES = 10;
+/** Timed rounds per backend (after one warm-up round); tfjs's cpu kernels are slow. */
+const ROUNDS = { cpu: 3, wasm: 15 } as const;
+type Backend = keyof typeof ROUNDS;
+
+interface ModelSpec {
+  readonly name: string;
+  readonly inputShape: number[];
+  readonly batch: number;
+  readonly backends: readonly Backend[];
+  /** Whether the model has a Conv2D (whose filter gradient tfjs-backend-wasm cannot compute). */
+  readonly conv: boolean;
+  build(): tf.LayersModel;
+}
+
+const MODELS: ModelSpec[] = [
+  {
+    name: 'MLP 784-256-256-10 (tanh)',
+    inputShape: [784],
+    batch: 256,
+    backends: ['cpu', 'wasm'],
+    conv: false,
+    build: () =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [784], units: 256, activation: 'tanh' }),
+          tf.layers.dense({ units: 256, activation: 'tanh' }),
+          tf.layers.dense({ units: CLASSES, activation: 'softmax' }),
+        ],
+      }),
+  },
+  ...[32, 256].map(
+    (batch): ModelSpec => ({
+      name: 'CNN 28×28×1: conv 8 3×3, pool, conv 16 3×3, pool, dense 10 (relu)',
+      inputShape: [28, 28, 1],
+      batch,
+      // tfjs's cpu Conv2DBackpropFilter takes ~13 s at batch 256: wasm only there.
+      backends: batch === 32 ? ['cpu', 'wasm'] : ['wasm'],
+      conv: true,
+      build: () =>
+        tf.sequential({
+          layers: [
+            tf.layers.conv2d({
+              inputShape: [28, 28, 1],
+              filters: 8,
+              kernelSize: 3,
+              activation: 'relu',
+            }),
+            tf.layers.maxPooling2d({ poolSize: 2 }),
+            tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }),
+            tf.layers.maxPooling2d({ poolSize: 2 }),
+            tf.layers.flatten(),
+            tf.layers.dense({ units: CLASSES, activation: 'softmax' }),
+          ],
+        }),
+    }),
+  ),
+];
+
+/** What is timed on every backend. */
+const COMMON = ['forward', 'gradient', 'HVP', 'GGN product', 'FD HVP'] as const;
+/**
+ * Timed on wasm only: the same computations with tfjs's transposed wasm matmuls (before
+ * `withExplicitTransposes`), and the gradient with explicit transposes. On cpu the scope changes
+ * nothing (it replaces the wasm kernel only).
+ */
+const WASM_ONLY = [
+  'HVP, tfjs transposes',
+  'GGN product, tfjs transposes',
+  'gradient, explicit transposes',
+] as const;
+type Quantity = (typeof COMMON)[number] | (typeof WASM_ONLY)[number];
+
+interface Measured {
+  readonly backend: Backend;
+  readonly spec: ModelSpec;
+  readonly parameters: number;
+  readonly ms: Partial<Record<Quantity, number>>;
+  /** Whether the gradient had to run inside withSecondOrder (wasm Conv2DBackpropFilter). */
+  readonly gradientInScope: boolean;
+  /** ‖after − before‖ / ‖before‖ of the HVP and GGN products (float32 rounding only). */
+  readonly hvpGap: number | undefined;
+  readonly ggnGap: number | undefined;
+  readonly tensorsBefore: number;
+  readonly tensorsAfter: number;
+}
+
+/**
+ * A curvature product computed as hessian-probe did before `withExplicitTransposes`: the same
+ * double backprop inside `withSecondOrder`, with tfjs's own (transposed) wasm matmuls.
+ */
+function tfjsTransposesOperator(
+  dim: number,
+  compute: (v: Float64Array) => Tensor[],
+): LinearOperator {
+  return {
+    dim,
+    async matvec(v) {
+      const flat = withSecondOrder(tf, () =>
+        tf.tidy(() => tf.concat(compute(v).map((t) => tf.reshape(t, [-1])))),
+      );
+      try {
+        return Float64Array.from(await flat.data());
+      } finally {
+        flat.dispose();
+      }
+    },
+  };
+}
+
+function relativeGap(a: Float64Array, b: Float64Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+async function measure(backend: Backend, spec: ModelSpec): Promise<Measured> {
+  if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
+    throw new Error(`could not switch tfjs to the ${backend} backend`);
+  }
+  const rng = createRandom(3);
+  const model = spec.build();
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+  const n = spec.batch;
+  const inputSize = spec.inputShape.reduce((p, d) => p * d, 1);
+  const x = tf.tensor(Float32Array.from(rng.gaussianVector(n * inputSize)), [
+    n,
+    ...spec.inputShape,
+  ]);
+  const ids = Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * CLASSES));
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(ids, 'int32'), CLASSES), 'float32'));
+  const tensorsBefore = tf.memory().numTensors;
+
+  const weights = model.trainableWeights.map((w) => w.read());
+  const variables = weights as tf.Variable[];
+  const loss = () => softmaxCrossEntropy(tf, modelLogits(model, x), y);
+  const ce = outputLoss('softmaxCrossEntropy');
+  const hessian = modelCurvature(model, { tf, x, y, selfCheck: false });
+  const ggn = modelCurvature(model, { tf, x, y, kind: 'ggn', selfCheck: false });
+  const dim = hessian.operator.dim;
+  const hessianBefore = tfjsTransposesOperator(dim, (v) =>
+    hessianVectorProduct(tf, weights, loss, splitVector(tf, v, weights)),
+  );
+  const ggnBefore = tfjsTransposesOperator(dim, (v) =>
+    gaussNewtonVectorProduct(
+      tf,
+      weights,
+      () => modelLogits(model, x),
+      (z, u) => ce.hessianProduct(tf, z, y, u),
+      splitVector(tf, v, weights),
+    ),
+  );
+  const fd = finiteDifferenceOperator({ tf, params: trainableParams(model), loss });
+  const v = rng.gaussianVector(dim);
+  // tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter: even a first-order CNN gradient needs
+  // the kernel withSecondOrder registers.
+  const gradientInScope = spec.conv && tf.getKernel('Conv2DBackpropFilter', backend) === undefined;
+  const gradient = async (scope: <T>(fn: () => T) => T) => {
+    const { value, grads } = scope(() => tf.variableGrads(loss, variables));
+    await Promise.all(Object.values(grads).map((g) => g.data()));
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  const inScope = <T>(fn: () => T): T => (gradientInScope ? withSecondOrder(tf, fn) : fn());
+
+  const products: Partial<Record<Quantity, Float64Array>> = {};
+  const run: Record<Quantity, () => Promise<void>> = {
+    async forward() {
+      const out = tf.tidy(() => model.apply(x, { training: false }) as Tensor);
+      await out.data();
+      out.dispose();
+    },
+    gradient: () => gradient(inScope),
+    'gradient, explicit transposes': () =>
+      gradient((fn) => inScope(() => withExplicitTransposes(tf, fn))),
+    HVP: async () => {
+      products.HVP = await hessian.operator.matvec(v);
+    },
+    'HVP, tfjs transposes': async () => {
+      products['HVP, tfjs transposes'] = await hessianBefore.matvec(v);
+    },
+    'GGN product': async () => {
+      products['GGN product'] = await ggn.operator.matvec(v);
+    },
+    'GGN product, tfjs transposes': async () => {
+      products['GGN product, tfjs transposes'] = await ggnBefore.matvec(v);
+    },
+    'FD HVP': async () => {
+      await fd.operator.matvec(v);
+    },
+  };
+  const quantities: Quantity[] = backend === 'wasm' ? [...COMMON, ...WASM_ONLY] : [...COMMON];
+  const times = new Map<Quantity, number[]>(quantities.map((q) => [q, []]));
+  for (let round = 0; round <= ROUNDS[backend]; round++) {
+    for (const q of quantities) {
+      const start = performance.now();
+      await run[q]();
+      if (round > 0) times.get(q)!.push(performance.now() - start);
+    }
+  }
+  const gap = (a: Quantity, b: Quantity) =>
+    products[a] && products[b] ? relativeGap(products[a], products[b]) : undefined;
+  const result: Measured = {
+    backend,
+    spec,
+    parameters: dim,
+    ms: Object.fromEntries(quantities.map((q) => [q, median(times.get(q)!)])),
+    gradientInScope,
+    hvpGap: gap('HVP', 'HVP, tfjs transposes'),
+    ggnGap: gap('GGN product', 'GGN product, tfjs transposes'),
+    tensorsBefore,
+    tensorsAfter: tf.memory().numTensors,
+  };
+  tf.dispose([x, y]);
+  model.dispose();
+  console.error(`measured ${backend} ${spec.name}`);
+  return result;
+}
+
+const ms = (t: number) => (t >= 100 ? t.toFixed(0) : t >= 10 ? t.toFixed(1) : t.toFixed(2));
+
+function table(results: readonly Measured[]): string {
+  const header = [
+    'backend',
+    'model',
+    'params',
+    'batch',
+    'forward',
+    'gradient',
+    'HVP',
+    'GGN product',
+    'FD HVP',
+    'HVP / gradient',
+    'GGN / HVP',
+    'tensors before → after',
+  ];
+  const rows = results.map((r) => {
+    const t = r.ms as Record<(typeof COMMON)[number], number>;
+    return [
+      r.backend,
+      r.spec.name,
+      r.parameters.toLocaleString('en-US'),
+      String(r.spec.batch),
+      ms(t.forward),
+      `${ms(t.gradient)}${r.gradientInScope ? ' *' : ''}`,
+      ms(t.HVP),
+      ms(t['GGN product']),
+      ms(t['FD HVP']),
+      (t.HVP / t.gradient).toFixed(2),
+      (t['GGN product'] / t.HVP).toFixed(2),
+      `${r.tensorsBefore} → ${r.tensorsAfter}`,
+    ];
+  });
+  return markdownTable(header, rows);
+}
+
+function transposeTable(results: readonly Measured[]): string {
+  const header = [
+    'model',
+    'gradient',
+    'HVP',
+    'GGN product',
+    'HVP / gradient',
+    'product gap (HVP, GGN)',
+  ];
+  const change = (before: number, after: number) =>
+    `${ms(before)} → ${ms(after)} (${(before / after).toFixed(1)}×)`;
+  const rows = results
+    .filter((r) => r.backend === 'wasm')
+    .map((r) => {
+      const t = r.ms as Record<Quantity, number>;
+      return [
+        `${r.spec.name}, batch ${r.spec.batch}`,
+        change(t.gradient, t['gradient, explicit transposes']),
+        change(t['HVP, tfjs transposes'], t.HVP),
+        change(t['GGN product, tfjs transposes'], t['GGN product']),
+        `${(t['HVP, tfjs transposes'] / t.gradient).toFixed(2)} → ${(t.HVP / t['gradient, explicit transposes']).toFixed(2)}`,
+        `${r.hvpGap?.toExponential(1)}, ${r.ggnGap?.toExponential(1)}`,
+      ];
+    });
+  return markdownTable(header, rows);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const results: Measured[] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    for (const spec of MODELS.filter((m) => m.backends.includes(backend))) {
+      results.push(await measure(backend, spec));
+    }
+  }
+  console.log('## hessian-probe tfjs HVP benchmark');
+  console.log('');
+  console.log(`Machine: ${describeMachine()}; @tensorflow/tfjs ${tf.version.tfjs}.`);
+  console.log('');
+  console.log(
+    `Median ms over ${ROUNDS.cpu} (cpu) / ${ROUNDS.wasm} (wasm) rounds after a warm-up. HVP and GGN product: modelCurvature(…).operator.matvec (float64 in and out; explicit transposes on wasm). Gradient: tfjs's first-order gradient of the same loss, as in training (* inside withSecondOrder: tfjs-backend-wasm has no Conv2DBackpropFilter kernel). FD HVP: finiteDifferenceOperator (two gradients).`,
+  );
+  console.log('');
+  console.log(table(results));
+  console.log('');
+  console.log(
+    '### wasm: tfjs transposed matmuls → explicit transposes (same process, same vector)',
+  );
+  console.log('');
+  console.log(transposeTable(results));
+  console.log('');
+  console.log(
+    'HVP / gradient: tfjs HVP over tfjs gradient → HVP over gradient, both with explicit transposes. Product gap: ‖explicit − tfjs‖ / ‖tfjs‖ (float32 rounding only).',
+  );
+  console.log('Goals (issue 3): HVP / gradient ≤ 2.5 on wasm; GGN product ≤ HVP.');
+  console.log(`Total ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+}
+
+await main();

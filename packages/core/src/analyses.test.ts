@@ -1,0 +1,349 @@
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { describe, expect, it } from 'vitest';
+import { analysisSeeds, type RunAnalysesOptions, runAnalyses } from './analyses.js';
+import { blockNorms, exactBlockNorms } from './blocks.js';
+import { type SpectralDensityResult, spectralDensity } from './density.js';
+import { topEigenpairs } from './eigenpairs.js';
+import { DimensionError, LayoutError, MatvecError, OptionError } from './errors.js';
+import { type LayoutBlock, layoutFromSizes, type ParameterLayout } from './layout.js';
+import { denseOperator, type LinearOperator, restrictOperator } from './operator.js';
+import { createRandom } from './random.js';
+import { countingOperator } from './testing/counting-operator.js';
+import { arithmeticTolerance } from './testing/operator-contract.js';
+import { conjugatedSpectrum, hessianLikeSpectrum } from './testing/spectra.js';
+import { estimateTrace } from './trace.js';
+
+/**
+ * The fixture: a 60-dimensional Hessian-like matrix (4 outliers in [1, 10] over a bulk of
+ * standard deviation 0.05, so some eigenvalues are negative) with Haar eigenvectors, cut into
+ * four "tensors" that pair up into two "layers".
+ */
+const n = 60;
+const spectrum = hessianLikeSpectrum(n, { outliers: 4, seed: 3, bulkScale: 0.05 });
+const { matrix } = conjugatedSpectrum(spectrum, 4);
+const operator = denseOperator(matrix, n);
+const tensors = layoutFromSizes([
+  { name: 'dense_1/kernel', size: 36, shape: [6, 6] },
+  { name: 'dense_1/bias', size: 6 },
+  { name: 'dense_2/kernel', size: 15, shape: [5, 3] },
+  { name: 'dense_2/bias', size: 3 },
+]);
+const layers = layoutFromSizes([
+  { name: 'dense_1', size: 42 },
+  { name: 'dense_2', size: 18 },
+]);
+
+/** Eigenvalues of the symmetric row-major n×n `a`, descending (ml-matrix as the oracle). */
+function eigenvalues(a: Float64Array, size: number): number[] {
+  const evd = new EigenvalueDecomposition(Matrix.from1DArray(size, size, a), {
+    assumeSymmetric: true,
+  });
+  return [...evd.realEigenvalues].sort((x, y) => y - x);
+}
+
+/** The diagonal block of `a` on `block`, row-major. */
+function diagonalBlock(a: Float64Array, size: number, block: LayoutBlock): Float64Array {
+  const k = block.size;
+  const out = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) out[i * k + j] = a[(block.offset + i) * size + block.offset + j];
+  }
+  return out;
+}
+
+function traceOf(a: Float64Array, size: number): number {
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += a[i * size + i];
+  return sum;
+}
+
+function frobenius(a: Float64Array): number {
+  return Math.sqrt(a.reduce((s, x) => s + x * x, 0));
+}
+
+/** Ghorbani, Krishnan & Xiao's kernel width over [lo, hi]: √(1e-5 · max(1, hi − lo)). */
+function ghorbaniWidth(lo: number, hi: number): number {
+  return Math.sqrt(1e-5 * Math.max(1, hi - lo));
+}
+
+/** The quadrature weight of Ritz values below −σ_G (over the run's extreme Ritz values). */
+function massBelowResolution(run: SpectralDensityResult): number {
+  const threshold = -ghorbaniWidth(run.lambdaMin, run.lambdaMax);
+  let mass = 0;
+  for (const [l, nodes] of run.nodes.entries()) {
+    nodes.forEach((theta, k) => {
+      if (theta < threshold) mass += run.weights[l][k];
+    });
+  }
+  return mass / run.nodes.length;
+}
+
+const exact = eigenvalues(matrix, n);
+const norm2 = Math.max(Math.abs(exact[0]), Math.abs(exact[n - 1]));
+const exactTrace = spectrum.reduce((s, x) => s + x, 0);
+
+describe('runAnalyses against a dense reference', () => {
+  const options: RunAnalysesOptions = {
+    eigen: { k: 3, tol: 1e-8 },
+    trace: { matvecs: 30 },
+    density: { probes: 4, steps: 20 },
+    blocks: { layout: layers, probes: 8 },
+    layers: { layout: layers, probes: 2, steps: 12, traceMatvecs: 9 },
+    seed: 11,
+  };
+
+  it('gives each section the numbers of the core function it wraps, with the documented seed', async () => {
+    const result = await runAnalyses(operator, tensors, options);
+    const seeds = analysisSeeds(11);
+
+    const eigen = await topEigenpairs(operator, { k: 3, tol: 1e-8, seed: seeds.eigen });
+    expect(result.eigen).toEqual({
+      values: Array.from(eigen.values),
+      residuals: Array.from(eigen.residuals),
+      converged: eigen.converged,
+      matvecs: eigen.matvecs,
+    });
+    const trace = await estimateTrace(operator, { matvecs: 30, seed: seeds.trace });
+    expect(result.trace).toEqual({ estimate: trace.estimate, stderr: trace.stderr, matvecs: 30 });
+    const density = await spectralDensity(operator, {
+      probes: 4,
+      steps: 20,
+      gridSize: 256,
+      seed: seeds.density,
+    });
+    expect(result.density?.values).toEqual(Array.from(density.density));
+    expect(result.density?.grid).toEqual(Array.from(density.grid));
+    expect(result.density?.negativeMass).toBe(massBelowResolution(density));
+    expect(result.density?.matvecs).toBe(80);
+    const blocks = await blockNorms(operator, layers, { probes: 8, seed: seeds.blocks });
+    expect(result.blocks).toEqual(blocks);
+
+    // dense_1 (42 > 2·12 + 9 entries) takes the Lanczos route, dense_2 (18 <= 33) the dense one.
+    const dense1 = restrictOperator(operator, layers, 'dense_1');
+    const lanczosLayer = await spectralDensity(dense1, {
+      probes: 2,
+      steps: 12,
+      gridSize: 2,
+      seed: seeds.layers,
+    });
+    const layerTrace = await estimateTrace(dense1, { matvecs: 9, seed: seeds.layers });
+    expect(result.layers?.[0]).toEqual({
+      name: 'dense_1',
+      lambdaMax: lanczosLayer.lambdaMax,
+      trace: layerTrace.estimate,
+      negativeMass: massBelowResolution(lanczosLayer),
+    });
+    const exactLayerTrace = traceOf(diagonalBlock(matrix, n, layers.blocks[0]), 42);
+    expect(Math.abs(layerTrace.estimate - exactLayerTrace)).toBeLessThanOrEqual(
+      4 * layerTrace.stderr,
+    );
+
+    // Every product is counted, and the total is the sum of the sections.
+    const sectionMatvecs = eigen.matvecs + 30 + 80 + 8 * 2 + (2 * 12 + 9) + 18;
+    expect(result.matvecs).toBe(sectionMatvecs);
+  });
+
+  it('is accurate where the arithmetic allows: eigenvalues, dense layer spectra, estimates within their error bars', async () => {
+    const result = await runAnalyses(operator, tensors, options);
+    const eigen = result.eigen!;
+    expect(eigen.converged).toBe(true);
+    // Converged pairs: residual <= tol·‖A‖, and for a separated eigenvalue the error is at most
+    // residual²/gap (Parlett §11.7) plus float64 rounding of the Rayleigh quotient.
+    const gaps = [exact[0] - exact[1], exact[1] - exact[2], exact[2] - exact[3]];
+    for (let i = 0; i < 3; i++) {
+      expect(eigen.residuals[i]).toBeLessThanOrEqual(1e-8 * norm2);
+      const bound = eigen.residuals[i] ** 2 / gaps[i] + n * arithmeticTolerance.float64 * norm2;
+      expect(Math.abs(eigen.values[i] - exact[i])).toBeLessThanOrEqual(bound);
+    }
+    expect(eigen.values).toEqual([...eigen.values].sort((a, b) => b - a));
+
+    // Hutch++ and block probing are unbiased: within 4 of their own standard errors.
+    const trace = result.trace!;
+    expect(Math.abs(trace.estimate - exactTrace)).toBeLessThanOrEqual(4 * trace.stderr);
+    const blocks = result.blocks!;
+    const reference = exactBlockNorms(matrix, n, layers);
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 2; j++) {
+        expect(
+          Math.abs(blocks.frobeniusSq[i][j] - reference.frobeniusSq[i][j]),
+          `block ${i},${j}`,
+        ).toBeLessThanOrEqual(4 * blocks.stderr[i][j]);
+      }
+    }
+
+    // SLQ: Ritz values interlace, so λmin <= lambdaMin and lambdaMax <= λmax (up to rounding).
+    const density = result.density!;
+    const rounding = n * arithmeticTolerance.float64 * norm2;
+    expect(density.lambdaMax).toBeLessThanOrEqual(exact[0] + rounding);
+    expect(density.lambdaMin).toBeGreaterThanOrEqual(exact[n - 1] - rounding);
+
+    // The dense route of a layer is exact up to float64 rounding of its block's spectrum.
+    const block = layers.blocks[1];
+    const local = diagonalBlock(matrix, n, block);
+    const values = eigenvalues(local, block.size);
+    const tolerance = block.size * arithmeticTolerance.float64 * frobenius(local);
+    const layer = result.layers![1];
+    expect(layer.name).toBe('dense_2');
+    expect(Math.abs(layer.lambdaMax - values[0])).toBeLessThanOrEqual(tolerance);
+    expect(Math.abs(layer.trace - values.reduce((s, x) => s + x, 0))).toBeLessThanOrEqual(
+      tolerance,
+    );
+    const threshold = -ghorbaniWidth(values[block.size - 1], values[0]);
+    expect(layer.negativeMass).toBe(values.filter((x) => x < threshold).length / block.size);
+
+    // The Lanczos route gives a lower bound on the layer's λmax.
+    const first = eigenvalues(diagonalBlock(matrix, n, layers.blocks[0]), 42);
+    expect(result.layers![0].lambdaMax).toBeLessThanOrEqual(first[0] + rounding);
+  });
+
+  it("never changes one section's numbers by switching another on or off", async () => {
+    const alone = await runAnalyses(operator, tensors, { trace: { matvecs: 30 }, seed: 11 });
+    const all = await runAnalyses(operator, tensors, options);
+    expect(alone.trace).toEqual(all.trace);
+    expect(alone.eigen).toBeUndefined();
+    expect(alone.density).toBeUndefined();
+    expect(alone.matvecs).toBe(30);
+  });
+
+  it('uses the operator layout by default for blocks and layers', async () => {
+    const result = await runAnalyses(operator, tensors, {
+      blocks: { probes: 2 },
+      layers: { probes: 1, steps: 40 },
+    });
+    expect(result.blocks?.names).toEqual(tensors.blocks.map((b) => b.name));
+    expect(result.layers?.map((l) => l.name)).toEqual(tensors.blocks.map((b) => b.name));
+    // Every tensor has at most 1·40 + 12 entries: all exact, one matvec per entry.
+    expect(result.matvecs).toBe(2 * 4 + n);
+    for (const [i, block] of tensors.blocks.entries()) {
+      const local = diagonalBlock(matrix, n, block);
+      const values = eigenvalues(local, block.size);
+      const tolerance = block.size * arithmeticTolerance.float64 * frobenius(local);
+      expect(Math.abs(result.layers![i].lambdaMax - values[0])).toBeLessThanOrEqual(tolerance);
+    }
+  });
+
+  it('measures seconds with the injected clock and returns no section when none is asked', async () => {
+    let t = 100;
+    const clock = () => {
+      t += 0.25;
+      return t;
+    };
+    const result = await runAnalyses(operator, tensors, { now: clock });
+    expect(result).toEqual({ matvecs: 0, seconds: 0.25 });
+  });
+});
+
+describe('runAnalyses: negative mass with a cluster of eigenvalues at 0', () => {
+  // 50 eigenvalues within 1e-9 of 0 with random signs (the rank-deficient part of a trained
+  // network's Hessian, seen through rounding), 5 clearly negative, 5 positive outliers.
+  const size = 60;
+  const values = new Float64Array(size);
+  const rng = createRandom(8);
+  for (let i = 0; i < 50; i++) values[i] = 1e-9 * rng.gaussian();
+  for (let i = 50; i < 55; i++) values[i] = -0.5 - 0.01 * i;
+  for (let i = 55; i < 60; i++) values[i] = i - 50;
+  const clustered = denseOperator(conjugatedSpectrum(values, 9).matrix, size);
+  const single = layoutFromSizes([{ name: 'all', size }]);
+  const truth = 5 / size;
+
+  it('counts only eigenvalues below the resolution, exactly on the dense route', async () => {
+    const signs = values.filter((x) => x < 0).length / size;
+    expect(signs).toBeGreaterThan(truth + 0.2);
+    const result = await runAnalyses(clustered, single, { layers: { probes: 4, steps: 15 } });
+    expect(result.layers![0].negativeMass).toBe(truth);
+  });
+
+  it('estimates it from the quadrature, within the sampling error of SLQ', async () => {
+    const probes = 8;
+    const result = await runAnalyses(clustered, single, {
+      density: { probes, steps: 20 },
+      seed: 3,
+    });
+    // With 20 steps on 11 distinct clusters the quadrature is exact, so each probe's estimate is
+    // qᵀPq for P the projector on the k = 5 eigenvectors below −σ and q = z/√n, z Rademacher:
+    // mean k/n, variance 2(‖P‖²_F − Σ P_ii²)/n² <= 2k/n² (Hutchinson 1989).
+    const sd = Math.sqrt((2 * 5) / size ** 2 / probes);
+    expect(Math.abs(result.density!.negativeMass - truth)).toBeLessThanOrEqual(4 * sd);
+  });
+});
+
+describe('runAnalyses: options are checked before the first product', () => {
+  const cases: [string, RunAnalysesOptions, new (...args: never[]) => Error, RegExp][] = [
+    ['k > dim', { eigen: { k: n + 1 } }, OptionError, /eigen\.k/],
+    ['tol <= 0', { eigen: { k: 1, tol: 0 } }, OptionError, /eigen\.tol/],
+    ['maxMatvecs < k', { eigen: { k: 3, maxMatvecs: 2 } }, OptionError, /eigen\.maxMatvecs/],
+    ['hutch++ below 3', { trace: { matvecs: 2 } }, OptionError, /trace\.matvecs/],
+    [
+      'an unknown method',
+      { trace: { matvecs: 9, method: 'exact' as 'hutch++' } },
+      OptionError,
+      /trace\.method/,
+    ],
+    ['density probes 0', { density: { probes: 0, steps: 5 } }, OptionError, /density\.probes/],
+    ['blocks probes 0', { blocks: { probes: 0 } }, OptionError, /blocks\.probes/],
+    [
+      'a blocks layout of another dim',
+      { blocks: { probes: 1, layout: layoutFromSizes([{ name: 'a', size: 10 }]) } },
+      DimensionError,
+      /blocks\.layout of dimension 60/,
+    ],
+    [
+      'a layers layout that does not tile',
+      {
+        layers: {
+          layout: { dim: n, blocks: [{ name: 'a', offset: 0, size: 30 }] } as ParameterLayout,
+        },
+      },
+      LayoutError,
+      /cover/,
+    ],
+    ['layers steps 0', { layers: { steps: 0 } }, OptionError, /layers\.steps/],
+    [
+      'a layer trace budget below Hutch++',
+      { layers: { traceMatvecs: 2 } },
+      OptionError,
+      /layers\.traceMatvecs/,
+    ],
+    ['a bad seed', { seed: 0.5 }, OptionError, /seed/],
+    ['an unknown section', { hessian: {} } as RunAnalysesOptions, OptionError, /'hessian'/],
+  ];
+  it.each(cases)('%s', async (_, options, type, message) => {
+    // Valid sections first, so a lazy check would have spent products before failing.
+    const counted = countingOperator(operator);
+    const run = runAnalyses(counted, tensors, {
+      eigen: { k: 1 },
+      trace: { matvecs: 3 },
+      ...options,
+    });
+    await expect(run).rejects.toThrow(type);
+    await expect(run).rejects.toThrow(message);
+    expect(counted.calls).toBe(0);
+  });
+
+  it('rejects a main layout of another dimension', async () => {
+    const small = layoutFromSizes([{ name: 'x', size: 5 }]);
+    await expect(runAnalyses(operator, small)).rejects.toThrow(DimensionError);
+  });
+});
+
+describe('runAnalyses: a failing operator', () => {
+  it('stops at the failing product with a MatvecError naming the section', async () => {
+    let calls = 0;
+    const failing: LinearOperator = {
+      dim: n,
+      async matvec(v) {
+        calls++;
+        const out = await operator.matvec(v);
+        if (calls === 40) out[0] = Number.NaN;
+        return out;
+      },
+    };
+    const run = runAnalyses(failing, tensors, {
+      trace: { matvecs: 30 },
+      density: { probes: 2, steps: 20 },
+    });
+    await expect(run).rejects.toThrow(MatvecError);
+    await expect(run).rejects.toThrow(/spectralDensity/);
+    expect(calls).toBe(40);
+  });
+});

@@ -1,0 +1,613 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CurvatureReport,
+  decodeReport,
+  encodeReport,
+  OptionError,
+  REPORT_SCHEMA_VERSION,
+  runAnalyses,
+} from '@hessian-probe/core';
+import { modelCurvature, selfCheckResult } from '@hessian-probe/core/tfjs';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  clusters,
+  seededMathRandom,
+  tf,
+  tinyModel,
+  useCpu,
+  weightBits,
+} from '../test/tiny-models.js';
+import {
+  DEFAULT_ANALYSES,
+  type HessianCallback,
+  type HessianCallbackOptions,
+  hessianCallback,
+} from './callback.js';
+import { curvatureMetrics } from './metrics.js';
+import { budgetAllows } from './schedule.js';
+import { readReports } from './sinks/jsonl.js';
+
+const train = clusters(64, 1);
+const probe = clusters(24, 2);
+/** 64 examples in batches of 16: 4 optimizer steps per epoch. */
+const BATCH = 16;
+const STEPS = 4;
+/** Cheap analyses for tests that are about the callback, not the numerics. */
+const CHEAP = { eigen: { k: 1, maxMatvecs: 20 }, trace: { matvecs: 6 } } as const;
+
+beforeAll(useCpu);
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function tensors() {
+  return { x: tf.tensor2d(train.x), y: tf.tensor2d(train.y) };
+}
+
+describe('hessianCallback: options are checked at construction', () => {
+  const base = (): HessianCallbackOptions => ({ tf, probe: { x: probe.x, y: probe.y } });
+  const cases: [string, (o: HessianCallbackOptions) => unknown, RegExp][] = [
+    ['an unknown option', (o) => ({ ...o, epochs: 3 }), /options among .*got 'epochs'/],
+    ['tf that is not tfjs', (o) => ({ ...o, tf: {} }), /expected tf to be the TensorFlow\.js/],
+    ['no probe', (o) => ({ ...o, probe: undefined }), /probe to be \{ x, y \}/],
+    ['an empty probe', (o) => ({ ...o, probe: { x: [], y: [] } }), /probe\.x .* N >= 1/],
+    [
+      'x and y of different sizes',
+      (o) => ({ ...o, probe: { x: probe.x, y: probe.y.slice(1) } }),
+      /same number of examples, got 24 and 23/,
+    ],
+    [
+      'a probe batchSize of 0',
+      (o) => ({ ...o, probe: { ...o.probe, batchSize: 0 } }),
+      /probe\.batchSize/,
+    ],
+    ['an empty name', (o) => ({ ...o, name: '' }), /name to be a non-empty string/],
+    ['an unknown kind', (o) => ({ ...o, kind: 'fisher' }), /kind to be 'hessian' \| 'ggn'/],
+    ['an unknown loss', (o) => ({ ...o, loss: 'hinge' }), /expected loss among/],
+    ['a fractional seed', (o) => ({ ...o, seed: 1.5 }), /seed to be a safe integer/],
+    ['a budget of 0', (o) => ({ ...o, budget: 0 }), /budget in \(0, 1\], got 0/],
+    ['a budget above 1', (o) => ({ ...o, budget: 1.5 }), /budget in \(0, 1\]/],
+    ['onReport not a function', (o) => ({ ...o, onReport: 'log' }), /onReport to be a function/],
+    ['strict not a boolean', (o) => ({ ...o, strict: 1 }), /strict to be a boolean/],
+    ['metrics of the wrong shape', (o) => ({ ...o, metrics: {} }), /curvatureMetrics\(\)/],
+    ['a negative history', (o) => ({ ...o, history: -1 }), /history to be a boolean or/],
+    ['an empty reportsTo', (o) => ({ ...o, reportsTo: '' }), /jsonlSink: expected path/],
+    [
+      'a schedule without triggers',
+      (o) => ({ ...o, schedule: { atTrainBegin: false, atTrainEnd: false } }),
+      /at least one trigger/,
+    ],
+    ['an unknown analysis', (o) => ({ ...o, analyses: { hessian: true } }), /analyses among/],
+    ['k = 0', (o) => ({ ...o, analyses: { eigen: { k: 0 } } }), /analyses\.eigen\.k/],
+    [
+      'maxMatvecs below k',
+      (o) => ({ ...o, analyses: { eigen: { k: 5, maxMatvecs: 4 } } }),
+      /analyses\.eigen\.maxMatvecs to be an integer >= 5/,
+    ],
+    [
+      'a Hutch++ budget of 2',
+      (o) => ({ ...o, analyses: { trace: { matvecs: 2 } } }),
+      /trace\.matvecs to be an integer >= 3/,
+    ],
+    [
+      'an unknown block layout',
+      (o) => ({ ...o, analyses: { blocks: { layout: 'class' } } }),
+      /blocks\.layout/,
+    ],
+    [
+      'an unknown density option',
+      (o) => ({ ...o, analyses: { density: { bins: 10 } } }),
+      /density options among/,
+    ],
+    [
+      'tf without tfjs-layers and no model',
+      (o) => ({ ...o, tf: { ...tf, Callback: undefined } }),
+      /tfjs-layers' Callback class .* or options\.model/,
+    ],
+  ];
+  it.each(cases)('rejects %s', (_, change, message) => {
+    const build = () => hessianCallback(change(base()) as HessianCallbackOptions);
+    expect(build).toThrow(OptionError);
+    expect(build).toThrow(message);
+  });
+
+  it('accepts the defaults and documents them', () => {
+    const callback = hessianCallback(base());
+    expect(callback).toBeInstanceOf(tf.Callback);
+    expect(callback.history).toEqual([]);
+    expect(callback.stats).toEqual({ analyses: 0, failed: 0, skipped: {}, seconds: 0 });
+    expect(DEFAULT_ANALYSES.eigen).toEqual({ k: 3, tol: 1e-3, maxMatvecs: 100 });
+  });
+});
+
+describe('hessianCallback in model.fit()', () => {
+  it('reports once per step when triggers coincide, with the documented fields', async () => {
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const xProbe = tf.tensor2d(probe.x);
+    const yProbe = tf.tensor2d(probe.y);
+    const reported: CurvatureReport[] = [];
+    const callback = hessianCallback({
+      tf,
+      probe: { x: xProbe, y: yProbe },
+      // Every epoch end, every 4th batch end (= every epoch end) and train end coincide.
+      schedule: { everyEpochs: 1, everyBatches: STEPS, atTrainEnd: true },
+      budget: 1,
+      seed: 5,
+      onReport: (r) => {
+        reported.push(r);
+      },
+    });
+    await model.fit(x, y, { epochs: 2, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+
+    expect(callback.history.map((r) => [r.epoch, r.step, r.batch])).toEqual([
+      [0, 0, undefined],
+      [1, STEPS, STEPS - 1],
+      [2, 2 * STEPS, STEPS - 1],
+    ]);
+    expect(reported).toEqual(callback.history);
+    expect(callback.stats).toMatchObject({ analyses: 3, failed: 0, skipped: {} });
+    for (const report of callback.history) {
+      expect(report.schemaVersion).toBe(REPORT_SCHEMA_VERSION);
+      // fit() of a tf.Sequential runs on (and tells callbacks) its inner LayersModel.
+      expect(report.model.name).toBe(`${model.name}_model`);
+      expect(report.model.parameterCount).toBe(67);
+      expect(report.model.layout.blocks.map((b) => b.size)).toEqual([32, 8, 24, 3]);
+      expect(report.probe).toEqual({ size: 24, seed: 5 });
+      expect(report.kind).toBe('hessian');
+      expect(report.eigen?.values).toHaveLength(3);
+      expect(report.matvecs).toBe(report.eigen!.matvecs + report.trace!.matvecs);
+      expect(report.density).toBeUndefined();
+      // JSON-safe: what the JSONL sink writes reads back to the same report.
+      expect(decodeReport(encodeReport(report))).toEqual(report);
+    }
+
+    // The last report describes the final weights: its loss is model.evaluate's on the probe,
+    // and its sections are runAnalyses' on modelCurvature's operator with the same options.
+    const last = callback.history[2];
+    const evaluated = model.evaluate(xProbe, yProbe, { batchSize: 24 }) as tf.Scalar;
+    expect(last.loss).toBe((await evaluated.data())[0]);
+    evaluated.dispose();
+    const { operator, layout } = modelCurvature(model, { tf, x: xProbe, y: yProbe });
+    const direct = await runAnalyses(operator, layout, {
+      eigen: DEFAULT_ANALYSES.eigen,
+      trace: DEFAULT_ANALYSES.trace,
+      seed: 5,
+    });
+    expect(last.eigen).toEqual(direct.eigen);
+    expect(last.trace).toEqual(direct.trace);
+    tf.dispose([x, y, xProbe, yProbe]);
+  });
+
+  it('analyses the Gauss–Newton matrix with kind ggn and an explicit loss', async () => {
+    const model = tinyModel();
+    const xProbe = tf.tensor2d(probe.x);
+    const yProbe = tf.tensor2d(probe.y);
+    const callback = hessianCallback({
+      tf,
+      model,
+      probe: { x: xProbe, y: yProbe },
+      kind: 'ggn',
+      loss: 'softmaxCrossEntropy',
+      analyses: { eigen: { k: 2 }, trace: { matvecs: 12 }, density: true },
+      budget: 1,
+      seed: 2,
+      selfCheck: false,
+    });
+    const { x, y } = tensors();
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    const last = callback.history.at(-1)!;
+    expect(last.kind).toBe('ggn');
+    const { operator, layout } = modelCurvature(model, {
+      tf,
+      x: xProbe,
+      y: yProbe,
+      kind: 'ggn',
+      loss: 'softmaxCrossEntropy',
+      selfCheck: false,
+    });
+    const direct = await runAnalyses(operator, layout, {
+      eigen: { ...DEFAULT_ANALYSES.eigen, k: 2 },
+      trace: { matvecs: 12, method: 'hutch++' },
+      density: DEFAULT_ANALYSES.density,
+      seed: 2,
+    });
+    expect(last.eigen).toEqual(direct.eigen);
+    expect(last.density).toEqual(direct.density);
+    // The GGN is positive semi-definite: no Ritz value below 0 beyond float32 rounding.
+    expect(last.density!.negativeMass).toBe(0);
+    expect(last.density!.lambdaMin).toBeGreaterThan(-1e-6 * last.density!.lambdaMax);
+    tf.dispose([x, y, xProbe, yProbe]);
+  });
+
+  it('runs a batch-triggered analysis before the next step, labelled with its batch', async () => {
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const callback = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyBatches: 3 },
+      analyses: CHEAP,
+      budget: 1,
+    });
+    await model.fit(x, y, { epochs: 2, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    // Steps 3 and 6 end batches 2 (epoch 0) and 1 (epoch 1); then train begin and end.
+    expect(callback.history.map((r) => [r.epoch, r.step, r.batch])).toEqual([
+      [0, 0, undefined],
+      [0, 3, 2],
+      [1, 6, 1],
+      [2, 8, undefined],
+    ]);
+    callback.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('leaves training bit-identical: same seed, same final weights with and without it', async () => {
+    const { x, y } = tensors();
+    const fit = async (callbacks: (model: tf.Sequential) => tf.CustomCallbackArgs[]) => {
+      // tfjs shuffles with Math.random and draws unseeded dropout masks from it: a seeded
+      // stand-in makes both runs see the same stream, unless the callback consumed from it.
+      vi.spyOn(Math, 'random').mockImplementation(seededMathRandom(9));
+      const model = tinyModel({ dropout: true });
+      await model.fit(x, y, {
+        epochs: 3,
+        batchSize: BATCH,
+        shuffle: true,
+        callbacks: callbacks(model),
+        verbose: 0,
+      });
+      vi.restoreAllMocks();
+      return { model, bits: await weightBits(model) };
+    };
+    let callback: HessianCallback | undefined;
+    const withCallback = await fit((model) => {
+      callback = hessianCallback({
+        tf,
+        model,
+        probe: { x: probe.x, y: probe.y },
+        schedule: { everyEpochs: 1, everyBatches: 3 },
+        analyses: { density: true, blocks: true, layers: true },
+        budget: 1,
+      });
+      return [callback];
+    });
+    const without = await fit(() => []);
+    // The analyses ran, including the self-check that perturbs and restores the variables.
+    // Steps 0, 3, 4, 6, 8, 9 and 12 (epoch ends 4, 8, 12; batch triggers 3, 6, 9, 12).
+    expect(callback?.history.map((r) => r.step)).toEqual([0, 3, 4, 6, 8, 9, 12]);
+    expect(await selfCheckResult(withCallback.model)).toMatchObject({ checked: 3 });
+    let differing = 0;
+    for (const [i, bits] of withCallback.bits.entries()) {
+      for (let j = 0; j < bits.length; j++) if (bits[j] !== without.bits[i][j]) differing++;
+    }
+    expect(differing).toBe(0);
+    // A control: a callback that draws one number from Math.random changes the weights, so the
+    // comparison above can see a disturbance of the random stream.
+    const disturbed = await fit(() => [{ onEpochEnd: () => void Math.random() }]);
+    const changed = disturbed.bits.some((bits, i) => bits.some((b, j) => b !== without.bits[i][j]));
+    expect(changed).toBe(true);
+    callback?.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('leaks no tensor over epochs, and frees the probe tensors it made on dispose()', async () => {
+    const { x, y } = tensors();
+    /** Tensors alive at each epoch end, relative to before fit(), with `callbacks` first. */
+    const epochCounts = async (callbacks: tf.CustomCallbackArgs[]) => {
+      const counts: number[] = [];
+      const before = tf.memory().numTensors;
+      // tfjs's own History keeps one loss tensor per epoch until fit() ends, so the counts grow
+      // without any callback: the check is against a run without the hessian callback.
+      const observer = new tf.CustomCallback({
+        onEpochEnd: () => void counts.push(tf.memory().numTensors - before),
+      });
+      await tinyModel().fit(x, y, {
+        epochs: 4,
+        batchSize: BATCH,
+        verbose: 0,
+        callbacks: [...callbacks, observer],
+      });
+      return { counts, after: tf.memory().numTensors - before };
+    };
+    const callback = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyEpochs: 1, everyBatches: 2 },
+      analyses: { ...CHEAP, density: true, blocks: { layout: 'unit', probes: 1 }, layers: true },
+      budget: 1,
+    });
+    const withCallback = await epochCounts([callback]);
+    const without = await epochCounts([]);
+    expect(callback.history.length).toBe(9);
+    // The probe arrays became two tensors at the first analysis, kept for the next fit(); no
+    // other tensor survives an analysis.
+    expect(withCallback.counts.map((c, i) => c - without.counts[i])).toEqual([2, 2, 2, 2]);
+    expect(withCallback.after - without.after).toBe(2);
+    const beforeDispose = tf.memory().numTensors;
+    callback.dispose();
+    expect(tf.memory().numTensors).toBe(beforeDispose - 2);
+    tf.dispose([x, y]);
+  });
+
+  it('works for two fit() calls in a row: steps restart, history accumulates', async () => {
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const callback = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyEpochs: 2 },
+      analyses: CHEAP,
+      budget: 1,
+    });
+    await model.fit(x, y, { epochs: 2, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    await model.fit(x, y, { epochs: 3, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    expect(callback.history.map((r) => [r.epoch, r.step])).toEqual([
+      [0, 0],
+      [2, 2 * STEPS],
+      [0, 0],
+      [2, 2 * STEPS],
+      [3, 3 * STEPS],
+    ]);
+    // The second fit starts from the first one's weights: its train-begin loss is the first
+    // fit's train-end loss.
+    expect(callback.history[2].loss).toBe(callback.history[1].loss);
+    callback.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('works in fitDataset(), and with a tfjs-core namespace plus options.model', async () => {
+    const model = tinyModel();
+    const dataset = tf.data
+      .zip({ xs: tf.data.array(train.x), ys: tf.data.array(train.y) })
+      .batch(BATCH) as tf.data.Dataset<tf.TensorContainer>;
+    const inDataset = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyEpochs: 1 },
+      analyses: CHEAP,
+      budget: 1,
+    });
+    await model.fitDataset(dataset, { epochs: 2, callbacks: [inDataset], verbose: 0 });
+    expect(inDataset.history.map((r) => [r.epoch, r.step])).toEqual([
+      [0, 0],
+      [1, STEPS],
+      [2, 2 * STEPS],
+    ]);
+
+    // Without tf.Callback the callback is a plain object: tfjs wraps it in a CustomCallback
+    // (which resolves the logs and never calls setModel), so the model comes from the options.
+    const coreOnly = { ...tf, Callback: undefined } as unknown as typeof tf;
+    const plain = hessianCallback({
+      tf: coreOnly,
+      model,
+      probe: { x: probe.x, y: probe.y },
+      analyses: CHEAP,
+      budget: 1,
+    });
+    expect(plain).not.toBeInstanceOf(tf.Callback);
+    const { x, y } = tensors();
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: plain, verbose: 0 });
+    expect(plain.history.map((r) => [r.epoch, r.step])).toEqual([
+      [0, 0],
+      [1, STEPS],
+    ]);
+    inDataset.dispose();
+    plain.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('writes the JSONL file and the metrics from the same reports', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hessian-callback-'));
+    try {
+      const model = tinyModel();
+      const { x, y } = tensors();
+      const metrics = curvatureMetrics();
+      const callback = hessianCallback({
+        tf,
+        probe: { x: probe.x, y: probe.y },
+        schedule: { everyEpochs: 1 },
+        analyses: CHEAP,
+        budget: 1,
+        metrics,
+        reportsTo: join(dir, 'run', 'reports.jsonl'),
+        name: 'tiny',
+      });
+      await model.fit(x, y, { epochs: 2, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+      const read = await readReports(join(dir, 'run', 'reports.jsonl'));
+      expect(read.map((r) => r.model.name)).toEqual(['tiny', 'tiny', 'tiny']);
+      expect(read.map(encodeReport)).toEqual(callback.history.map(encodeReport));
+      const last = callback.history.at(-1)!;
+      const gauge = await metrics.registry.getSingleMetric('hessian_eigenvalue')!.get();
+      expect(gauge.values.map((v) => v.value)).toEqual(last.eigen!.values);
+      const hvps = await metrics.registry.getSingleMetric('hessian_hvp_total')!.get();
+      expect(hvps.values[0].value).toBe(callback.history.reduce((s, r) => s + r.matvecs, 0));
+      callback.dispose();
+      tf.dispose([x, y]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hessianCallback: errors and non-finite losses never reach fit()', () => {
+  it('sends an analysis error to onError, the counters and the log, and training goes on', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = tinyModel({ activation: 'relu6' });
+    const { x, y } = tensors();
+    const metrics = curvatureMetrics();
+    const errors: [unknown, unknown][] = [];
+    const callback = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyEpochs: 1 },
+      analyses: CHEAP,
+      budget: 1,
+      metrics,
+      onError: (error, context) => {
+        errors.push([error, context]);
+      },
+    });
+    const history = await model.fit(x, y, {
+      epochs: 2,
+      batchSize: BATCH,
+      callbacks: [callback],
+      verbose: 0,
+    });
+    expect(history.epoch).toEqual([0, 1]);
+    expect(callback.stats).toMatchObject({ analyses: 0, failed: 3 });
+    expect(errors.map(([e]) => (e as Error).name)).toEqual(Array(3).fill('UnsupportedLayerError'));
+    expect(errors.map(([, c]) => c)).toEqual([
+      { epoch: 0, step: 0 },
+      { epoch: 1, step: STEPS },
+      { epoch: 2, step: 2 * STEPS },
+    ]);
+    expect(warn.mock.calls.filter(([m]) => /relu6/.test(String(m)))).toHaveLength(3);
+    const failed = await metrics.registry.getSingleMetric('hessian_analyses_failed_total')!.get();
+    expect(failed.values[0].value).toBe(3);
+    callback.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('survives an onReport and an onError that throw; strict lets the error out', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const boom = new Error('sink down');
+    const lenient = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      analyses: CHEAP,
+      budget: 1,
+      onReport: () => {
+        throw boom;
+      },
+      onError: () => {
+        throw new Error('handler down');
+      },
+    });
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [lenient], verbose: 0 });
+    // The reports were made (and kept) before onReport threw.
+    expect(lenient.stats).toMatchObject({ analyses: 2, failed: 2 });
+    expect(
+      warn.mock.calls.some(([m]) => /onError threw: Error: handler down/.test(String(m))),
+    ).toBe(true);
+
+    const strict = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      analyses: CHEAP,
+      strict: true,
+      onReport: () => {
+        throw boom;
+      },
+    });
+    await expect(
+      model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [strict], verbose: 0 }),
+    ).rejects.toBe(boom);
+    expect(strict.stats.failed).toBe(1);
+    lenient.dispose();
+    strict.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('skips and counts an analysis when the loss is not finite (tensor logs, NaN weights)', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = tinyModel();
+    const metrics = curvatureMetrics();
+    const callback = hessianCallback({
+      tf,
+      model,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { atTrainBegin: false, everyBatches: 1 },
+      analyses: CHEAP,
+      budget: 1,
+      metrics,
+    });
+    // The lifecycle as fit() drives it, with the batch loss as a scalar tensor.
+    callback.setParams({ epochs: 1 });
+    await callback.onTrainBegin();
+    await callback.onEpochBegin(0);
+    const nan = tf.scalar(Number.NaN);
+    await callback.onBatchEnd(0, { loss: nan });
+    await callback.onBatchBegin(1);
+    const finite = tf.scalar(0.5);
+    await callback.onBatchEnd(1, { loss: finite });
+    await callback.onBatchBegin(2);
+    // The logs stay the caller's: nothing disposed them.
+    expect(nan.isDisposed || finite.isDisposed).toBe(false);
+    expect(callback.stats).toMatchObject({ analyses: 1, skipped: { non_finite_loss: 1 } });
+    expect(callback.history.map((r) => r.step)).toEqual([2]);
+
+    // NaN weights: the loss on the probe set is NaN, so the analysis is skipped before any HVP.
+    for (const w of model.trainableWeights) w.write(tf.fill(w.shape as number[], Number.NaN));
+    await callback.onBatchEnd(2, { loss: 0.4 });
+    await callback.onEpochEnd(0, { loss: 0.4 });
+    await callback.onTrainEnd();
+    expect(callback.stats).toMatchObject({ analyses: 1, skipped: { non_finite_loss: 2 } });
+    const skipped = await metrics.registry.getSingleMetric('hessian_analyses_skipped_total')!.get();
+    expect(skipped.values.map((v) => [v.labels.reason, v.value])).toEqual([['non_finite_loss', 2]]);
+    tf.dispose([nan, finite]);
+    callback.dispose();
+  });
+});
+
+describe('hessianCallback: the budget', () => {
+  it('thins the schedule exactly as budgetAllows says, judged on the last duration', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = tinyModel();
+    // A fake clock: each batch of training takes 1 s, each analysis 2 s (charged in onReport).
+    let clock = 0;
+    const budget = 0.25;
+    const metrics = curvatureMetrics();
+    const callback = hessianCallback({
+      tf,
+      model,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyBatches: 1, atTrainEnd: false },
+      analyses: CHEAP,
+      budget,
+      metrics,
+      now: () => clock,
+      onReport: () => {
+        clock += 2;
+      },
+    });
+    callback.setParams({ epochs: 1 });
+    await callback.onTrainBegin();
+    await callback.onEpochBegin(0);
+    const batches = 40;
+    for (let b = 0; b < batches; b++) {
+      await callback.onBatchBegin(b);
+      clock += 1;
+      await callback.onBatchEnd(b, { loss: 1 });
+    }
+    await callback.onEpochEnd(0, { loss: 1 });
+    await callback.onTrainEnd();
+
+    // The same rule, simulated: analyses at step 0 and wherever budgetAllows says yes.
+    const expected = [0];
+    let spent = 2;
+    for (let step = 1; step <= batches; step++) {
+      const training = step;
+      if (
+        budgetAllows({ spentSeconds: spent, trainingSeconds: training, budget, nextSeconds: 2 })
+      ) {
+        expected.push(step);
+        spent += 2;
+      }
+    }
+    expect(callback.history.map((r) => r.step)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(3);
+    expect(callback.stats.skipped.budget).toBe(batches + 1 - expected.length);
+    // After every analysis but the first (which always runs), the share spent is within budget.
+    for (const [i, report] of callback.history.entries()) {
+      if (i === 0) continue;
+      const spentAfter = 2 * (i + 1);
+      expect(spentAfter / (report.step + spentAfter)).toBeLessThanOrEqual(budget);
+    }
+    const skipped = await metrics.registry.getSingleMetric('hessian_analyses_skipped_total')!.get();
+    expect(skipped.values[0].value).toBe(callback.stats.skipped.budget);
+  });
+});
