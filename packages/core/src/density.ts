@@ -6,7 +6,7 @@ import {
   type Reorthogonalization,
 } from './lanczos.js';
 import { SampleMoments } from './moments.js';
-import type { LinearOperator } from './operator.js';
+import { FLOAT64_PRECISION, type LinearOperator, operatorPrecision } from './operator.js';
 import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import { tridiagonalEigen } from './tridiagonal.js';
@@ -77,6 +77,8 @@ export interface SpectralDensityResult extends SpectralQuadrature {
   weights: Float64Array[];
   /** Dimension n of the operator (the number of eigenvalues the spectral measure stands for). */
   dim: number;
+  /** The operator's declared {@link LinearOperator.precision} (2^-53 when it declared none). */
+  precision: number;
   /** Evenly spaced grid points, in eigenvalue units. */
   grid: Float64Array;
   /**
@@ -93,8 +95,9 @@ export interface SpectralDensityResult extends SpectralQuadrature {
   /**
    * Fraction of the spectral mass below zero, (1/n_v) Σ_l Σ_k τ_k^(l) 1[θ_k^(l) < −δ_l], taken
    * from the quadrature nodes, not from the smoothed curve (whose kernels leak mass across
-   * zero). Nodes within δ_l = m_l·ε·‖A‖ of zero are numerically zero and not counted (see
-   * {@link ritzZeroTolerance}: m_l nodes of probe l, ε = 2^-52, ‖A‖ estimated by the largest
+   * zero). Nodes within δ_l = (m_l·ε + 32·(u − 2^-53))·‖A‖ of zero are numerically zero and not
+   * counted (see {@link ritzZeroTolerance}: m_l nodes of probe l, ε = 2^-52, u the operator's
+   * declared `precision`, ‖A‖ estimated by the largest
    * |θ| of all probes), so a positive semidefinite operator with a null space has negative mass
    * exactly 0. Estimates #{λ_i < 0}/n; per probe the quadrature part of the error is at most
    * the larger weight of the two nodes around 0 (Chebyshev–Markov–Stieltjes inequalities).
@@ -230,7 +233,7 @@ export async function spectralDensity(
   const normEstimate = Math.max(Math.abs(lambdaMin), Math.abs(lambdaMax));
   let negative = 0;
   for (let l = 0; l < probes; l++) {
-    const zero = ritzZeroTolerance(nodes[l].length, normEstimate);
+    const zero = ritzZeroTolerance(nodes[l].length, normEstimate, operatorPrecision(op));
     for (let k = 0; k < nodes[l].length; k++) if (nodes[l][k] < -zero) negative += weights[l][k];
   }
   const span = lambdaMax - lambdaMin;
@@ -244,6 +247,7 @@ export async function spectralDensity(
     nodes,
     weights,
     dim: n,
+    precision: operatorPrecision(op),
     grid,
     density: smoothDensity(quadrature, { sigma: kernelSigma, grid }),
     sigma: kernelSigma,
@@ -268,11 +272,19 @@ export async function spectralDensity(
  * rounding, not evidence of a negative eigenvalue. Measured (this project): the Ritz values of
  * exact null-space directions lie within 5·ε·‖A‖ of 0 (softmax regression at W = 0, 60 steps;
  * PSD test operators of rank 30–40 and dimension 300–4000, 40–80 steps), well inside δ. The
- * same width hides only true eigenvalues that are zero to working precision. It assumes products accurate to about ε·‖A‖: an operator computed in float32
- * (a tfjs HVP) has rounding-level Ritz values of size ≈ 1e-7·‖A‖, beyond δ.
+ * same width hides only true eigenvalues that are zero to working precision.
+ *
+ * An operator whose products are less accurate than float64 (`precision` u > 2^-53, e.g. a
+ * float32 tfjs HVP with u = 2^-24) computes A + E_v with ‖E_v‖ of a few u·‖A‖ (measured: up to
+ * 13u in this project's operator contracts), so its rounding-level Ritz values reach ≈ 1e-7·‖A‖:
+ * the band then widens by 32·(u − 2^-53)·‖A‖ (zero for float64 operators).
  */
-export function ritzZeroTolerance(steps: number, normEstimate: number): number {
-  return steps * EPS * normEstimate;
+export function ritzZeroTolerance(
+  steps: number,
+  normEstimate: number,
+  precision = FLOAT64_PRECISION,
+): number {
+  return (steps * EPS + 32 * (precision - FLOAT64_PRECISION)) * normEstimate;
 }
 
 function checkRange(range: readonly [number, number]): void {

@@ -2,7 +2,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { type EigenpairsResult, type TopEigenpairsOptions, topEigenpairs } from './eigenpairs.js';
 import { MatvecError, OptionError } from './errors.js';
-import { denseOperator, type LinearOperator } from './operator.js';
+import { denseOperator, FLOAT32_PRECISION, type LinearOperator } from './operator.js';
 import { powerIteration } from './power-iteration.js';
 import { createRandom } from './random.js';
 import { countingOperator } from './testing/counting-operator.js';
@@ -603,5 +603,35 @@ describe('topEigenpairs', () => {
     await annotate(report.join('; '));
     const [lanczos10, power10] = counts[10];
     expect(3 * lanczos10, report.join('; ')).toBeLessThanOrEqual(power10);
+  });
+});
+
+describe('topEigenpairs default tolerance and operator precision', () => {
+  // A float32 operator: products rounded to float32, as tfjs computes them.
+  const n = 200;
+  const spectrum = hessianLikeSpectrum(n, { outliers: 5, seed: 21, bulkScale: 0.05 });
+  const { matrix } = conjugatedSpectrum(spectrum, 22);
+  const exact = denseOperator(matrix, n);
+  const rounded = (precision?: number): LinearOperator => ({
+    dim: n,
+    ...(precision === undefined ? {} : { precision }),
+    async matvec(v) {
+      return (await exact.matvec(v)).map(Math.fround);
+    },
+  });
+
+  it('meets the default derived from a declared float32 precision', async () => {
+    const result = await topEigenpairs(rounded(FLOAT32_PRECISION), {
+      k: 3,
+      seed: 1,
+      maxMatvecs: 300,
+    });
+    expect(result.converged).toBe(true);
+    expect(result.matvecs).toBeLessThan(100);
+    // Residual tolerance max(1e-8, 32·2^-24)·‖A‖ bounds each eigenvalue error (Weyl), plus the
+    // float32 perturbation of the products themselves, ≈ 2^-24·√n·‖A‖.
+    const bound = (32 * FLOAT32_PRECISION + Math.sqrt(n) * FLOAT32_PRECISION) * spectrum[0];
+    for (let i = 0; i < 3; i++)
+      expect(Math.abs(result.values[i] - spectrum[i])).toBeLessThan(bound);
   });
 });

@@ -1,5 +1,5 @@
 import { type MatvecError, OptionError } from './errors.js';
-import { checkedMatvec, type LinearOperator } from './operator.js';
+import { checkedMatvec, type LinearOperator, operatorPrecision } from './operator.js';
 import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import type { powerIteration } from './power-iteration.js';
 import { checkSeed, createRandom, type Random } from './random.js';
@@ -23,7 +23,10 @@ export interface TopEigenpairsOptions {
    */
   which?: EigenpairTarget;
   /**
-   * Relative residual tolerance (default 1e-8): pair i has converged when
+   * Relative residual tolerance (default max(1e-8, 32 · precision), with precision the
+   * operator's declared {@link LinearOperator.precision}: 1e-8 for float64 operators, ≈ 1.9e-6
+   * for float32 ones such as tfjs Hessian-vector products, whose products carry errors of a few
+   * float32 ulps of ‖A‖ that no residual can go below): pair i has converged when
    * ‖A v_i − λ_i v_i‖ <= tol · ‖A‖_est, where ‖A‖_est is the largest |Rayleigh quotient| and
    * ‖A q‖ seen so far (a lower bound of ‖A‖₂ that reaches it within a few steps). Then
    * |λ_i − λ| <= tol · ‖A‖ for an eigenvalue λ of A, and the error is ~(tol · ‖A‖)² / gap for a
@@ -198,7 +201,7 @@ export async function topEigenpairs(
   const {
     k,
     which = 'largest',
-    tol = 1e-8,
+    tol = Math.max(1e-8, 32 * operatorPrecision(op)),
     seed = 0,
     deflate = [],
     failureProbability = 1e-6,

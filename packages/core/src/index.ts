@@ -22,6 +22,16 @@ export {
   type TraceAnalysisOptions,
 } from './analyses.js';
 export {
+  type BlockFrobenius,
+  type BlockStructure,
+  type BlockStructureOptions,
+  blockMeanAbs,
+  blockStructure,
+  type LayerBlockStatistics,
+  layerOfBlock,
+  type PairStatistics,
+} from './block-structure.js';
+export {
   type BlockNorms,
   type BlockNormsOptions,
   type BlockRatios,
@@ -78,7 +88,10 @@ export {
   checkedMatvec,
   type DenseOperatorOptions,
   denseOperator,
+  FLOAT32_PRECISION,
+  FLOAT64_PRECISION,
   type LinearOperator,
+  operatorPrecision,
   restrictOperator,
   scaleOperator,
   shiftOperator,

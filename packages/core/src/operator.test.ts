@@ -12,7 +12,10 @@ import { layoutFromSizes } from './layout.js';
 import {
   checkedMatvec,
   denseOperator,
+  FLOAT32_PRECISION,
+  FLOAT64_PRECISION,
   type LinearOperator,
+  operatorPrecision,
   restrictOperator,
   scaleOperator,
   shiftOperator,
@@ -192,5 +195,26 @@ describe('denseMatrix', () => {
       'denseMatrix: expected dim <= maxDim = 9, got dim 10',
     );
     expect(calls).toBe(0);
+  });
+});
+
+describe('operator precision', () => {
+  const base = denseOperator(Float64Array.of(2, 1, 1, 3), 2);
+  const float32: LinearOperator = { ...base, precision: FLOAT32_PRECISION, matvec: base.matvec };
+
+  it('defaults to float64 and is kept by the derived operators', () => {
+    expect(operatorPrecision(base)).toBe(FLOAT64_PRECISION);
+    const layout = layoutFromSizes([
+      { name: 'a', size: 1 },
+      { name: 'b', size: 1 },
+    ]);
+    for (const derived of [
+      scaleOperator(float32, 2),
+      shiftOperator(float32, 1),
+      restrictOperator(float32, layout, 'b'),
+    ]) {
+      expect(operatorPrecision(derived)).toBe(FLOAT32_PRECISION);
+    }
+    expect(scaleOperator(base, 2).precision).toBeUndefined();
   });
 });

@@ -19,8 +19,39 @@ import { allFinite } from './vector.js';
 export interface LinearOperator {
   /** Dimension P of the space the operator acts on (number of parameters). */
   readonly dim: number;
+  /**
+   * Relative accuracy of the products: ‖computed A·v − A·v‖ is about `precision`·‖A‖·‖v‖
+   * (default when absent: 2^-53, float64 arithmetic). Operators computed in float32, such as
+   * the tfjs Hessian-vector products, declare 2^-24, so that algorithms pick tolerances that
+   * can be met (see {@link operatorPrecision}).
+   */
+  readonly precision?: number;
   /** The product A·v, computed in or converted to float64. */
   matvec(v: Float64Array): Promise<Float64Array>;
+}
+
+/** Unit roundoff of float64, the default {@link LinearOperator.precision}. */
+export const FLOAT64_PRECISION = 2 ** -53;
+
+/** Unit roundoff of float32, the {@link LinearOperator.precision} of tfjs products. */
+export const FLOAT32_PRECISION = 2 ** -24;
+
+/**
+ * The relative accuracy of `op`'s products: its declared `precision`, or float64's unit
+ * roundoff 2^-53 when it declares none.
+ *
+ * @example
+ * ```ts
+ * const tol = Math.max(1e-8, 32 * operatorPrecision(op)); // a residual tolerance that can be met
+ * ```
+ */
+export function operatorPrecision(op: LinearOperator): number {
+  return op.precision ?? FLOAT64_PRECISION;
+}
+
+/** `{ precision }` of `op` when it declares one, to spread into a derived operator. */
+function inheritPrecision(op: LinearOperator): { precision?: number } {
+  return op.precision === undefined ? {} : { precision: op.precision };
 }
 
 /** Options of {@link denseOperator}. */
@@ -128,6 +159,7 @@ export function scaleOperator(op: LinearOperator, factor: number): LinearOperato
   }
   return {
     dim: op.dim,
+    ...inheritPrecision(op),
     async matvec(v) {
       const out = await op.matvec(v);
       return out.map((x) => factor * x);
@@ -149,6 +181,7 @@ export function shiftOperator(op: LinearOperator, shift: number): LinearOperator
   }
   return {
     dim: op.dim,
+    ...inheritPrecision(op),
     async matvec(v) {
       const out = await op.matvec(v);
       return out.map((x, i) => x + shift * v[i]);
@@ -183,6 +216,7 @@ export function restrictOperator(
   const block = findBlock(layout, blockName);
   return {
     dim: block.size,
+    ...inheritPrecision(op),
     async matvec(v) {
       checkLength(v, block.size, `restrictOperator(${blockName}).matvec`);
       const full = await op.matvec(embedBlock(layout, blockName, v));

@@ -60,7 +60,12 @@ export interface ReportDensity {
   readonly values: readonly number[];
   /** Standard deviation of the Gaussian smoothing kernel, in eigenvalue units. */
   readonly sigma: number;
-  /** Estimated fraction of eigenvalues below zero, in [0, 1] (NaN if undefined). */
+  /**
+   * Estimated fraction of eigenvalues resolvably below zero, in [0, 1] (NaN if undefined): as
+   * `runAnalyses` computes it, the quadrature weight of Ritz values below −σ_G, the density's
+   * resolution (Ghorbani, Krishnan & Xiao 2019), because a cluster of eigenvalues near zero
+   * sits on one quadrature node whose sign is not resolved.
+   */
   readonly negativeMass: number;
   /** Smallest Ritz value over the probes: an upper bound on λmin. */
   readonly lambdaMin: number;
@@ -92,7 +97,7 @@ export interface ReportLayer {
   readonly lambdaMax: number;
   /** Trace of the layer's block. */
   readonly trace: number;
-  /** Fraction of the block's eigenvalues below zero, in [0, 1] (NaN if undefined). */
+  /** Fraction of the block's eigenvalues resolvably below zero (as `density.negativeMass`). */
   readonly negativeMass: number;
 }
 

@@ -9,6 +9,11 @@ import { checkInteger } from './options.js';
 export interface SpectralQuadratureInput extends SpectralQuadrature {
   /** Dimension n of the operator, an integer >= 1 (the number of eigenvalues). */
   readonly dim: number;
+  /**
+   * Relative accuracy of the operator's products (default 2^-53), which widens the band of
+   * numerically zero Ritz values (see {@link ritzZeroTolerance}); `spectralDensity` sets it.
+   */
+  readonly precision?: number;
 }
 
 /**
@@ -210,7 +215,11 @@ function quadratureAtoms(input: SpectralQuadratureInput): Atoms {
   const zero = new Float64Array(values.length);
   let offset = 0;
   for (const rule of input.nodes) {
-    zero.fill(ritzZeroTolerance(rule.length, maxAbs), offset, offset + rule.length);
+    zero.fill(
+      ritzZeroTolerance(rule.length, maxAbs, input.precision),
+      offset,
+      offset + rule.length,
+    );
     offset += rule.length;
   }
   return { values, masses, dim: input.dim, zero };

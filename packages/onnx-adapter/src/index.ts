@@ -1,27 +1,68 @@
 /**
  * `@hessian-probe/onnx-adapter`: curvature analyses of exported ONNX models.
  *
- * Here now: {@link readNpy} and {@link writeNpy}, a NumPy `.npy` reader and writer (format
- * versions 1.0 to 3.0; little-endian, C-order float32, float64, int32, int64, uint8 and bool),
- * with {@link int64ToNumbers} for int64 labels and {@link NpyFormatError} for files it refuses.
- * They are how the command line takes inputs and labels.
+ * - {@link parseModel} reads `.onnx` bytes (with `onnx-proto`) and refuses, with a typed
+ *   {@link OnnxFormatError}, empty, truncated or non-ONNX bytes, unsupported opsets
+ *   ({@link MIN_OPSET}..{@link MAX_OPSET}), custom-domain operators and external data.
+ * - {@link convertGraph} turns the graph into a differentiable tfjs function of its parameter
+ *   initializers (operators: {@link SUPPORTED_OPS}); {@link verifyConversion} checks it against
+ *   onnxruntime-node on the user's inputs.
+ * - {@link onnxCurvature} gives the exact loss Hessian over the initializers as a
+ *   `CurvatureOperator` of `@hessian-probe/core`, layout blocks named after the initializers.
+ * - {@link annotateModel} / {@link annotateFile} attach a `CurvatureReport` to the model's
+ *   `metadata_props` (every other byte kept); {@link readAnnotation} reads it back.
+ * - {@link readNpy} and {@link writeNpy}: NumPy `.npy` files (format versions 1.0 to 3.0;
+ *   little-endian, C-order float32, float64, int32, int64, uint8 and bool), with
+ *   {@link int64ToNumbers} for int64 labels and {@link NpyFormatError} for files it refuses.
  *
- * Planned (issue 6): parsing and writing `.onnx` bytes; converting an ONNX graph into a
- * differentiable tfjs function, checked against onnxruntime-node; the forward-only estimate
- * for graphs outside the supported operator set; annotating a model's `metadata_props` with a
- * `CurvatureReport` and reading it back; `toOnnx()` export of tfjs Sequential models; and the
- * `hessian-probe onnx analyze|show` command.
+ * Planned (issue 6): more operators (Conv, pooling, BatchNormalization, Concat, …), the
+ * forward-only estimate for graphs outside the operator set, `toOnnx()` export of tfjs
+ * Sequential models, and the `hessian-probe onnx analyze|show` command.
  *
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
- * import { int64ToNumbers, readNpy } from '@hessian-probe/onnx-adapter';
- * const y = readNpy(readFileSync('labels.npy'));
- * const labels = y.dtype === 'int64' ? int64ToNumbers(y.data) : undefined;
+ * import * as tf from '@tensorflow/tfjs';
+ * import { topEigenpairs } from '@hessian-probe/core';
+ * import { onnxCurvature, readNpy } from '@hessian-probe/onnx-adapter';
+ * const x = readNpy(readFileSync('x.npy')); // float32 [N, D]
+ * const y = readNpy(readFileSync('y.npy')); // int32 [N]
+ * if (x.dtype !== 'float32' || y.dtype !== 'int32') throw new Error('unexpected dtypes');
+ * const curvature = await onnxCurvature(readFileSync('mlp.onnx'), {
+ *   tf,
+ *   inputs: { x: { data: x.data, shape: x.shape } },
+ *   labels: { data: y.data, shape: y.shape },
+ *   loss: 'ce',
+ * });
+ * const top = await topEigenpairs(curvature.operator, { k: 3, seed: 0 });
+ * curvature.dispose();
  * ```
  *
  * @packageDocumentation
  */
+export {
+  type AnnotateFileOptions,
+  annotateFile,
+  annotateModel,
+  KEY_PREFIX,
+  REPORT_KEY,
+  readAnnotation,
+  writeFileAtomic,
+} from './annotate.js';
+export {
+  type HostLabels,
+  type OnnxCurvature,
+  type OnnxCurvatureOptions,
+  type OnnxLoss,
+  onnxCurvature,
+} from './curvature.js';
+export {
+  type ConvertGraphOptions,
+  convertGraph,
+  defaultParameters,
+  type OnnxFunction,
+  SUPPORTED_OPS,
+} from './graph.js';
 export {
   int64ToNumbers,
   type NpyArray,
@@ -32,3 +73,27 @@ export {
   readNpy,
   writeNpy,
 } from './npy.js';
+export {
+  type AttributeProto,
+  decodeModel,
+  encodeModel,
+  MAX_OPSET,
+  MIN_OPSET,
+  type ModelProto,
+  type NodeProto,
+  type OnnxErrorCode,
+  OnnxFormatError,
+  type OnnxNodeRef,
+  onnx,
+  parseModel,
+  type TensorProto,
+} from './proto.js';
+export {
+  type ConversionCheck,
+  ConversionMismatchError,
+  DEFAULT_CONVERSION_TOLERANCE,
+  type HostInput,
+  type OutputDifference,
+  type VerifyConversionOptions,
+  verifyConversion,
+} from './runtime.js';

@@ -6,9 +6,6 @@ import { type CurvatureOperator, checkParams, checkScalar, gradients, type Param
 import { withExplicitTransposes, withSecondOrder } from './second-order.js';
 import type { Tf } from './types.js';
 
-/** Unit roundoff of float32 arithmetic, 2^-24. */
-export const FLOAT32_ROUNDOFF = 2 ** -24;
-
 /**
  * The default relative step of {@link finiteDifferenceOperator}: ε^{1/3} with ε = 2^-23 the
  * float32 machine epsilon (≈ 4.9e-3). A central difference of the gradient has truncation
@@ -95,6 +92,8 @@ export function finiteDifferenceOperator(options: FiniteDifferenceOptions): Curv
     layout,
     operator: {
       dim: layout.dim,
+      // Truncation and rounding both O(ε^{2/3}) relative (see FINITE_DIFFERENCE_RELATIVE_STEP).
+      precision: FINITE_DIFFERENCE_RELATIVE_STEP ** 2,
       async matvec(v) {
         if (!(v instanceof Float64Array) || v.length !== layout.dim) {
           throw new DimensionError(

@@ -1,6 +1,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { OptionError } from '../errors.js';
 import { layoutFromSizes } from '../layout.js';
+import { FLOAT32_PRECISION } from '../operator.js';
 import {
   type CurvatureOperator,
   checkParams,
@@ -75,6 +76,7 @@ export function gaussNewtonOperator(options: GaussNewtonOperatorOptions): Curvat
     layout,
     operator: {
       dim: layout.dim,
+      precision: FLOAT32_PRECISION,
       matvec: (v) =>
         flatProduct(tf, v, layout.dim, 'gaussNewtonOperator.matvec', () =>
           gaussNewtonVectorProduct(

@@ -1,7 +1,7 @@
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
 import { DimensionError, OptionError } from '../errors.js';
 import { layoutFromSizes, type ParameterLayout } from '../layout.js';
-import type { LinearOperator } from '../operator.js';
+import { FLOAT32_PRECISION, type LinearOperator } from '../operator.js';
 import { LossError } from './errors.js';
 import { withExplicitTransposes, withSecondOrder } from './second-order.js';
 import type { NamedTensor, Tf } from './types.js';
@@ -72,6 +72,7 @@ export function hessianOperator(options: HessianOperatorOptions): CurvatureOpera
     layout,
     operator: {
       dim: layout.dim,
+      precision: FLOAT32_PRECISION,
       matvec: (v) =>
         flatProduct(tf, v, layout.dim, 'hessianOperator.matvec', () =>
           hessianVectorProduct(tf, tensors, scalarLoss, splitVector(tf, v, tensors)),

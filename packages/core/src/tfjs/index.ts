@@ -35,7 +35,6 @@ export {
   centralDifference,
   FINITE_DIFFERENCE_RELATIVE_STEP,
   type FiniteDifferenceOptions,
-  FLOAT32_ROUNDOFF,
   finiteDifferenceOperator,
 } from './finite-difference.js';
 export {

@@ -209,6 +209,7 @@ export function permuteOperator(op: LinearOperator, order: Int32Array): LinearOp
   }
   return {
     dim: op.dim,
+    ...(op.precision === undefined ? {} : { precision: op.precision }),
     async matvec(u) {
       if (!(u instanceof Float64Array) || u.length !== op.dim) {
         throw new DimensionError(

@@ -1,6 +1,6 @@
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { OptionError } from '../errors.js';
-import type { LinearOperator } from '../operator.js';
+import { FLOAT32_PRECISION, type LinearOperator } from '../operator.js';
 import { checkInteger, checkOneOf } from '../options.js';
 import { LossError, UnsupportedLayerError } from './errors.js';
 import { gaussNewtonVectorProduct } from './ggn.js';
@@ -223,6 +223,7 @@ export function modelCurvature(
     });
   const inTfjsOrder: LinearOperator = {
     dim: layout.dim,
+    precision: FLOAT32_PRECISION,
     async matvec(v) {
       if (options.selfCheck !== false) await check();
       if (chunks.length === 1) return product(chunks[0], v);

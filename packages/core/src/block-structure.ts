@@ -1,0 +1,214 @@
+import { blockRatios } from './blocks.js';
+import { DimensionError } from './errors.js';
+import { createLayout, type ParameterLayout } from './layout.js';
+import { checkInteger } from './options.js';
+
+/** Squared block Frobenius norms, exact or estimated, as {@link blockNorms} and {@link exactBlockNorms} return them. */
+export interface BlockFrobenius {
+  /** Block names, row and column labels of `frobeniusSq`. */
+  readonly names: readonly string[];
+  /** `frobeniusSq[i][j]` = ‖H_ij‖²_F (or an unbiased estimate of it). */
+  readonly frobeniusSq: readonly (readonly number[])[];
+  /** Standard error of each entry of `frobeniusSq`, when estimated; absent when exact. */
+  readonly stderr?: readonly (readonly number[])[];
+}
+
+/** Options of {@link blockStructure}. */
+export interface BlockStructureOptions {
+  /**
+   * The layer (group) a block belongs to. Default {@link layerOfBlock}: the name up to its last
+   * `/`, so the 'unit' layout's `'dense_Dense1/unit_3'` belongs to `'dense_Dense1'`.
+   */
+  readonly groupOf?: (name: string) => string;
+}
+
+/** Off-diagonal statistics over one set of block pairs (i ≠ j), relative to diagonal blocks. */
+export interface PairStatistics {
+  /** Number of ordered pairs (i, j), i ≠ j, in the set. */
+  readonly pairs: number;
+  /** mean over the pairs of F_ij / mean over the diagonal blocks of F_ii (F = ‖·‖_F). NaN when no pair. */
+  readonly meanRatio: number;
+  /** Σ over the pairs of F_ij² / Σ over the diagonal blocks of F_ii². */
+  readonly massRatio: number;
+  /**
+   * Standard error of `massRatio` by the delta method, treating the entries' errors as
+   * independent (entries of one block column share probes, so this is a guide, not exact);
+   * 0 for exact norms.
+   */
+  readonly massRatioStderr: number;
+}
+
+/** The statistics of one layer's own blocks: {@link PairStatistics} over its within-layer pairs and its diagonal. */
+export interface LayerBlockStatistics extends PairStatistics {
+  /** The layer (group) name. */
+  readonly name: string;
+  /** Blocks in the layer. */
+  readonly blocks: number;
+}
+
+/** Result of {@link blockStructure}. */
+export interface BlockStructure {
+  /** Block names, in input order. */
+  readonly names: readonly string[];
+  /** The layer of each block. */
+  readonly groups: readonly string[];
+  /** F_ij / √(F_ii F_jj) over all blocks, as {@link blockRatios} defines it. */
+  readonly normalizedCoupling: number[][];
+  /** Pairs in the same layer, relative to all diagonal blocks. */
+  readonly withinLayer: PairStatistics;
+  /** Pairs in different layers, relative to all diagonal blocks (not small at initialization). */
+  readonly crossLayer: PairStatistics;
+  /** Per layer: its within-layer pairs relative to its own diagonal blocks, in first-seen order. */
+  readonly layers: readonly LayerBlockStatistics[];
+}
+
+/**
+ * The layer a block name belongs to: the text before its last `/` (`'dense_1/unit_0'` →
+ * `'dense_1'`), or the whole name when it has none.
+ */
+export function layerOfBlock(name: string): string {
+  const slash = name.lastIndexOf('/');
+  return slash < 0 ? name : name.slice(0, slash);
+}
+
+/**
+ * The block-structure statistics of Dong, Zhang, Luo, Yao & Sun 2025 ("Towards Quantifying the
+ * Hessian Structure of Neural Networks", arXiv 2505.02809; METHODS.md section A), reported
+ * separately for within-layer and cross-layer block pairs. With F_ij = ‖H_ij‖_F over a pair set
+ * S: mean ratio = mean_{(i,j)∈S} F_ij / mean_i F_ii and mass ratio = Σ_S F_ij² / Σ_i F_ii². The
+ * within- and cross-layer mass ratios add up to {@link blockRatios}' `massRatio`. From estimated
+ * norms the mass ratios are ratios of unbiased sums; the mean ratios take square roots of
+ * estimates and are biased low.
+ *
+ * Exact facts (METHODS.md A): a linear model with MSE has zero off-diagonal class blocks; with
+ * cross-entropy at W = 0 every ratio over the class blocks equals 1/(C − 1).
+ *
+ * @throws {@link DimensionError} unless `frobeniusSq` (and `stderr`, if given) is a square
+ *   array matching `names`; {@link OptionError} for a negative or non-finite entry.
+ *
+ * @example
+ * ```ts
+ * const { operator, layout } = modelCurvature(model, { tf, x, y, layout: 'unit' });
+ * const norms = await blockNorms(operator, layout, { probes: 8 });
+ * const { withinLayer, crossLayer, layers } = blockStructure(norms);
+ * ```
+ */
+export function blockStructure(
+  norms: BlockFrobenius,
+  options: BlockStructureOptions = {},
+): BlockStructure {
+  const where = 'blockStructure';
+  const { names, frobeniusSq, stderr } = norms;
+  const count = names.length;
+  checkSquare(where, 'frobeniusSq', frobeniusSq, count);
+  if (stderr !== undefined) checkSquare(where, 'stderr', stderr, count);
+  const { normalizedCoupling } = blockRatios(frobeniusSq);
+  const groupOf = options.groupOf ?? layerOfBlock;
+  const groups = names.map(groupOf);
+  const all = Array.from({ length: count }, (_, i) => i);
+  const pairStatistics = (members: readonly number[], same: boolean) =>
+    statistics(frobeniusSq, stderr, groups, members, same);
+  const layerNames = [...new Set(groups)];
+  return {
+    names: [...names],
+    groups,
+    normalizedCoupling,
+    withinLayer: pairStatistics(all, true),
+    crossLayer: pairStatistics(all, false),
+    layers: layerNames.map((name) => {
+      const members = all.filter((i) => groups[i] === name);
+      return { name, blocks: members.length, ...pairStatistics(members, true) };
+    }),
+  };
+}
+
+/**
+ * Mean |a_rc| over every block pair of a dense row-major n×n matrix: the block-mean heatmap of
+ * |H| that Dong et al. 2025 (arXiv 2505.02809) draw. Entry [i][j] averages the rows of block i
+ * and the columns of block j.
+ *
+ * @throws {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
+ *   {@link LayoutError} when the blocks do not tile [0, n).
+ *
+ * @example
+ * ```ts
+ * const layout = layoutFromSizes([{ name: 'a', size: 1 }, { name: 'b', size: 1 }]);
+ * blockMeanAbs(Float64Array.of(1, -2, -2, 3), 2, layout); // [[1, 2], [2, 3]]
+ * ```
+ */
+export function blockMeanAbs(a: Float64Array, n: number, layout: ParameterLayout): number[][] {
+  const where = 'blockMeanAbs';
+  checkInteger(where, 'n', n, 1);
+  if (a.length !== n * n) {
+    throw new DimensionError(
+      `${where}: expected a matrix of ${n}×${n} = ${n * n} entries, got ${a.length}`,
+    );
+  }
+  if (layout.dim !== n) {
+    throw new DimensionError(
+      `${where}: expected a layout of dimension ${n} (the matrix's), got ${layout.dim}`,
+    );
+  }
+  createLayout(layout.blocks, layout.dim);
+  const blocks = layout.blocks;
+  return blocks.map((rows) =>
+    blocks.map((cols) => {
+      let sum = 0;
+      for (let r = rows.offset; r < rows.offset + rows.size; r++) {
+        for (let c = cols.offset; c < cols.offset + cols.size; c++) sum += Math.abs(a[r * n + c]);
+      }
+      return sum / (rows.size * cols.size);
+    }),
+  );
+}
+
+function statistics(
+  frobeniusSq: readonly (readonly number[])[],
+  stderr: readonly (readonly number[])[] | undefined,
+  groups: readonly string[],
+  members: readonly number[],
+  same: boolean,
+): PairStatistics {
+  let diagonalNorm = 0;
+  let diagonalMass = 0;
+  let diagonalVariance = 0;
+  let pairNorm = 0;
+  let pairMass = 0;
+  let pairVariance = 0;
+  let pairs = 0;
+  for (const i of members) {
+    for (const j of members) {
+      const variance = stderr === undefined ? 0 : stderr[i][j] ** 2;
+      if (i === j) {
+        diagonalNorm += Math.sqrt(frobeniusSq[i][i]);
+        diagonalMass += frobeniusSq[i][i];
+        diagonalVariance += variance;
+      } else if ((groups[i] === groups[j]) === same) {
+        pairNorm += Math.sqrt(frobeniusSq[i][j]);
+        pairMass += frobeniusSq[i][j];
+        pairVariance += variance;
+        pairs++;
+      }
+    }
+  }
+  const massRatio = pairMass / diagonalMass;
+  return {
+    pairs,
+    meanRatio: pairs === 0 ? Number.NaN : pairNorm / pairs / (diagonalNorm / members.length),
+    massRatio,
+    massRatioStderr: Math.sqrt(pairVariance + massRatio ** 2 * diagonalVariance) / diagonalMass,
+  };
+}
+
+function checkSquare(
+  where: string,
+  what: string,
+  rows: readonly (readonly number[])[],
+  count: number,
+): void {
+  if (count === 0 || rows.length !== count || rows.some((row) => row.length !== count)) {
+    throw new DimensionError(
+      `${where}: expected ${what} to be a square ${count}×${count} array (one row per name), got ${rows.length} rows of lengths [${rows.map((r) => r.length)}]`,
+    );
+  }
+}

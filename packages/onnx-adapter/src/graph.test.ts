@@ -1,0 +1,363 @@
+import { OptionError } from '@hessian-probe/core';
+import { describe, expect, it } from 'vitest';
+import { convertGraph, defaultParameters, SUPPORTED_OPS } from './graph.js';
+import { OnnxFormatError, parseModel } from './proto.js';
+import { verifyConversion } from './runtime.js';
+import { BACKENDS, useBackend } from './testing/backends.js';
+import { type AttrSpec, buildModel, mlpModel, normals, type TensorSpec } from './testing/models.js';
+
+// Single operators against onnxruntime: both sides compute in float32, so the outputs agree to
+// a few float32 roundings (ε = 2⁻²³ ≈ 1.2e-7) of values of order 1; 1e-6 (≈ 8 ε) bounds the
+// largest difference with room, and a wrong semantics (axis, transpose, alpha) is off by O(1).
+const OP_TOLERANCE = 1e-6;
+
+interface OpCase {
+  readonly title: string;
+  readonly op: string;
+  /** Graph inputs (float32, seeded normal values) with their shapes. */
+  readonly inputs: Readonly<Record<string, readonly number[]>>;
+  /** Node inputs: graph input names, initializer names, or '' for omitted ones. */
+  readonly nodeInputs: readonly string[];
+  readonly initializers?: readonly (TensorSpec & { readonly name: string })[];
+  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  readonly opset?: number;
+  readonly outputs?: number;
+}
+
+const init = (
+  name: string,
+  dims: number[],
+  seed: number,
+  shift = 0,
+): TensorSpec & { name: string } => ({
+  name,
+  dims,
+  data: normals(
+    seed,
+    dims.reduce((a, b) => a * b, 1),
+  ).map((v) => v + shift),
+});
+
+const CASES: readonly OpCase[] = [
+  {
+    title: 'Gemm transB, alpha, beta',
+    op: 'Gemm',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'w', 'c'],
+    initializers: [init('w', [5, 4], 1), init('c', [5], 2)],
+    attrs: { transB: { i: 1 }, alpha: { f: 0.5 }, beta: { f: 2 } },
+  },
+  {
+    title: 'Gemm transA, 2-D C',
+    op: 'Gemm',
+    inputs: { x: [4, 3] },
+    nodeInputs: ['x', 'w', 'c'],
+    initializers: [init('w', [4, 5], 3), init('c', [1, 5], 4)],
+    attrs: { transA: { i: 1 } },
+  },
+  {
+    title: 'Gemm without C',
+    op: 'Gemm',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [4, 2], 5)],
+  },
+  {
+    title: 'MatMul 2-D',
+    op: 'MatMul',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [4, 5], 6)],
+  },
+  {
+    title: 'MatMul batched 3-D × 2-D',
+    op: 'MatMul',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [4, 5], 7)],
+  },
+  {
+    title: 'MatMul 2-D × 1-D',
+    op: 'MatMul',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [4], 8)],
+  },
+  {
+    title: 'Add broadcast',
+    op: 'Add',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'b'],
+    initializers: [init('b', [4], 9)],
+  },
+  { title: 'Sub two inputs', op: 'Sub', inputs: { x: [3, 4], u: [3, 1] }, nodeInputs: ['x', 'u'] },
+  {
+    title: 'Mul broadcast',
+    op: 'Mul',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x', 'b'],
+    initializers: [init('b', [3, 1], 10)],
+  },
+  {
+    title: 'Div',
+    op: 'Div',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'b'],
+    initializers: [init('b', [4], 11, 4)],
+  },
+  { title: 'Relu', op: 'Relu', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'LeakyRelu alpha 0.2',
+    op: 'LeakyRelu',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    attrs: { alpha: { f: 0.2 } },
+  },
+  { title: 'LeakyRelu default alpha', op: 'LeakyRelu', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  { title: 'Tanh', op: 'Tanh', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  { title: 'Sigmoid', op: 'Sigmoid', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'Softmax opset 13, default axis',
+    op: 'Softmax',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+  },
+  {
+    title: 'Softmax opset 13, axis 1',
+    op: 'Softmax',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    attrs: { axis: { i: 1 } },
+  },
+  {
+    title: 'Softmax opset 11, coerced to 2-D at axis 1',
+    op: 'Softmax',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    opset: 11,
+  },
+  { title: 'LogSoftmax opset 13', op: 'LogSoftmax', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'LogSoftmax opset 11, axis 2',
+    op: 'LogSoftmax',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    attrs: { axis: { i: 2 } },
+    opset: 11,
+  },
+  {
+    title: 'Flatten axis 2',
+    op: 'Flatten',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    attrs: { axis: { i: 2 } },
+  },
+  { title: 'Flatten default axis', op: 'Flatten', inputs: { x: [2, 3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'Reshape with 0 and -1',
+    op: 'Reshape',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x', 's'],
+    initializers: [{ name: 's', dims: [2], data: [0, -1], dtype: 'int64' }],
+  },
+  {
+    title: 'Transpose perm',
+    op: 'Transpose',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    attrs: { perm: { ints: [1, 2, 0] } },
+  },
+  {
+    title: 'Transpose default (reverse)',
+    op: 'Transpose',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+  },
+  { title: 'Identity', op: 'Identity', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  { title: 'Dropout (inference)', op: 'Dropout', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+];
+
+function caseModel(c: OpCase): Uint8Array {
+  return buildModel({
+    nodes: [
+      {
+        op: c.op,
+        name: 'node',
+        inputs: c.nodeInputs,
+        outputs: ['y'],
+        ...(c.attrs ? { attrs: c.attrs } : {}),
+      },
+    ],
+    initializers: c.initializers ?? [],
+    inputs: Object.entries(c.inputs).map(([name, shape]) => ({ name, shape })),
+    outputs: ['y'],
+    opset: c.opset ?? 13,
+  });
+}
+
+function caseInputs(c: OpCase): Record<string, { data: Float32Array; shape: number[] }> {
+  return Object.fromEntries(
+    Object.entries(c.inputs).map(([name, shape], k) => [
+      name,
+      {
+        data: normals(
+          1000 + k,
+          shape.reduce((a, b) => a * b, 1),
+          2,
+        ),
+        shape: [...shape],
+      },
+    ]),
+  );
+}
+
+describe.each(BACKENDS)('convertGraph on %s', (backend) => {
+  it.each(CASES)('$title matches onnxruntime', async (c) => {
+    const tf = await useBackend(backend);
+    const bytes = caseModel(c);
+    const before = tf.memory().numTensors;
+    const fn = convertGraph(tf, parseModel(bytes), { parameters: [] });
+    const check = await verifyConversion(bytes, fn, { tf, inputs: caseInputs(c) });
+    fn.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(check.maxAbsDifference).toBeLessThanOrEqual(OP_TOLERANCE);
+  });
+
+  it('evaluates Constant nodes (float value and int64 Reshape shape) like onnxruntime', async () => {
+    const tf = await useBackend(backend);
+    const bytes = buildModel({
+      nodes: [
+        {
+          op: 'Constant',
+          name: 'k',
+          inputs: [],
+          outputs: ['k'],
+          attrs: { value: { t: { dims: [4], data: [1, -2, 0.5, 3] } } },
+        },
+        {
+          op: 'Constant',
+          name: 's',
+          inputs: [],
+          outputs: ['s'],
+          attrs: { value_ints: { ints: [4, 3] } },
+        },
+        {
+          op: 'Constant',
+          name: 'h',
+          inputs: [],
+          outputs: ['h'],
+          attrs: { value_float: { f: 0.25 } },
+        },
+        { op: 'Mul', name: 'scale', inputs: ['x', 'k'], outputs: ['m'] },
+        { op: 'Add', name: 'shift', inputs: ['m', 'h'], outputs: ['a'] },
+        { op: 'Reshape', name: 'reshape', inputs: ['a', 's'], outputs: ['y'] },
+      ],
+      inputs: [{ name: 'x', shape: [3, 4] }],
+      outputs: ['y'],
+    });
+    const fn = convertGraph(tf, parseModel(bytes));
+    const check = await verifyConversion(bytes, fn, {
+      tf,
+      inputs: { x: { data: normals(5, 12), shape: [3, 4] } },
+    });
+    fn.dispose();
+    expect(check.maxAbsDifference).toBeLessThanOrEqual(OP_TOLERANCE);
+  });
+});
+
+describe('convertGraph checks', () => {
+  it('covers every supported operator in the table above', () => {
+    const tested = new Set([...CASES.map((c) => c.op), 'Constant']);
+    expect(SUPPORTED_OPS.filter((op) => !tested.has(op))).toEqual([]);
+  });
+
+  it('lists every unsupported operator with its node name in one error', async () => {
+    const tf = await useBackend('cpu');
+    const bytes = buildModel({
+      nodes: [
+        { op: 'Conv', name: 'conv1', inputs: ['x', 'w'], outputs: ['c'] },
+        { op: 'Relu', name: 'relu1', inputs: ['c'], outputs: ['r'] },
+        { op: 'MaxPool', name: 'pool1', inputs: ['r'], outputs: ['y'] },
+      ],
+      initializers: [init('w', [2, 1, 3, 3], 1)],
+      inputs: [{ name: 'x', shape: [1, 1, 5, 5] }],
+      outputs: ['y'],
+    });
+    const before = tf.memory().numTensors;
+    let error: unknown;
+    try {
+      convertGraph(tf, parseModel(bytes));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OnnxFormatError);
+    const e = error as OnnxFormatError;
+    expect(e.code).toBe('onnx-unsupported-op');
+    expect(e.nodes).toEqual([
+      { node: 'conv1', opType: 'Conv' },
+      { node: 'pool1', opType: 'MaxPool' },
+    ]);
+    expect(e.message).toContain('Conv (node conv1), MaxPool (node pool1)');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('chooses weights and biases of linear layers as the default parameters', () => {
+    const gemm = parseModel(mlpModel({ sizes: [4, 5, 3], linear: 'gemm' }).bytes);
+    const matmul = parseModel(mlpModel({ sizes: [4, 5, 3], linear: 'matmul' }).bytes);
+    expect(defaultParameters(gemm)).toEqual(['w1', 'b1', 'w2', 'b2']);
+    expect(defaultParameters(matmul)).toEqual(['w1', 'b1', 'w2', 'b2']);
+    const other = parseModel(
+      buildModel({
+        nodes: [
+          { op: 'Add', name: 'pre', inputs: ['x', 'shift'], outputs: ['a'] },
+          { op: 'MatMul', name: 'mm', inputs: ['a', 'w'], outputs: ['m'] },
+          { op: 'Mul', name: 'scale', inputs: ['m', 'one'], outputs: ['s'] },
+          { op: 'Add', name: 'bias', inputs: ['s', 'b'], outputs: ['y'] },
+        ],
+        initializers: [
+          init('shift', [4], 1),
+          init('w', [4, 3], 2),
+          init('one', [1], 3),
+          init('b', [3], 4),
+        ],
+        inputs: [{ name: 'x', shape: [2, 4] }],
+        outputs: ['y'],
+      }),
+    );
+    // `shift` precedes the MatMul, `one` has a single element, `b` follows a Mul, not a linear op.
+    expect(defaultParameters(other)).toEqual(['w']);
+  });
+
+  it('refuses parameters that are not float32 initializers, naming the valid ones', async () => {
+    const tf = await useBackend('cpu');
+    const model = parseModel(mlpModel({ sizes: [4, 3] }).bytes);
+    expect(() => convertGraph(tf, model, { parameters: ['w1', 'nope'] })).toThrow(OptionError);
+    expect(() => convertGraph(tf, model, { parameters: ['w1', 'nope'] })).toThrow(
+      /float32 initializers: w1, b1/,
+    );
+    expect(() => convertGraph(tf, model, { parameters: ['w1', 'w1'] })).toThrow(/unique/);
+  });
+
+  it('refuses initializers of unsupported types and graphs out of topological order', async () => {
+    const tf = await useBackend('cpu');
+    const model = parseModel(mlpModel({ sizes: [4, 3] }).bytes);
+    const w = model.graph!.initializer![0];
+    w.dataType = 11; // DOUBLE
+    expect(() => convertGraph(tf, model)).toThrow(
+      /w1 to be float32, int32 or int64, got ONNX data type DOUBLE/,
+    );
+    const swapped = parseModel(
+      buildModel({
+        nodes: [
+          { op: 'Relu', name: 'second', inputs: ['h'], outputs: ['y'] },
+          { op: 'Tanh', name: 'first', inputs: ['x'], outputs: ['h'] },
+        ],
+        inputs: [{ name: 'x', shape: [2, 2] }],
+        outputs: ['y'],
+      }),
+    );
+    const before = tf.memory().numTensors;
+    expect(() => convertGraph(tf, swapped)).toThrow(/expected h to be computed before node second/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

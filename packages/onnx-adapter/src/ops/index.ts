@@ -1,0 +1,19 @@
+/** The registry of supported ONNX operators (default domain), one module per family. */
+import { ACTIVATION_OPS } from './activation.js';
+import { CONSTANT_OPS } from './constant.js';
+import { ELEMENTWISE_OPS } from './elementwise.js';
+import { LINEAR_OPS } from './linear.js';
+import { SHAPE_OPS } from './shape.js';
+import type { OpImpl } from './types.js';
+
+/** Every supported operator by its ONNX `op_type`. */
+export const OPS: Readonly<Record<string, OpImpl>> = {
+  ...LINEAR_OPS,
+  ...ELEMENTWISE_OPS,
+  ...ACTIVATION_OPS,
+  ...SHAPE_OPS,
+  ...CONSTANT_OPS,
+};
+
+/** The names of the supported operators, sorted. */
+export const SUPPORTED_OPS: readonly string[] = Object.keys(OPS).sort();

@@ -1,0 +1,140 @@
+import { createRandom, HessianProbeError } from '@hessian-probe/core';
+import { describe, expect, it } from 'vitest';
+import { encodeModel, MAX_OPSET, MIN_OPSET, OnnxFormatError, onnx, parseModel } from './proto.js';
+import { buildModel, mlpModel } from './testing/models.js';
+
+function refusal(bytes: Uint8Array): OnnxFormatError {
+  try {
+    parseModel(bytes);
+  } catch (error) {
+    expect(error).toBeInstanceOf(OnnxFormatError);
+    expect(error).toBeInstanceOf(HessianProbeError);
+    return error as OnnxFormatError;
+  }
+  throw new Error('parseModel accepted the bytes');
+}
+
+describe('parseModel', () => {
+  it('decodes a model built with onnx-proto and re-encodes it byte for byte', () => {
+    const { bytes } = mlpModel({ sizes: [4, 5, 3], activation: 'Tanh' });
+    const model = parseModel(bytes);
+    expect(model.graph?.node?.map((n) => n.opType)).toEqual(['Gemm', 'Tanh', 'Gemm']);
+    expect(model.graph?.initializer?.map((t) => t.name)).toEqual(['w1', 'b1', 'w2', 'b2']);
+    expect(Buffer.from(encodeModel(model)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('refuses empty bytes', () => {
+    expect(refusal(new Uint8Array()).code).toBe('onnx-empty');
+  });
+
+  it('refuses every strict prefix of a model as truncated or not a model, keeping the cause', () => {
+    const { bytes } = mlpModel({ sizes: [3, 2] });
+    const codes = new Set<string>();
+    for (let n = 1; n < bytes.length; n++) {
+      const e = refusal(bytes.subarray(0, n));
+      codes.add(e.code);
+      if (e.code === 'onnx-truncated') expect(e.cause).toBeInstanceOf(Error);
+    }
+    expect([...codes].sort()).toEqual(['onnx-not-a-model', 'onnx-truncated']);
+  });
+
+  it('refuses random bytes with a typed error', () => {
+    let state = 12345;
+    for (let trial = 0; trial < 200; trial++) {
+      const bytes = Uint8Array.from({ length: 64 + trial }, () => {
+        state = (state * 1103515245 + 12345) >>> 0;
+        return state >>> 24;
+      });
+      expect(['onnx-truncated', 'onnx-malformed', 'onnx-not-a-model']).toContain(
+        refusal(bytes).code,
+      );
+    }
+  });
+
+  it('either parses or gives a typed error for 2000 random mutations of a valid file', () => {
+    const { bytes } = mlpModel({ sizes: [4, 5, 3], activation: 'Tanh' });
+    const random = createRandom(99);
+    const outcomes = new Map<string, number>();
+    for (let trial = 0; trial < 2000; trial++) {
+      const mutated = bytes.slice();
+      const flips = 1 + Math.floor(random.uniform() * 4);
+      for (let f = 0; f < flips; f++) {
+        mutated[Math.floor(random.uniform() * mutated.length)] = Math.floor(random.uniform() * 256);
+      }
+      let outcome = 'parsed';
+      try {
+        parseModel(mutated);
+      } catch (error) {
+        expect(error).toBeInstanceOf(OnnxFormatError);
+        outcome = (error as OnnxFormatError).code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    // Both branches are exercised: mutations inside weights still parse, others are refused.
+    expect(outcomes.get('parsed')).toBeGreaterThan(0);
+    expect(2000 - (outcomes.get('parsed') ?? 0)).toBeGreaterThan(0);
+  });
+
+  it('refuses non-ONNX files (text, PNG header, another protobuf message)', () => {
+    const text = new TextEncoder().encode('{"not": "an onnx model"}\n');
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+    const tensor = onnx.TensorProto.encode({ name: 't', dims: [2], floatData: [1, 2] }).finish();
+    for (const bytes of [text, png, tensor]) {
+      expect(['onnx-malformed', 'onnx-not-a-model', 'onnx-truncated']).toContain(
+        refusal(bytes).code,
+      );
+    }
+  });
+
+  it('refuses a well-formed protobuf without a graph as not a model', () => {
+    const e = refusal(encodeModel({ irVersion: 8, producerName: 'no graph here' }));
+    expect(e.code).toBe('onnx-not-a-model');
+    expect(e.message).toContain('no graph');
+  });
+
+  it('refuses opsets outside the supported range and names the range', () => {
+    for (const opset of [MIN_OPSET - 1, MAX_OPSET + 1]) {
+      const e = refusal(mlpModel({ sizes: [3, 2], opset }).bytes);
+      expect(e.code).toBe('onnx-unsupported-opset');
+      expect(e.message).toContain(`${MIN_OPSET}..${MAX_OPSET}`);
+      expect(e.message).toContain(`got ${opset}`);
+    }
+    expect(parseModel(mlpModel({ sizes: [3, 2], opset: MIN_OPSET }).bytes).graph).toBeTruthy();
+    expect(parseModel(mlpModel({ sizes: [3, 2], opset: MAX_OPSET }).bytes).graph).toBeTruthy();
+  });
+
+  it('lists every custom-domain node', () => {
+    const bytes = buildModel({
+      inputs: [{ name: 'x', shape: [1, 2] }],
+      outputs: ['z'],
+      nodes: [
+        { op: 'FancyOp', domain: 'com.example', name: 'fancy', inputs: ['x'], outputs: ['y'] },
+        { op: 'Relu', inputs: ['y'], outputs: ['y2'] },
+        { op: 'Other', domain: 'com.example', name: 'other', inputs: ['y2'], outputs: ['z'] },
+      ],
+    });
+    const e = refusal(bytes);
+    expect(e.code).toBe('onnx-custom-domain');
+    expect(e.nodes).toEqual([
+      { node: 'fancy', opType: 'com.example::FancyOp' },
+      { node: 'other', opType: 'com.example::Other' },
+    ]);
+    expect(e.message).toContain(
+      'com.example::FancyOp (node fancy), com.example::Other (node other)',
+    );
+  });
+
+  it('refuses external-data initializers with instructions', () => {
+    const model = parseModel(mlpModel({ sizes: [3, 2] }).bytes);
+    const w = model.graph!.initializer![0];
+    w.rawData = new Uint8Array();
+    w.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    w.externalData = [
+      onnx.StringStringEntryProto.create({ key: 'location', value: 'weights.bin' }),
+    ];
+    const e = refusal(encodeModel(model));
+    expect(e.code).toBe('onnx-external-data');
+    expect(e.message).toContain('w1');
+    expect(e.message).toContain('save_as_external_data=False');
+  });
+});
