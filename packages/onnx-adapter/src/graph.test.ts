@@ -10,6 +10,10 @@ import { type AttrSpec, buildModel, mlpModel, normals, type TensorSpec } from '.
 // a few float32 roundings (ε = 2⁻²³ ≈ 1.2e-7) of values of order 1; 1e-6 (≈ 8 ε) bounds the
 // largest difference with room, and a wrong semantics (axis, transpose, alpha) is off by O(1).
 const OP_TOLERANCE = 1e-6;
+// Convolutions sum up to 48 products into outputs of magnitude up to ~10, where one float32
+// ulp is ~1e-6; a different summation order (onnxruntime's im2col GEMM against tfjs's loops)
+// costs a few ulps there. A wrong layout or padding is off by O(1).
+const CONV_TOLERANCE = 4e-6;
 
 interface OpCase {
   readonly title: string;
@@ -22,19 +26,30 @@ interface OpCase {
   readonly attrs?: Readonly<Record<string, AttrSpec>>;
   readonly opset?: number;
   readonly outputs?: number;
+  /** Default {@link OP_TOLERANCE}. */
+  readonly tolerance?: number;
 }
+
+const ints = (name: string, data: number[]): TensorSpec & { name: string } => ({
+  name,
+  dims: [data.length],
+  data,
+  dtype: 'int64',
+});
 
 const init = (
   name: string,
   dims: number[],
   seed: number,
   shift = 0,
+  scale = 1,
 ): TensorSpec & { name: string } => ({
   name,
   dims,
   data: normals(
     seed,
     dims.reduce((a, b) => a * b, 1),
+    scale,
   ).map((v) => v + shift),
 });
 
@@ -175,6 +190,207 @@ const CASES: readonly OpCase[] = [
   },
   { title: 'Identity', op: 'Identity', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
   { title: 'Dropout (inference)', op: 'Dropout', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  { title: 'Elu default alpha', op: 'Elu', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'Elu alpha 0.5',
+    op: 'Elu',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    attrs: { alpha: { f: 0.5 } },
+  },
+  { title: 'Selu defaults', op: 'Selu', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'Selu alpha 1.5, gamma 2',
+    op: 'Selu',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    attrs: { alpha: { f: 1.5 }, gamma: { f: 2 } },
+  },
+  { title: 'Softplus', op: 'Softplus', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  {
+    title: 'Conv 3×3 with bias',
+    op: 'Conv',
+    tolerance: CONV_TOLERANCE,
+    inputs: { x: [2, 3, 6, 7] },
+    nodeInputs: ['x', 'w', 'b'],
+    initializers: [init('w', [4, 3, 3, 3], 12, 0, 0.2), init('b', [4], 13)],
+  },
+  {
+    title: 'Conv symmetric pads, strides 2',
+    op: 'Conv',
+    tolerance: CONV_TOLERANCE,
+    inputs: { x: [2, 3, 6, 7] },
+    nodeInputs: ['x', 'w', 'b'],
+    initializers: [init('w', [4, 3, 3, 3], 14, 0, 0.2), init('b', [4], 15)],
+    attrs: { pads: { ints: [1, 1, 1, 1] }, strides: { ints: [2, 2] } },
+  },
+  {
+    title: 'Conv asymmetric pads, strides [1, 2], no bias',
+    op: 'Conv',
+    tolerance: CONV_TOLERANCE,
+    inputs: { x: [1, 2, 5, 6] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [3, 2, 3, 2], 16, 0, 0.2)],
+    attrs: { pads: { ints: [0, 1, 2, 1] }, strides: { ints: [1, 2] } },
+  },
+  {
+    title: 'Conv auto_pad SAME_UPPER, strides 2',
+    op: 'Conv',
+    tolerance: CONV_TOLERANCE,
+    inputs: { x: [2, 3, 6, 7] },
+    nodeInputs: ['x', 'w', 'b'],
+    initializers: [init('w', [4, 3, 4, 4], 17, 0, 0.2), init('b', [4], 18)],
+    attrs: { auto_pad: { s: 'SAME_UPPER' }, strides: { ints: [2, 2] } },
+  },
+  {
+    title: 'Conv auto_pad SAME_LOWER',
+    op: 'Conv',
+    tolerance: CONV_TOLERANCE,
+    inputs: { x: [1, 2, 5, 5] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [2, 2, 2, 2], 19, 0, 0.2)],
+    attrs: { auto_pad: { s: 'SAME_LOWER' } },
+  },
+  {
+    title: 'Conv auto_pad VALID with kernel_shape, dilations 1, group 1',
+    op: 'Conv',
+    tolerance: CONV_TOLERANCE,
+    inputs: { x: [1, 2, 5, 5] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [3, 2, 2, 3], 20, 0, 0.2)],
+    attrs: {
+      auto_pad: { s: 'VALID' },
+      kernel_shape: { ints: [2, 3] },
+      dilations: { ints: [1, 1] },
+      group: { i: 1 },
+    },
+  },
+  {
+    title: 'MaxPool 2×2, strides 2',
+    op: 'MaxPool',
+    inputs: { x: [2, 3, 6, 7] },
+    nodeInputs: ['x'],
+    attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } },
+  },
+  {
+    title: 'MaxPool 3×3, asymmetric pads',
+    op: 'MaxPool',
+    inputs: { x: [2, 3, 6, 7] },
+    nodeInputs: ['x'],
+    attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 0, 2, 2] } },
+  },
+  {
+    title: 'MaxPool 3×3, auto_pad SAME_UPPER, strides 2',
+    op: 'MaxPool',
+    inputs: { x: [1, 2, 7, 6] },
+    nodeInputs: ['x'],
+    attrs: {
+      kernel_shape: { ints: [3, 3] },
+      strides: { ints: [2, 2] },
+      auto_pad: { s: 'SAME_UPPER' },
+    },
+  },
+  {
+    title: 'AveragePool 2×2, strides 2',
+    op: 'AveragePool',
+    inputs: { x: [2, 3, 6, 7] },
+    nodeInputs: ['x'],
+    attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } },
+  },
+  {
+    title: 'AveragePool 3×2, count_include_pad 1, unpadded',
+    op: 'AveragePool',
+    inputs: { x: [1, 2, 5, 6] },
+    nodeInputs: ['x'],
+    attrs: {
+      kernel_shape: { ints: [3, 2] },
+      count_include_pad: { i: 1 },
+      pads: { ints: [0, 0, 0, 0] },
+    },
+  },
+  {
+    title: 'GlobalAveragePool',
+    op: 'GlobalAveragePool',
+    inputs: { x: [2, 3, 4, 5] },
+    nodeInputs: ['x'],
+  },
+  {
+    title: 'BatchNormalization 4-D, epsilon 1e-3',
+    op: 'BatchNormalization',
+    inputs: { x: [2, 3, 4, 5] },
+    nodeInputs: ['x', 'scale', 'bias', 'mean', 'var'],
+    initializers: [
+      init('scale', [3], 21),
+      init('bias', [3], 22),
+      init('mean', [3], 23),
+      { name: 'var', dims: [3], data: [0.5, 1.5, 2.25] },
+    ],
+    attrs: { epsilon: { f: 1e-3 } },
+  },
+  {
+    title: 'BatchNormalization 2-D, opset 9',
+    op: 'BatchNormalization',
+    inputs: { x: [4, 3] },
+    nodeInputs: ['x', 'scale', 'bias', 'mean', 'var'],
+    initializers: [
+      init('scale', [3], 24),
+      init('bias', [3], 25),
+      init('mean', [3], 26),
+      { name: 'var', dims: [3], data: [0.75, 1, 3] },
+    ],
+    opset: 9,
+  },
+  {
+    title: 'Concat axis 1',
+    op: 'Concat',
+    inputs: { x: [2, 3, 4], u: [2, 1, 4] },
+    nodeInputs: ['x', 'u'],
+    attrs: { axis: { i: 1 } },
+  },
+  {
+    title: 'Concat axis -1 with an initializer',
+    op: 'Concat',
+    inputs: { x: [2, 3] },
+    nodeInputs: ['x', 'c', 'x'],
+    initializers: [init('c', [2, 2], 27)],
+    attrs: { axis: { i: -1 } },
+  },
+  {
+    title: 'Squeeze opset 11, axes attribute',
+    op: 'Squeeze',
+    inputs: { x: [2, 1, 3, 1] },
+    nodeInputs: ['x'],
+    attrs: { axes: { ints: [1, -1] } },
+    opset: 11,
+  },
+  {
+    title: 'Squeeze opset 13, axes input',
+    op: 'Squeeze',
+    inputs: { x: [2, 1, 3, 1] },
+    nodeInputs: ['x', 'axes'],
+    initializers: [ints('axes', [-1])],
+  },
+  {
+    title: 'Squeeze opset 13, every size-1 axis',
+    op: 'Squeeze',
+    inputs: { x: [2, 1, 3, 1] },
+    nodeInputs: ['x'],
+  },
+  {
+    title: 'Unsqueeze opset 11, axes attribute',
+    op: 'Unsqueeze',
+    inputs: { x: [2, 3] },
+    nodeInputs: ['x'],
+    attrs: { axes: { ints: [0, 3] } },
+    opset: 11,
+  },
+  {
+    title: 'Unsqueeze opset 13, axes input with a negative axis',
+    op: 'Unsqueeze',
+    inputs: { x: [2, 3] },
+    nodeInputs: ['x', 'axes'],
+    initializers: [ints('axes', [-1, 1])],
+  },
 ];
 
 function caseModel(c: OpCase): Uint8Array {
@@ -220,7 +436,9 @@ describe.each(BACKENDS)('convertGraph on %s', (backend) => {
     const check = await verifyConversion(bytes, fn, { tf, inputs: caseInputs(c) });
     fn.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    expect(check.maxAbsDifference).toBeLessThanOrEqual(OP_TOLERANCE);
+    if (process.env.HP_PRINT_DIFFS)
+      console.log(`DIFF ${backend} | ${c.title} | ${check.maxAbsDifference}`);
+    expect(check.maxAbsDifference).toBeLessThanOrEqual(c.tolerance ?? OP_TOLERANCE);
   });
 
   it('evaluates Constant nodes (float value and int64 Reshape shape) like onnxruntime', async () => {
@@ -275,11 +493,11 @@ describe('convertGraph checks', () => {
     const tf = await useBackend('cpu');
     const bytes = buildModel({
       nodes: [
-        { op: 'Conv', name: 'conv1', inputs: ['x', 'w'], outputs: ['c'] },
+        { op: 'ConvTranspose', name: 'deconv1', inputs: ['x', 'w'], outputs: ['c'] },
         { op: 'Relu', name: 'relu1', inputs: ['c'], outputs: ['r'] },
-        { op: 'MaxPool', name: 'pool1', inputs: ['r'], outputs: ['y'] },
+        { op: 'LpPool', name: 'pool1', inputs: ['r'], outputs: ['y'] },
       ],
-      initializers: [init('w', [2, 1, 3, 3], 1)],
+      initializers: [init('w', [1, 2, 3, 3], 1)],
       inputs: [{ name: 'x', shape: [1, 1, 5, 5] }],
       outputs: ['y'],
     });
@@ -294,12 +512,109 @@ describe('convertGraph checks', () => {
     const e = error as OnnxFormatError;
     expect(e.code).toBe('onnx-unsupported-op');
     expect(e.nodes).toEqual([
-      { node: 'conv1', opType: 'Conv' },
-      { node: 'pool1', opType: 'MaxPool' },
+      { node: 'deconv1', opType: 'ConvTranspose' },
+      { node: 'pool1', opType: 'LpPool' },
     ]);
-    expect(e.message).toContain('Conv (node conv1), MaxPool (node pool1)');
+    expect(e.message).toContain('ConvTranspose (node deconv1), LpPool (node pool1)');
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it.each([
+    {
+      title: 'grouped Conv',
+      op: 'Conv',
+      inputs: { x: [1, 2, 5, 5] },
+      nodeInputs: ['x', 'w'],
+      initializers: [init('w', [2, 1, 3, 3], 1)],
+      attrs: { group: { i: 2 } },
+      message: /Conv: expected group 1 in node node, got group 2/,
+    },
+    {
+      title: 'dilated Conv',
+      op: 'Conv',
+      inputs: { x: [1, 2, 5, 5] },
+      nodeInputs: ['x', 'w'],
+      initializers: [init('w', [2, 2, 2, 2], 2)],
+      attrs: { dilations: { ints: [2, 2] } },
+      message: /dilations 1 .* got \[2,2\]/,
+    },
+    {
+      title: '1-D Conv',
+      op: 'Conv',
+      inputs: { x: [1, 2, 5] },
+      nodeInputs: ['x', 'w'],
+      initializers: [init('w', [2, 2, 2], 3)],
+      message: /4-D/,
+    },
+    {
+      title: 'padded AveragePool',
+      op: 'AveragePool',
+      inputs: { x: [1, 2, 5, 5] },
+      nodeInputs: ['x'],
+      attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } },
+      message: /AveragePool: expected no padding .*AvgPoolGrad/,
+    },
+    {
+      title: 'AveragePool with auto_pad SAME_UPPER',
+      op: 'AveragePool',
+      inputs: { x: [1, 2, 5, 5] },
+      nodeInputs: ['x'],
+      attrs: { kernel_shape: { ints: [2, 2] }, auto_pad: { s: 'SAME_UPPER' } },
+      message: /expected no padding/,
+    },
+    {
+      title: 'MaxPool ceil_mode 1',
+      op: 'MaxPool',
+      inputs: { x: [1, 2, 5, 5] },
+      nodeInputs: ['x'],
+      attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
+      message: /ceil_mode 0/,
+    },
+    {
+      title: 'MaxPool with an unknown auto_pad',
+      op: 'MaxPool',
+      inputs: { x: [1, 2, 5, 5] },
+      nodeInputs: ['x'],
+      attrs: { kernel_shape: { ints: [2, 2] }, auto_pad: { s: 'SAME_MIDDLE' } },
+      message: /auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER in node node, got SAME_MIDDLE/,
+    },
+    {
+      title: 'BatchNormalization in training mode',
+      op: 'BatchNormalization',
+      inputs: { x: [2, 3] },
+      nodeInputs: ['x', 's', 'b', 'm', 'v'],
+      initializers: [init('s', [3], 4), init('b', [3], 5), init('m', [3], 6), init('v', [3], 7, 5)],
+      attrs: { training_mode: { i: 1 } },
+      opset: 15,
+      message: /training_mode 0/,
+    },
+  ] satisfies (OpCase & { message: RegExp })[])(
+    'refuses $title with a typed error naming the node',
+    async (c) => {
+      const tf = await useBackend('cpu');
+      const bytes = caseModel(c);
+      const before = tf.memory().numTensors;
+      const fn = convertGraph(tf, parseModel(bytes), { parameters: [] });
+      const inputs = caseInputs(c);
+      const feeds = Object.fromEntries(
+        Object.entries(inputs).map(([name, h]) => [name, tf.tensor(h.data, h.shape)]),
+      );
+      let error: unknown;
+      try {
+        tf.tidy(() => fn.run([], feeds));
+      } catch (e) {
+        error = e;
+      }
+      tf.dispose(Object.values(feeds));
+      fn.dispose();
+      expect(error).toBeInstanceOf(OnnxFormatError);
+      const e = error as OnnxFormatError;
+      expect(e.code).toBe('onnx-unsupported-op');
+      expect(e.nodes).toEqual([{ node: 'node', opType: c.op }]);
+      expect(e.message).toMatch(c.message);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 
   it('chooses weights and biases of linear layers as the default parameters', () => {
     const gemm = parseModel(mlpModel({ sizes: [4, 5, 3], linear: 'gemm' }).bytes);

@@ -15,9 +15,13 @@
  *   little-endian, C-order float32, float64, int32, int64, uint8 and bool), with
  *   {@link int64ToNumbers} for int64 labels and {@link NpyFormatError} for files it refuses.
  *
+ * The command line `hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy …` and
+ * `hessian-probe onnx show MODEL.onnx` (bin `hessian-probe`; `src/cli.ts`) is not exported
+ * here: it loads `@tensorflow/tfjs`, which the library itself leaves to the caller.
+ *
  * Planned (issue 6): more operators (Conv, pooling, BatchNormalization, Concat, …), the
- * forward-only estimate for graphs outside the operator set, `toOnnx()` export of tfjs
- * Sequential models, and the `hessian-probe onnx analyze|show` command.
+ * forward-only estimate for graphs outside the operator set, and `toOnnx()` export of tfjs
+ * Sequential models.
  *
  * @example
  * ```ts

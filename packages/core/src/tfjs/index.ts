@@ -51,6 +51,15 @@ export {
   trainableParams,
 } from './hvp.js';
 export {
+  type KroneckerDecouplingOptions,
+  type KroneckerFactorsOptions,
+  type KroneckerLayerFactors,
+  type KroneckerLayerReport,
+  type KroneckerModel,
+  kroneckerDecoupling,
+  kroneckerFactors,
+} from './kronecker.js';
+export {
   flattenLayers,
   LAYOUT_KINDS,
   type LayerLike,

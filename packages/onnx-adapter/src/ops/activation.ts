@@ -23,7 +23,40 @@ function alongAxis(ctx: OpContext, x: Tensor, f: (t: Tensor) => Tensor): Tensor 
   return tf.transpose(f(tf.transpose(x, perm)), perm);
 }
 
-/** Relu, LeakyRelu (alpha default 0.01), Tanh, Sigmoid, Softmax, LogSoftmax. */
+/** ONNX Selu's default alpha and gamma: the SELU constants rounded to float32. */
+const SELU_ALPHA = Math.fround(1.6732632423543772);
+const SELU_GAMMA = Math.fround(1.0507009873554805);
+
+/**
+ * alpha·elu(x) + (1 − alpha)·relu(x): ONNX Elu with any alpha (x for x > 0, alpha·(eˣ − 1)
+ * otherwise) from tfjs's elu, whose second derivative `withSecondOrder` makes exact.
+ */
+function eluAlpha(ctx: OpContext, x: Tensor, alpha: number): Tensor {
+  const { tf } = ctx;
+  if (alpha === 1) return tf.elu(x);
+  return tf.add(tf.mul(tf.elu(x), alpha), tf.mul(tf.relu(x), 1 - alpha));
+}
+
+/**
+ * Selu: tfjs's selu for ONNX's default alpha and gamma, else gamma · eluAlpha(x, alpha)
+ * (any alpha, gamma).
+ */
+const Selu: OpImpl = (ctx, inputs) => {
+  const x = required(ctx, inputs, 0);
+  const alpha = floatAttr(ctx.node, 'alpha', SELU_ALPHA);
+  const gamma = floatAttr(ctx.node, 'gamma', SELU_GAMMA);
+  if (
+    Math.fround(alpha) === Math.fround(SELU_ALPHA) &&
+    Math.fround(gamma) === Math.fround(SELU_GAMMA)
+  )
+    return [ctx.tf.selu(x)];
+  return [ctx.tf.mul(eluAlpha(ctx, x, alpha), gamma)];
+};
+
+/**
+ * Relu, LeakyRelu (alpha default 0.01), Tanh, Sigmoid, Softmax, LogSoftmax, Elu (any alpha,
+ * default 1), Selu (any alpha, gamma; ONNX defaults) and Softplus.
+ */
 export const ACTIVATION_OPS: Readonly<Record<string, OpImpl>> = {
   Relu: (ctx, x) => [ctx.tf.relu(required(ctx, x, 0))],
   LeakyRelu: (ctx, x) => [
@@ -33,4 +66,7 @@ export const ACTIVATION_OPS: Readonly<Record<string, OpImpl>> = {
   Sigmoid: (ctx, x) => [ctx.tf.sigmoid(required(ctx, x, 0))],
   Softmax: (ctx, x) => [alongAxis(ctx, required(ctx, x, 0), (t) => ctx.tf.softmax(t))],
   LogSoftmax: (ctx, x) => [alongAxis(ctx, required(ctx, x, 0), (t) => logSoftmax(ctx.tf, t))],
+  Elu: (ctx, x) => [eluAlpha(ctx, required(ctx, x, 0), floatAttr(ctx.node, 'alpha', 1))],
+  Selu,
+  Softplus: (ctx, x) => [ctx.tf.softplus(required(ctx, x, 0))],
 };

@@ -1,14 +1,20 @@
 /** The registry of supported ONNX operators (default domain), one module per family. */
 import { ACTIVATION_OPS } from './activation.js';
 import { CONSTANT_OPS } from './constant.js';
+import { CONV_OPS } from './conv.js';
 import { ELEMENTWISE_OPS } from './elementwise.js';
 import { LINEAR_OPS } from './linear.js';
+import { NORMALIZATION_OPS } from './normalization.js';
+import { POOL_OPS } from './pool.js';
 import { SHAPE_OPS } from './shape.js';
 import type { OpImpl } from './types.js';
 
 /** Every supported operator by its ONNX `op_type`. */
 export const OPS: Readonly<Record<string, OpImpl>> = {
   ...LINEAR_OPS,
+  ...CONV_OPS,
+  ...POOL_OPS,
+  ...NORMALIZATION_OPS,
   ...ELEMENTWISE_OPS,
   ...ACTIVATION_OPS,
   ...SHAPE_OPS,

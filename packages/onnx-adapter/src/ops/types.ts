@@ -86,3 +86,38 @@ export function required(
 export function axisOf(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
+
+/** String attribute `name` of the node (UTF-8 bytes decoded), or `fallback`. */
+export function stringAttr(node: NodeProto, name: string, fallback: string): string {
+  const a = find(node, name);
+  return a?.s ? new TextDecoder().decode(a.s) : fallback;
+}
+
+/**
+ * The typed error for an attribute value (or input form) the conversion does not support:
+ * an {@link OnnxFormatError} `'onnx-unsupported-op'` naming the node.
+ */
+export function unsupportedAttribute(
+  ctx: OpContext,
+  expected: string,
+  got: string,
+): OnnxFormatError {
+  const node = ctx.node.name || '(unnamed)';
+  const opType = ctx.node.opType ?? '';
+  return new OnnxFormatError(
+    'onnx-unsupported-op',
+    `${opType}: expected ${expected} in node ${node}, got ${got}`,
+    { nodes: [{ node, opType }] },
+  );
+}
+
+/** The values of an integer input (shape-like: axes, shapes), read on the host. */
+export function intValues(ctx: OpContext, t: Tensor, what: string): number[] {
+  if (t.dtype !== 'int32') {
+    throw new OnnxFormatError(
+      'onnx-bad-graph',
+      `${ctx.node.opType}: expected an integer ${what} input in node ${ctx.node.name || '(unnamed)'}, got ${t.dtype}`,
+    );
+  }
+  return Array.from(t.dataSync());
+}

@@ -14,9 +14,13 @@ export interface TensorSpec {
   readonly dtype?: 'float32' | 'int64';
 }
 
-/** A node attribute value: `{ f }` float, `{ i }` int, `{ ints }`, `{ floats }` or `{ t }` tensor. */
+/**
+ * A node attribute value: `{ f }` float, `{ i }` int, `{ ints }`, `{ floats }`, `{ s }` string
+ * or `{ t }` tensor.
+ */
 export type AttrSpec =
   | { readonly f: number }
+  | { readonly s: string }
   | { readonly i: number }
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] }
@@ -65,6 +69,7 @@ function attribute(name: string, a: AttrSpec): onnxProto.onnx.IAttributeProto {
   if ('i' in a) return { name, type: T.INT, i: a.i };
   if ('ints' in a) return { name, type: T.INTS, ints: [...a.ints] };
   if ('floats' in a) return { name, type: T.FLOATS, floats: [...a.floats] };
+  if ('s' in a) return { name, type: T.STRING, s: new TextEncoder().encode(a.s) };
   return { name, type: T.TENSOR, t: tensorProto(a.t) };
 }
 
