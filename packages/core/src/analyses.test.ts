@@ -114,6 +114,16 @@ describe('runAnalyses against a dense reference', () => {
     expect(result.density?.values).toEqual(Array.from(density.density));
     expect(result.density?.grid).toEqual(Array.from(density.grid));
     expect(result.density?.negativeMass).toBe(massBelowResolution(density));
+    // … which is spectralDensity's own negativeMass under its 'resolution' rule.
+    const resolved = await spectralDensity(operator, {
+      probes: 4,
+      steps: 20,
+      gridSize: 256,
+      seed: seeds.density,
+      negativeThreshold: 'resolution',
+    });
+    expect(result.density?.negativeMass).toBe(resolved.negativeMass);
+    expect(resolved.density).toEqual(density.density);
     expect(result.density?.matvecs).toBe(80);
     const blocks = await blockNorms(operator, layers, { probes: 8, seed: seeds.blocks });
     expect(result.blocks).toEqual(blocks);
@@ -203,6 +213,30 @@ describe('runAnalyses against a dense reference', () => {
     expect(alone.eigen).toBeUndefined();
     expect(alone.density).toBeUndefined();
     expect(alone.matvecs).toBe(30);
+  });
+
+  it("passes the operator's declared precision to Lanczos (float32 products)", async () => {
+    // With u = 2^-24 declared, 'partial' holds the basis to √u, not √ε: other Ritz values than
+    // the same products declared as float64. The section must see the declared precision.
+    const rounded: LinearOperator = {
+      dim: n,
+      precision: 2 ** -24,
+      async matvec(v) {
+        return (await operator.matvec(v)).map(Math.fround);
+      },
+    };
+    const undeclared: LinearOperator = { dim: n, matvec: rounded.matvec };
+    const seeds = analysisSeeds(5);
+    const options = { probes: 2, steps: 40, gridSize: 2, seed: seeds.density };
+    const declared = await spectralDensity(rounded, options);
+    const asFloat64 = await spectralDensity(undeclared, options);
+    expect(declared.nodes).not.toEqual(asFloat64.nodes);
+    const result = await runAnalyses(rounded, tensors, {
+      density: { probes: 2, steps: 40, gridSize: 2 },
+      seed: 5,
+    });
+    expect(result.density?.lambdaMin).toBe(declared.lambdaMin);
+    expect(result.density?.lambdaMax).toBe(declared.lambdaMax);
   });
 
   it('uses the operator layout by default for blocks and layers', async () => {

@@ -5,11 +5,11 @@
  */
 import { blockNorms } from './blocks.js';
 import { denseMatrix } from './dense.js';
-import { type SpectralDensityResult, spectralDensity } from './density.js';
+import { negativeCutoff, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
 import { DimensionError, OptionError } from './errors.js';
 import { createLayout, type ParameterLayout } from './layout.js';
-import { type LinearOperator, restrictOperator } from './operator.js';
+import { type LinearOperator, operatorPrecision, restrictOperator } from './operator.js';
 import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import type {
@@ -170,7 +170,10 @@ export function analysisSeeds(seed: number): AnalysisSeeds {
  * Negative mass, in both sections, is the fraction of eigenvalues below −σ_G, where
  * σ_G = √(1e-5 · max(1, λmax − λmin)) is the kernel width of Ghorbani, Krishnan & Xiao (2019)
  * over the span of the (Ritz or exact) eigenvalues: the resolution at which the density is
- * drawn. Eigenvalues closer to 0 are not counted as negative. A network's Hessian has most of
+ * drawn. Eigenvalues closer to 0 are not counted as negative. This is the `'resolution'` rule
+ * of {@link negativeCutoff}, the library's one definition: the quadrature routes take
+ * {@link spectralDensity}'s `negativeMass` with `negativeThreshold: 'resolution'`, the dense
+ * route applies the same cutoff to its exact eigenvalues. A network's Hessian has most of
  * its eigenvalues in a cluster near 0, which the quadrature puts on one node whose sign it
  * cannot resolve (measured on the MNIST demo's MLP after two epochs: weight 0.975 at 5e-5,
  * with λmax ≈ 5.6); counting below 0 instead swung between 0.009 and 0.97 from one epoch to
@@ -209,6 +212,8 @@ export async function runAnalyses(
   let matvecs = 0;
   const op: LinearOperator = {
     dim: operator.dim,
+    // The declared precision is kept: Lanczos and the negative-mass bands depend on it.
+    ...(operator.precision === undefined ? {} : { precision: operator.precision }),
     matvec(v) {
       matvecs++;
       return operator.matvec(v);
@@ -237,12 +242,18 @@ export async function runAnalyses(
   }
   if (checked.density) {
     const { probes, steps, gridSize } = checked.density;
-    const run = await spectralDensity(op, { probes, steps, gridSize, seed: seeds.density });
+    const run = await spectralDensity(op, {
+      probes,
+      steps,
+      gridSize,
+      seed: seeds.density,
+      negativeThreshold: NEGATIVE_THRESHOLD,
+    });
     result.density = {
       grid: Array.from(run.grid),
       values: Array.from(run.density),
       sigma: run.sigma,
-      negativeMass: quadratureNegativeMass(run),
+      negativeMass: run.negativeMass,
       lambdaMin: run.lambdaMin,
       lambdaMax: run.lambdaMax,
       matvecs: run.matvecs,
@@ -298,43 +309,38 @@ async function localSpectrum(
     }
     const values = symmetricEigen(a, n).values;
     const summary = spectralSummary(values);
-    const threshold = -resolution(summary.lambdaMin, summary.lambdaMax);
+    const threshold = -negativeCutoff(NEGATIVE_THRESHOLD, {
+      lambdaMin: summary.lambdaMin,
+      lambdaMax: summary.lambdaMax,
+      steps: n,
+      precision: operatorPrecision(op),
+    });
     return {
       lambdaMax: summary.lambdaMax,
       trace: summary.trace,
       negativeMass: values.filter((x) => x < threshold).length / n,
     };
   }
-  const run = await spectralDensity(op, { probes, steps, seed, gridSize: 2 });
+  const run = await spectralDensity(op, {
+    probes,
+    steps,
+    seed,
+    gridSize: 2,
+    negativeThreshold: NEGATIVE_THRESHOLD,
+  });
   const trace = await estimateTrace(op, { matvecs: traceMatvecs, seed });
   return {
     lambdaMax: run.lambdaMax,
     trace: trace.estimate,
-    negativeMass: quadratureNegativeMass(run),
+    negativeMass: run.negativeMass,
   };
 }
 
 /**
- * Ghorbani, Krishnan & Xiao's (2019) kernel width for eigenvalues spanning [lo, hi],
- * √(1e-5 · max(1, hi − lo)): the resolution below which {@link runAnalyses} does not tell a
- * negative eigenvalue from 0. (Their `sigma_squared = 1e-5` is the kernel's variance.)
+ * The negative-mass rule of every section of {@link runAnalyses}: eigenvalues resolvably below
+ * zero, below −σ_G (see {@link negativeCutoff}), as report.ts documents.
  */
-function resolution(lo: number, hi: number): number {
-  return Math.sqrt(1e-5 * Math.max(1, hi - lo));
-}
-
-/**
- * (1/n_v) Σ_l Σ_k τ_k^(l) 1[θ_k^(l) < −σ_G]: the quadrature's weight of eigenvalues below the
- * resolution σ_G of {@link resolution} over the run's extreme Ritz values.
- */
-function quadratureNegativeMass(run: SpectralDensityResult): number {
-  const threshold = -resolution(run.lambdaMin, run.lambdaMax);
-  let mass = 0;
-  for (const [l, nodes] of run.nodes.entries()) {
-    for (let k = 0; k < nodes.length; k++) if (nodes[k] < threshold) mass += run.weights[l][k];
-  }
-  return mass / run.nodes.length;
-}
+const NEGATIVE_THRESHOLD = 'resolution';
 
 interface CheckedOptions {
   eigen?: { k: number; tol: number; maxMatvecs?: number };

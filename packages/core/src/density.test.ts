@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ritzZeroTolerance, smoothDensity, spectralDensity, spectralMeasure } from './density.js';
+import {
+  densityResolution,
+  negativeCutoff,
+  ritzZeroTolerance,
+  smoothDensity,
+  spectralDensity,
+  spectralMeasure,
+} from './density.js';
 import { DimensionError, MatvecError, OptionError } from './errors.js';
 import { denseOperator, type LinearOperator } from './operator.js';
 import { createRandom } from './random.js';
@@ -384,6 +391,60 @@ describe('spectralDensity', () => {
     expect(result.negativeMass).toBeGreaterThan(0.3);
   });
 
+  it('counts below the rounding band or below the resolution σ_G, as negativeThreshold says', async () => {
+    // 90 eigenvalues at −1e-3 (far outside the rounding band, well inside σ_G ≈ 0.01), 10 at
+    // −0.5 and 100 positive ones in 10 clusters: 12 distinct values, so 20 steps break down
+    // with an exact rule, and on a diagonal operator each Rademacher probe puts weight exactly
+    // k/n on any k coordinates: the negative mass is exact, whatever the threshold.
+    const values = new Float64Array(200);
+    for (let i = 0; i < 90; i++) values[i] = -1e-3;
+    for (let i = 90; i < 100; i++) values[i] = -0.5;
+    for (let i = 100; i < 200; i++) values[i] = 1 + (i % 10);
+    const operator = diagonalOperator(values);
+    const run = (negativeThreshold?: 'rounding' | 'resolution' | number) =>
+      spectralDensity(operator, {
+        probes: 3,
+        steps: 20,
+        seed: 4,
+        ...(negativeThreshold === undefined ? {} : { negativeThreshold }),
+      });
+    const byDefault = await run();
+    expect(byDefault.matvecs).toBe(3 * 12);
+    expect(byDefault.negativeMass).toBeCloseTo(100 / 200, 12);
+    expect((await run('rounding')).negativeMass).toBe(byDefault.negativeMass);
+    const resolved = await run('resolution');
+    const sigmaG = densityResolution(-0.5, 10);
+    expect(sigmaG).toBeCloseTo(Math.sqrt(1e-5 * 10.5), 15);
+    expect(resolved.negativeMass).toBeCloseTo(10 / 200, 12);
+    // Nothing else changes with the threshold.
+    expect({ ...resolved, negativeMass: 0 }).toEqual({ ...byDefault, negativeMass: 0 });
+    expect((await run(0)).negativeMass).toBe(byDefault.negativeMass);
+    expect((await run(1e-4)).negativeMass).toBe(byDefault.negativeMass);
+    expect((await run(0.1)).negativeMass).toBe(resolved.negativeMass);
+    expect((await run(1)).negativeMass).toBe(0);
+  });
+
+  it('defines both cutoffs in negativeCutoff, for Ritz values and exact eigenvalues alike', () => {
+    const spectrum = { lambdaMin: -0.5, lambdaMax: 10, steps: 80 };
+    expect(negativeCutoff('rounding', spectrum)).toBe(ritzZeroTolerance(80, 10));
+    expect(negativeCutoff('rounding', { ...spectrum, lambdaMin: -20 })).toBe(
+      ritzZeroTolerance(80, 20),
+    );
+    expect(negativeCutoff('rounding', { ...spectrum, precision: 2 ** -24 })).toBe(
+      ritzZeroTolerance(80, 10, 2 ** -24),
+    );
+    expect(negativeCutoff('resolution', spectrum)).toBe(densityResolution(-0.5, 10));
+    // σ_G never drops below √1e-5: spans below 1 count as 1.
+    expect(negativeCutoff('resolution', { ...spectrum, lambdaMin: 0, lambdaMax: 0.1 })).toBe(
+      Math.sqrt(1e-5),
+    );
+    expect(negativeCutoff(0.25, spectrum)).toBe(0.25);
+    expect(() => negativeCutoff(-1, spectrum)).toThrow(OptionError);
+    expect(() => negativeCutoff('sign' as never, spectrum)).toThrow(
+      /^negativeCutoff: expected negativeThreshold/,
+    );
+  });
+
   it('is deterministic, and probe l does not depend on the number of probes', async () => {
     const first = await spectralDensity(op, { probes: 3, steps: 20, seed: 11 });
     const again = await spectralDensity(op, { probes: 3, steps: 20, seed: 11 });
@@ -427,6 +488,15 @@ describe('spectralDensity', () => {
       ],
       [{ range: [0, Number.POSITIVE_INFINITY] }, /expected range .* got \[0, Infinity\]$/],
       [{ range: [2] }, /expected range/],
+      [
+        { negativeThreshold: 'sign' },
+        /^spectralDensity: expected negativeThreshold to be 'rounding' \| 'resolution', got "sign"$/,
+      ],
+      [
+        { negativeThreshold: -1e-3 },
+        /^spectralDensity: expected negativeThreshold to be a finite number >= 0, got -0.001$/,
+      ],
+      [{ negativeThreshold: Number.NaN }, /expected negativeThreshold .* got NaN/],
       [
         { reorthogonalize: 'selective' },
         /^spectralDensity: expected reorthogonalize to be 'partial' \| 'full' \| 'none', got "selective"$/,

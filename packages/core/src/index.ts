@@ -42,6 +42,9 @@ export {
 } from './blocks.js';
 export { type DenseMatrixOptions, denseMatrix } from './dense.js';
 export {
+  densityResolution,
+  type NegativeThreshold,
+  negativeCutoff,
   ritzZeroTolerance,
   type SmoothDensityOptions,
   type SpectralDensityOptions,

@@ -1,5 +1,5 @@
 import { DimensionError, OptionError } from './errors.js';
-import { checkedMatvec, type LinearOperator } from './operator.js';
+import { checkedMatvec, type LinearOperator, operatorPrecision } from './operator.js';
 import { checkInteger, checkOneOf } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import { allFinite, norm, normFromSquares, orthogonalizeAgainst, scaleInPlace } from './vector.js';
@@ -7,7 +7,7 @@ import { allFinite, norm, normFromSquares, orthogonalizeAgainst, scaleInPlace } 
 /**
  * How {@link lanczos} keeps its vectors orthogonal:
  * - `'partial'`: Simon's partial reorthogonalisation, the basis kept semi-orthogonal
- *   (|q_iᵀq_k| <= √ε), m vectors kept;
+ *   (|q_iᵀq_k| <= √max(ε, u), u the operator's precision), m vectors kept;
  * - `'full'`: every new vector orthogonalised against all previous ones, m vectors kept;
  * - `'none'`: the three-term recurrence only, three vectors kept.
  */
@@ -25,18 +25,26 @@ export interface LanczosOptions {
   /**
    * `'partial'` (default): Simon's partial reorthogonalisation (Simon 1984). A recurrence
    * estimates the loss of orthogonality ω_jk ≈ q_jᵀq_k of every new vector for O(j) scalar
-   * work; when an estimate exceeds √ε/10 (ε = 2^-52, √ε ≈ 1.5e-8; the factor 10 is a margin
-   * for the estimate's error) the new vector and the next one are orthogonalised against all
-   * stored vectors. The basis stays semi-orthogonal,
+   * work; when an estimate exceeds √max(ε, u)/10 the new vector and the next one are
+   * orthogonalised against all stored vectors (ε = 2^-52; u = {@link operatorPrecision} of
+   * the operator, 2^-53 unless it declares one; the factor 10 is a margin for the estimate's
+   * error). For float64 products the level is √ε ≈ 1.5e-8 and the basis stays semi-orthogonal,
    * |q_jᵀq_k| <= √ε (j ≠ k), which keeps T equal to the projection of A on an orthonormal
    * basis of the same space up to O(ε‖A‖) (Simon 1984, Theorem 4; Parlett, The Symmetric
    * Eigenvalue Problem, §13.8): Ritz values and the Gauss quadrature rule are as accurate as
    * with `'full'` (they agree to ~1e-15 relative in this project's tests), for less work: the
    * Gram–Schmidt passes run only at the `reorthogonalizations` (e.g. 34 of 80 steps on a
    * Hessian-like spectrum of dimension 2000 whose outliers are 1000 times its bulk, 12 of 30
-   * and 46 of 100 on a 120 × 120 one). Products computed in float32 (tfjs HVPs) lose
-   * orthogonality ~1e8 times faster, and then nearly every step is reorthogonalised: the cost
-   * of `'full'`, never more. Keeps m vectors.
+   * and 46 of 100 on a 120 × 120 one).
+   *
+   * Products of precision u > ε (float32 tfjs HVPs declare u = 2^-24) lose orthogonality ~u/ε
+   * times faster, and the level becomes √u ≈ 2.4e-4: Simon's argument with ε replaced by u,
+   * since T then only represents A + E, ‖E‖ = O(u‖A‖), and semi-orthogonality at √u keeps T
+   * the projection of that operator to O(u‖A‖), the products' own noise; holding the basis to
+   * √ε would buy nothing but Gram–Schmidt passes (nearly every step). Measured: Ritz values
+   * and moments agree with `'full'` to a few u·‖A‖, at a fraction of its passes (see the
+   * tests). An operator that rounds in float32 but declares no precision is treated as
+   * float64: correct, at about the cost of `'full'`. Keeps m vectors.
    *
    * `'full'`: orthogonalise every new vector against all previous ones (Gram–Schmidt with the
    * DGKS correction): orthogonality to working precision, O(n·j) work at step j, m vectors.
@@ -76,7 +84,8 @@ export interface LanczosResult {
   reorthogonalizations: number;
   /**
    * The Lanczos vectors q₁..q_m: orthonormal to working precision with `'full'`,
-   * semi-orthogonal (|q_iᵀq_k| <= √ε ≈ 1.5e-8 for i ≠ k) with `'partial'`; absent with
+   * semi-orthogonal (|q_iᵀq_k| <= √max(ε, u), ≈ 1.5e-8 for float64 products, for i ≠ k) with
+   * `'partial'`; absent with
    * `'none'`.
    */
   basis?: Float64Array[];
@@ -85,11 +94,18 @@ export interface LanczosResult {
 /** Unit roundoff of float64 arithmetic, 2^-52. */
 const EPS = 2 ** -52;
 
-/** Simon's semi-orthogonality level: |q_jᵀq_k| <= √ε keeps T accurate to O(ε‖A‖). */
-const SEMI_ORTHOGONAL = Math.sqrt(EPS);
+/**
+ * Simon's semi-orthogonality level for products of relative precision u: |q_jᵀq_k| <= √ε
+ * keeps T accurate to O(ε‖A‖) (Simon 1984, Theorem 4), and with u > ε in place of ε,
+ * |q_jᵀq_k| <= √u keeps it accurate to O(u‖A‖), the accuracy of the products themselves.
+ */
+function semiOrthogonalLevel(precision: number): number {
+  return Math.sqrt(Math.max(EPS, precision));
+}
 
 /**
- * A new vector is reorthogonalised once an ω estimate exceeds √ε/10, not √ε: the recurrence
+ * A new vector is reorthogonalised once an ω estimate exceeds √max(ε, u)/10, not the level
+ * itself (measured at u = ε below; the same margin is kept for u > ε): the recurrence
  * gives estimates, not bounds. While the ω are at rounding level their signs are random, and
  * the growth the estimate then settles on can fall short of the true loss of orthogonality by
  * a factor up to ≈ 10 (measured in this project's sweeps: up to 11; a larger rounding term d
@@ -99,7 +115,7 @@ const SEMI_ORTHOGONAL = Math.sqrt(EPS);
  * 0–20 % more reorthogonalisations (none more on Hessian-like spectra, whose loss of
  * orthogonality grows by ×100–1000 a step).
  */
-const REORTHOGONALIZE_AT = SEMI_ORTHOGONAL / 10;
+const REORTHOGONALIZE_MARGIN = 10;
 
 /**
  * The Lanczos process (Lanczos 1950; Golub & Van Loan, Matrix Computations §10.1): builds an
@@ -119,8 +135,11 @@ const REORTHOGONALIZE_AT = SEMI_ORTHOGONAL / 10;
  * the operator's real rounding level: a product computed in float32 (an HVP of a float32
  * model: errors ≈ 1e-7·‖A‖, not symmetric) loses orthogonality about 1e8 times sooner than an
  * exact float64 one, and is reorthogonalised sooner accordingly. Once max_k |ω_{j+1,k}|
- * exceeds √ε/10 (a margin for the estimate's own error, see `REORTHOGONALIZE_AT`), q_{j+1} and
- * q_{j+2} are orthogonalised against all stored vectors and their estimates reset.
+ * exceeds √max(ε, u)/10 (u the operator's declared precision, see {@link operatorPrecision};
+ * the 10 is a margin for the estimate's own error, see `REORTHOGONALIZE_MARGIN`), q_{j+1} and
+ * q_{j+2} are orthogonalised against all stored vectors and their estimates reset. With
+ * u > ε (float32 products) the level is √u: Simon's semi-orthogonality argument with ε replaced
+ * by the products' own accuracy, so T is as accurate as the products allow.
  *
  * Options are checked before the first matvec; a matvec returning the wrong length or a
  * non-finite value stops the process with a {@link MatvecError} naming the step.
@@ -164,7 +183,9 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
   const alpha: number[] = [];
   const beta: number[] = [];
   const basis: Float64Array[] = [q];
-  const omega = partial ? new OmegaEstimates(m) : undefined;
+  const omega = partial
+    ? new OmegaEstimates(m, semiOrthogonalLevel(operatorPrecision(op)) / REORTHOGONALIZE_MARGIN)
+    : undefined;
   const measured = new Float64Array(2);
   let previous: Float64Array | undefined;
   let previousBeta = 0;
@@ -238,8 +259,11 @@ class OmegaEstimates {
   #noise = 0;
   /** True when the previous step was reorthogonalised because of the estimates. */
   #forceNext = false;
+  /** Reorthogonalise once an estimate exceeds this: √max(ε, u)/10. */
+  readonly #threshold: number;
 
-  constructor(m: number) {
+  constructor(m: number, threshold: number) {
+    this.#threshold = threshold;
     this.#older = new Float64Array(m + 1);
     this.#current = new Float64Array(m + 1);
     this.#next = new Float64Array(m + 1);
@@ -249,7 +273,8 @@ class OmegaEstimates {
   /**
    * Computes row j + 1 for the new vector w = β_j q_{j+1} (before normalisation) from rows j
    * and j − 1, α₀..α_j, β₀..β_{j−1} and β_j = `b`; `measured` holds q_jᵀw and q_{j−1}ᵀw.
-   * Returns true when q_{j+1} must be reorthogonalised: an estimate exceeds √ε, or the
+   * Returns true when q_{j+1} must be reorthogonalised: an estimate exceeds the threshold
+   * √max(ε, u)/10, or the
    * previous vector was reorthogonalised because of one (Simon reorthogonalises two
    * consecutive vectors: q_{j+2} is built from q_{j+1} and q_j, so both must be clean).
    * Then the caller reorthogonalises and calls {@link OmegaEstimates.reset}; otherwise the
@@ -295,7 +320,7 @@ class OmegaEstimates {
     next[j] = measured[0] / b;
     next[j + 1] = 1;
     for (let k = Math.max(0, j - 1); k <= j; k++) worst = Math.max(worst, Math.abs(next[k]));
-    const reorthogonalize = this.#forceNext || worst > REORTHOGONALIZE_AT;
+    const reorthogonalize = this.#forceNext || worst > this.#threshold;
     if (reorthogonalize) {
       this.#forceNext = !this.#forceNext;
     } else {

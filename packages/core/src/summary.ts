@@ -90,7 +90,9 @@ const WHERE = 'spectralSummary';
  *   computed from it: a spectral sum Σ_i f(λ_i) becomes n·(1/n_v) Σ_l Σ_k τ f(θ), the stochastic
  *   Lanczos quadrature estimate of tr f(H) (Ubaru, Chen & Saad 2017). All fields are then
  *   estimates. Nodes within δ_l = m_l·ε·max|θ| of 0 (m_l nodes in rule l) count as zero
- *   for the negative fields, as in {@link spectralDensity} (see {@link ritzZeroTolerance}).
+ *   for the negative fields, as in {@link spectralDensity} with its default
+ *   `negativeThreshold: 'rounding'` (see {@link ritzZeroTolerance}); a run with `'resolution'`
+ *   reports a different `negativeMass` than this summary of its rules (see `negativeCutoff`).
  *   `trace` and `frobeniusNorm`² are Hutchinson's unbiased estimators (the rule integrates
  *   polynomials of degree <= 2m − 1 exactly); `nuclearNorm` and `negativeMass` add a
  *   quadrature error to the sampling error; the ratios (`participationRatio`,
