@@ -23,11 +23,18 @@ import {
   type LossName,
   modelCurvature,
   modelLayout,
+  selfCheckResult,
   type Tf,
 } from '@hessian-probe/core/tfjs';
-import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { CurvatureMetrics } from './metrics.js';
-import { budgetAllows, createSchedule, type Schedule, type ScheduleOptions } from './schedule.js';
+import {
+  budgetAllows,
+  createSchedule,
+  expectedTrainingSeconds,
+  type Schedule,
+  type ScheduleOptions,
+} from './schedule.js';
 import { jsonlSink, type ReportSink } from './sinks/jsonl.js';
 
 /** Nested arrays of numbers, as `tf.tensor()` accepts them (the shape is inferred). */
@@ -170,8 +177,11 @@ export interface HessianCallbackOptions {
   seed?: number;
   /**
    * Largest fraction of each fit()'s wall time that analyses may take, in (0, 1] (default 0.1).
-   * A scheduled analysis that would push the share above it (judged from the last analysis's
-   * duration, see `budgetAllows`) is skipped and counted; the one at train begin always runs.
+   * A scheduled analysis that would push the share above it (judged from its predicted
+   * duration, see `budgetAllows`) is skipped and counted, the one of the initial weights
+   * included: it is decided after the second step, on the forecast length of the fit. `1`
+   * never skips and analyses at train begin at once. See "Budget" in {@link hessianCallback}
+   * for the rule and its tolerance.
    */
   budget?: number;
   /** Called with each report; may be async (awaited). Its errors count as analysis errors. */
@@ -209,7 +219,10 @@ export interface CallbackStats {
   readonly failed: number;
   /** Scheduled analyses not run, by reason: `'budget'`, `'non_finite_loss'`. */
   readonly skipped: Readonly<Record<string, number>>;
-  /** Wall-clock seconds spent in analyses (run, failed or cut short by a non-finite loss). */
+  /**
+   * Wall-clock seconds spent in analyses (run, failed or cut short by a non-finite loss) and in
+   * the one product per fit() timed to predict their duration.
+   */
   readonly seconds: number;
 }
 
@@ -286,6 +299,31 @@ export const DEFAULT_ANALYSES = {
  * before any further optimizer step, so that triggers falling on the same weights run one
  * analysis. Reports say `epoch` (epochs completed), `step` (optimizer steps completed in this
  * fit()) and, for batch-triggered ones, `batch`.
+ *
+ * Budget (when `budget` < 1). Every scheduled analysis runs only if
+ * `budgetAllows({ spentSeconds, trainingSeconds, budget, nextSeconds })` says so, where
+ * `nextSeconds` is its predicted duration: the last analysis's duration in this fit(), or
+ * before the first, the seconds of one Hessian-vector product (timed once per fit() on the
+ * current weights, which it only reads; counted as spent) times the most products the
+ * analyses may take (eigen `maxMatvecs` + trace `matvecs` + density probes·steps + blocks
+ * probes·blocks + layers layers·(probes·steps + traceMatvecs)), plus 20 while the model's
+ * self-check has not run. The analysis at train begin cannot know the fit's length, so the
+ * initial weights are kept (clones sharing the variables' buffers: one copy of the parameters
+ * once the optimizer replaces them) and it is decided after the second step (or at the first
+ * epoch end, batch trigger or train end, if sooner) with `trainingSeconds` = the forecast
+ * training time of the whole fit, `expectedTrainingSeconds`: the time so far plus the
+ * remaining planned steps (fit()'s `epochs` × `steps`, or × ⌈`samples` / `batchSize`⌉) at the
+ * pace of the steps after the first. If allowed, it runs on the initial weights (assigned to
+ * the variables, then the current values assigned back, the same buffers: training stays
+ * bit-identical), and reports epoch = initial epoch, step 0, `wallSeconds` 0. Without a plan
+ * (`fitDataset()` without `batchesPerEpoch`) the forecast is the time so far, so it is
+ * nearly always skipped. Tolerance: the share of fit()'s wall time spent in analyses ends at
+ * most `budget` + ε, ε = (d − p)⁺ / wall for the last analysis that ran (duration d,
+ * prediction p) plus, if that was the one of the initial weights, `budget` × the relative
+ * excess of the forecast over the training that happened (a fit stopped early, steps that
+ * got faster); the bound-based prediction errs high, so in practice ε ≤ (longest − shortest
+ * analysis) / wall, the check `pnpm bench:callback` makes. When nothing ran, the share is
+ * that of the one timed product.
  *
  * Failures never reach `fit()` unless `strict`: an error inside an analysis is counted
  * (`stats.failed`, `metrics`' failure counter), logged with `console.warn` and passed to
@@ -470,7 +508,14 @@ class Controller {
   // Per fit() call.
   #fitStart = 0;
   #spent = 0;
-  #lastDuration = 0;
+  /** Duration of the last analysis in this fit(); undefined before the first. */
+  #lastDuration: number | undefined;
+  /** Seconds of one Hessian-vector product, timed once per fit() when an estimate is needed. */
+  #productSeconds: number | undefined;
+  /** Training seconds of the first step, for the forecast. */
+  #firstStepSeconds: number | undefined;
+  /** The weights at train begin, kept until the analysis of them is decided. */
+  #initial: { variables: Variable[]; values: Tensor[]; epoch: number } | undefined;
   #step = 0;
   #epochsCompleted = 0;
   #lastStep = -1;
@@ -492,6 +537,7 @@ class Controller {
   }
 
   dispose(): void {
+    this.#dropInitial();
     for (const t of this.#owned) t.dispose();
     this.#owned = [];
     this.#probe = undefined;
@@ -500,7 +546,10 @@ class Controller {
   async trainBegin(): Promise<void> {
     this.#fitStart = this.#o.now();
     this.#spent = 0;
-    this.#lastDuration = 0;
+    this.#lastDuration = undefined;
+    this.#productSeconds = undefined;
+    this.#firstStepSeconds = undefined;
+    this.#dropInitial();
     this.#step = 0;
     const initialEpoch = this.params.initialEpoch;
     this.#epochsCompleted = typeof initialEpoch === 'number' ? initialEpoch : 0;
@@ -508,9 +557,20 @@ class Controller {
     this.#pending = undefined;
     this.#skippedThisFit = 0;
     this.#scheduledThisFit = 0;
-    if (this.#o.schedule.atTrainBegin()) {
+    if (!this.#o.schedule.atTrainBegin()) return;
+    const model = this.#o.model ?? this.fitModel;
+    if (this.#o.budget >= 1 || model === undefined) {
       await this.#consider({ epoch: this.#epochsCompleted, step: 0 });
+      return;
     }
+    // Decided once the fit's length can be forecast (see hessianCallback's "Budget"). Clones
+    // share the variables' buffers until the optimizer replaces them: nothing is copied here.
+    const variables = weightVariables(model);
+    this.#initial = {
+      variables,
+      values: variables.map((v) => this.#o.tf.keep(this.#o.tf.clone(v))),
+      epoch: this.#epochsCompleted,
+    };
   }
 
   async epochBegin(epoch: number): Promise<void> {
@@ -518,6 +578,8 @@ class Controller {
   }
 
   async batchBegin(): Promise<void> {
+    // Decided after the second step (the first includes compilation), or before any other.
+    if (this.#initial && (this.#step >= 2 || this.#pending)) await this.#decideInitial();
     const pending = this.#pending;
     this.#pending = undefined;
     if (pending) await this.#consider(pending);
@@ -525,6 +587,9 @@ class Controller {
 
   async batchEnd(batch: number, logs: CallbackLogs | undefined): Promise<void> {
     this.#step++;
+    if (this.#step === 1) {
+      this.#firstStepSeconds = Math.max(0, this.#o.now() - this.#fitStart - this.#spent);
+    }
     let scheduled: boolean;
     try {
       scheduled = this.#o.schedule.atBatchEnd(this.#step - 1);
@@ -542,6 +607,7 @@ class Controller {
   }
 
   async epochEnd(epoch: number, logs: CallbackLogs | undefined): Promise<void> {
+    await this.#decideInitial();
     this.#epochsCompleted = epoch + 1;
     const pending = this.#pending?.step === this.#step ? this.#pending : undefined;
     this.#pending = undefined;
@@ -562,6 +628,7 @@ class Controller {
   }
 
   async trainEnd(): Promise<void> {
+    await this.#decideInitial();
     const pending = this.#pending;
     this.#pending = undefined;
     if (this.#o.schedule.atTrainEnd() || pending) {
@@ -579,24 +646,112 @@ class Controller {
     }
   }
 
-  /** Runs, skips or drops (a duplicate of the same step) one scheduled analysis. */
-  async #consider(trigger: Trigger): Promise<void> {
+  /**
+   * Decides on the analysis of the weights at train begin, now that the fit's training time
+   * can be forecast; runs it on those weights (put back into the model's variables, then the
+   * current ones restored, buffer for buffer) or skips it for the budget.
+   */
+  async #decideInitial(): Promise<void> {
+    const initial = this.#initial;
+    if (!initial) return;
+    this.#initial = undefined;
+    try {
+      const training = Math.max(0, this.#o.now() - this.#fitStart - this.#spent);
+      const forecast = expectedTrainingSeconds({
+        trainingSeconds: training,
+        steps: this.#step,
+        ...plannedSteps(this.params),
+        ...(this.#firstStepSeconds === undefined
+          ? {}
+          : { firstStepSeconds: this.#firstStepSeconds }),
+      });
+      await this.#consider({ epoch: initial.epoch, step: 0 }, { forecast, initial });
+    } finally {
+      for (const t of initial.values) t.dispose();
+    }
+  }
+
+  #dropInitial(): void {
+    for (const t of this.#initial?.values ?? []) t.dispose();
+    this.#initial = undefined;
+  }
+
+  /**
+   * The expected duration of the next analysis: the last one's in this fit(), or before the
+   * first, one timed Hessian-vector product (on the current weights; reads them only) times
+   * the analyses' largest product count, plus {@link SELF_CHECK_PRODUCTS} while the model's
+   * self-check has not run. The timed product counts as time spent.
+   */
+  async #nextSeconds(): Promise<number> {
+    if (this.#lastDuration !== undefined) return this.#lastDuration;
+    const o = this.#o;
+    const model = o.model ?? this.fitModel;
+    if (model === undefined) return 0; // the analysis fails and says why
+    if (this.#productSeconds === undefined) {
+      const { x, y } = this.#probeTensors();
+      const { operator } = modelCurvature(model, {
+        tf: o.tf,
+        x,
+        y,
+        kind: o.kind,
+        selfCheck: false,
+        ...(o.loss === undefined ? {} : { loss: o.loss }),
+        ...(o.probe.batchSize === undefined ? {} : { batchSize: o.probe.batchSize }),
+      });
+      const started = o.now();
+      try {
+        await operator.matvec(new Float64Array(operator.dim));
+      } finally {
+        const seconds = Math.max(0, o.now() - started);
+        this.#productSeconds = seconds;
+        this.#spent += seconds;
+        this.#seconds += seconds;
+      }
+    }
+    const checkPending = o.selfCheck && selfCheckResult(model) === undefined;
+    const products = productBound(o.analyses, model) + (checkPending ? SELF_CHECK_PRODUCTS : 0);
+    return this.#productSeconds * products;
+  }
+
+  /**
+   * Runs, skips or drops (a duplicate of the same step) one scheduled analysis. With
+   * `deferred`, the analysis of the initial weights: judged on the forecast training time of
+   * the whole fit, and run on those weights.
+   */
+  async #consider(
+    trigger: Trigger,
+    deferred?: {
+      forecast: number;
+      initial: { variables: Variable[]; values: Tensor[] };
+    },
+  ): Promise<void> {
     if (trigger.step === this.#lastStep) return;
     this.#lastStep = trigger.step;
     this.#scheduledThisFit++;
     const context = { epoch: trigger.epoch, step: trigger.step };
-    const elapsed = Math.max(0, this.#o.now() - this.#fitStart);
-    const allowed = budgetAllows({
-      spentSeconds: this.#spent,
-      trainingSeconds: Math.max(0, elapsed - this.#spent),
-      budget: this.#o.budget,
-      nextSeconds: this.#lastDuration,
-    });
-    if (!allowed) return this.#skip('budget');
+    if (this.#o.budget < 1) {
+      let nextSeconds: number;
+      try {
+        nextSeconds = await this.#nextSeconds();
+      } catch (error) {
+        return this.#fail(error, context);
+      }
+      const training = Math.max(0, this.#o.now() - this.#fitStart - this.#spent);
+      const allowed = budgetAllows({
+        spentSeconds: this.#spent,
+        trainingSeconds: deferred ? Math.max(training, deferred.forecast) : training,
+        budget: this.#o.budget,
+        nextSeconds,
+      });
+      if (!allowed) return this.#skip('budget');
+    }
     if (trigger.trainingLoss !== undefined && !Number.isFinite(trigger.trainingLoss)) {
       return this.#skip('non_finite_loss');
     }
+    // Reports of the initial weights say 0 s of training, whenever they were analysed.
+    const elapsed = deferred ? 0 : Math.max(0, this.#o.now() - this.#fitStart);
     const started = this.#o.now();
+    const restore = deferred ? swapIn(this.#o.tf, deferred.initial) : undefined;
     try {
       const report = await this.#analyse(trigger, started, elapsed);
       if (report === undefined) {
@@ -609,8 +764,10 @@ class Controller {
         await this.#o.onReport?.(report);
       }
     } catch (error) {
+      restore?.();
       this.#fail(error, context);
     } finally {
+      restore?.();
       const duration = Math.max(0, this.#o.now() - started);
       this.#spent += duration;
       this.#seconds += duration;
@@ -756,6 +913,68 @@ function sameCoordinates(model: { layout: ParameterLayout; order?: Int32Array })
     );
   }
   return model.layout;
+}
+
+/**
+ * Products the self-check of a model may take, counted in Hessian-vector products: up to 6
+ * directions, each two central differences of the gradient (4 gradients, about 2 products)
+ * and one product, over-counted to 20 for its compilation.
+ */
+const SELF_CHECK_PRODUCTS = 20;
+
+/** The most Hessian-vector products one analysis with these options may take. */
+function productBound(analyses: CheckedAnalyses, model: FitModel): number {
+  let products = 0;
+  if (analyses.eigen) products += analyses.eigen.maxMatvecs;
+  if (analyses.trace) products += analyses.trace.matvecs;
+  if (analyses.density) products += analyses.density.probes * analyses.density.steps;
+  if (analyses.blocks) {
+    const blocks = modelLayout(model, analyses.blocks.layout).layout.blocks.length;
+    products += analyses.blocks.probes * blocks;
+  }
+  if (analyses.layers) {
+    const layers = modelLayout(model, 'layer').layout.blocks.length;
+    const { probes, steps, traceMatvecs } = analyses.layers;
+    products += layers * (probes * steps + traceMatvecs);
+  }
+  return products;
+}
+
+/** The steps this fit() plans, from tfjs's `params` (epochs × steps per epoch), if it says. */
+function plannedSteps(params: Record<string, unknown>): { plannedSteps?: number } {
+  const { epochs, initialEpoch, steps, samples, batchSize } = params;
+  const perEpoch =
+    typeof steps === 'number' && steps > 0
+      ? steps
+      : typeof samples === 'number' && typeof batchSize === 'number' && batchSize > 0
+        ? Math.ceil(samples / batchSize)
+        : undefined;
+  if (typeof epochs !== 'number' || perEpoch === undefined) return {};
+  const planned = (epochs - (typeof initialEpoch === 'number' ? initialEpoch : 0)) * perEpoch;
+  return Number.isSafeInteger(planned) && planned > 0 ? { plannedSteps: planned } : {};
+}
+
+/** The model's variables (trainable or not: batch-norm statistics too), as tf.Variables. */
+function weightVariables(model: FitModel): Variable[] {
+  const weights =
+    (model as { weights?: readonly { read(): Tensor }[] }).weights ?? model.trainableWeights;
+  return weights.map((w) => w.read() as Variable);
+}
+
+/**
+ * Puts `values` into `variables` and returns the function that puts the current values back
+ * (once; later calls do nothing). Variables take the given buffers, so both ways are exact.
+ */
+function swapIn(tf: Tf, { variables, values }: { variables: Variable[]; values: Tensor[] }) {
+  const current = variables.map((v) => tf.keep(tf.clone(v)));
+  variables.forEach((v, i) => void v.assign(values[i]));
+  let restored = false;
+  return () => {
+    if (restored) return;
+    restored = true;
+    variables.forEach((v, i) => void v.assign(current[i]));
+    for (const t of current) t.dispose();
+  };
 }
 
 function describe(error: unknown): string {

@@ -53,6 +53,7 @@ export {
   type BudgetState,
   budgetAllows,
   createSchedule,
+  expectedTrainingSeconds,
   type Schedule,
   type ScheduleOptions,
 } from './schedule.js';

@@ -1,6 +1,11 @@
 import { OptionError } from '@hessian-probe/core';
 import { describe, expect, it } from 'vitest';
-import { budgetAllows, createSchedule, type ScheduleOptions } from './schedule.js';
+import {
+  budgetAllows,
+  createSchedule,
+  expectedTrainingSeconds,
+  type ScheduleOptions,
+} from './schedule.js';
 
 /** Indices in 0..n-1 at which `accept` says true. */
 function firing(n: number, accept: (i: number) => boolean): number[] {
@@ -82,7 +87,7 @@ describe('createSchedule', () => {
 });
 
 describe('budgetAllows', () => {
-  it('says yes before anything has run, so the train-begin analysis always runs', () => {
+  it('says yes before anything has run or is predicted, no otherwise with no training', () => {
     expect(budgetAllows({ spentSeconds: 0, trainingSeconds: 0, budget: 0.01 })).toBe(true);
     expect(budgetAllows({ spentSeconds: 2, trainingSeconds: 0, budget: 0.5 })).toBe(false);
   });
@@ -171,5 +176,27 @@ describe('budgetAllows', () => {
     });
     expect(Math.max(...overshoots)).toBeLessThanOrEqual(0);
     expect(Math.abs(spent / total - budget)).toBeLessThanOrEqual(cost / total);
+  });
+});
+
+describe('expectedTrainingSeconds', () => {
+  it('extends the time so far by the remaining steps at the pace after the first', () => {
+    const forecast = (o: Parameters<typeof expectedTrainingSeconds>[0]) =>
+      expectedTrainingSeconds(o);
+    expect(
+      forecast({ trainingSeconds: 1.5, steps: 2, plannedSteps: 100, firstStepSeconds: 1 }),
+    ).toBe(50.5);
+    // One step: its own time is the pace.
+    expect(forecast({ trainingSeconds: 2, steps: 1, plannedSteps: 10, firstStepSeconds: 2 })).toBe(
+      20,
+    );
+    // No plan, no step, or the plan already done: the time so far.
+    expect(forecast({ trainingSeconds: 3, steps: 4 })).toBe(3);
+    expect(forecast({ trainingSeconds: 3, steps: 0, plannedSteps: 10 })).toBe(3);
+    expect(forecast({ trainingSeconds: 3, steps: 10, plannedSteps: 10 })).toBe(3);
+    expect(() => forecast({ trainingSeconds: -1, steps: 1 })).toThrow(RangeError);
+    expect(() => forecast({ trainingSeconds: 1, steps: 1, plannedSteps: Number.NaN })).toThrow(
+      /plannedSteps/,
+    );
   });
 });

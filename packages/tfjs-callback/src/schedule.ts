@@ -114,8 +114,9 @@ export interface BudgetState {
   /** The largest fraction of wall time analyses may take, in (0, 1]; `1` never thins. */
   budget: number;
   /**
-   * Expected duration of the analysis being considered, seconds (≥ 0), typically the last
-   * analysis's duration. Default `0`: nothing known yet, so only the time already spent counts.
+   * Expected duration of the analysis being considered, seconds (≥ 0): the callback passes the
+   * last analysis's duration in this fit(), or before the first one an estimate from a timed
+   * Hessian-vector product. Default `0`: only the time already spent counts.
    */
   nextSeconds?: number;
 }
@@ -126,13 +127,14 @@ export interface BudgetState {
  *
  *     (spent + next) / (training + spent + next) ≤ budget.
  *
- * Before anything has run (all three zero) the answer is yes, so the analysis at train begin
- * always runs and measures the cost that later decisions use (right after it, the fraction is
- * 1 until training time accrues). From then on, when `nextSeconds` is the true duration, the
- * fraction after each analysis stays within `budget`; with `nextSeconds = 0` the rule only
- * looks back, and the fraction can exceed `budget` by at most one analysis's share,
- * `next / (training + spent + next)`. A schedule asking more often than the budget allows is
- * thinned to about `budget` of the wall time, never below it by more than one analysis.
+ * When `nextSeconds` is the true duration, the fraction after each analysis stays within
+ * `budget`; when it underestimates the duration by `e` seconds, the fraction can exceed
+ * `budget` by at most `e / (training + spent + next)`; with `nextSeconds = 0` the rule only
+ * looks back, and `e` is one whole analysis. Asked with `trainingSeconds` = the training time
+ * the whole fit() is expected to take (see {@link expectedTrainingSeconds}), it answers for
+ * the fraction at the end of fit() instead: this is how the callback decides on the analysis
+ * of the initial weights. A schedule asking more often than the budget allows is thinned to
+ * about `budget` of the wall time, never below it by more than one analysis.
  *
  * @throws RangeError when a time is negative or not finite, or `budget` is outside (0, 1].
  *
@@ -164,6 +166,64 @@ export function budgetAllows({
   }
   const analyses = spentSeconds + nextSeconds;
   return analyses <= budget * (trainingSeconds + analyses);
+}
+
+/** Arguments of {@link expectedTrainingSeconds}; times are wall-clock seconds. */
+export interface TrainingForecast {
+  /** Training time so far (fit()'s wall time minus analyses), seconds (≥ 0). */
+  trainingSeconds: number;
+  /** Optimizer steps completed so far (≥ 0). */
+  steps: number;
+  /** Steps the whole fit() will take, when fit() said (`params`); undefined when unknown. */
+  plannedSteps?: number;
+  /**
+   * Training seconds of the first step (which includes tfjs's one-off compilation), excluded
+   * from the per-step time when more steps are known.
+   */
+  firstStepSeconds?: number;
+}
+
+/**
+ * The training time the whole fit() is expected to take: the time so far plus the remaining
+ * planned steps at the mean time of the steps after the first,
+ *
+ *     training + (planned − steps) · (training − first) / (steps − 1)
+ *
+ * (with one step done, `training / 1`). Without a plan or a step, the time so far: the
+ * forecast never exceeds what can be justified, so a rule fed with it errs toward skipping.
+ *
+ * @throws RangeError when an argument is negative or not finite.
+ *
+ * @example
+ * ```ts
+ * // 2 steps in 1.5 s, the first 1 s (compilation): 0.5 s per step, 98 left
+ * expectedTrainingSeconds({ trainingSeconds: 1.5, steps: 2, plannedSteps: 100, firstStepSeconds: 1 }); // 50.5
+ * ```
+ */
+export function expectedTrainingSeconds({
+  trainingSeconds,
+  steps,
+  plannedSteps,
+  firstStepSeconds,
+}: TrainingForecast): number {
+  for (const [name, value] of [
+    ['trainingSeconds', trainingSeconds],
+    ['steps', steps],
+    ['plannedSteps', plannedSteps ?? 0],
+    ['firstStepSeconds', firstStepSeconds ?? 0],
+  ] as const) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(
+        `expectedTrainingSeconds: expected ${name} to be finite and >= 0, got ${value}`,
+      );
+    }
+  }
+  if (plannedSteps === undefined || steps === 0 || plannedSteps <= steps) return trainingSeconds;
+  const perStep =
+    steps >= 2 && firstStepSeconds !== undefined
+      ? Math.max(0, trainingSeconds - firstStepSeconds) / (steps - 1)
+      : trainingSeconds / steps;
+  return trainingSeconds + (plannedSteps - steps) * perStep;
 }
 
 function flag(where: string, name: string, value: unknown, fallback: boolean): boolean {
