@@ -1,5 +1,5 @@
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
+import { referenceEigen } from '../test/dense-eigen.js';
 import { analysisSeeds, type RunAnalysesOptions, runAnalyses } from './analyses.js';
 import { blockNorms, exactBlockNorms } from './blocks.js';
 import { type SpectralDensityResult, spectralDensity } from './density.js';
@@ -35,10 +35,7 @@ const layers = layoutFromSizes([
 
 /** Eigenvalues of the symmetric row-major n×n `a`, descending (ml-matrix as the oracle). */
 function eigenvalues(a: Float64Array, size: number): number[] {
-  const evd = new EigenvalueDecomposition(Matrix.from1DArray(size, size, a), {
-    assumeSymmetric: true,
-  });
-  return [...evd.realEigenvalues].sort((x, y) => y - x);
+  return referenceEigen(a, size).values.reverse();
 }
 
 /** The diagonal block of `a` on `block`, row-major. */

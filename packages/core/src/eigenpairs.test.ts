@@ -1,5 +1,5 @@
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
+import { referenceEigen } from '../test/dense-eigen.js';
 import { type EigenpairsResult, type TopEigenpairsOptions, topEigenpairs } from './eigenpairs.js';
 import { MatvecError, OptionError } from './errors.js';
 import { denseOperator, FLOAT32_PRECISION, type LinearOperator } from './operator.js';
@@ -28,19 +28,6 @@ function denseProduct(a: Float64Array, n: number, v: Float64Array): Float64Array
 /** ‖Av − λv‖ recomputed from the dense matrix. */
 function denseResidual(a: Float64Array, n: number, value: number, v: Float64Array): number {
   return norm(axpy(-value, v, denseProduct(a, n, v)));
-}
-
-/** The oracle: ml-matrix's symmetric eigendecomposition, eigenvalues ascending. */
-function referenceEigen(a: Float64Array, n: number): { values: number[]; vectors: Float64Array[] } {
-  const evd = new EigenvalueDecomposition(Matrix.from1DArray(n, n, a), { assumeSymmetric: true });
-  const order = evd.realEigenvalues
-    .map((_, i) => i)
-    .sort((x, y) => evd.realEigenvalues[x] - evd.realEigenvalues[y]);
-  const q = evd.eigenvectorMatrix;
-  return {
-    values: order.map((i) => evd.realEigenvalues[i]),
-    vectors: order.map((i) => Float64Array.from(q.getColumn(i))),
-  };
 }
 
 function diagonalMatrix(values: readonly number[]): Float64Array {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { referenceEigen } from '../../test/dense-eigen.js';
 import { denseMatrix } from '../dense.js';
 import { topEigenpairs } from '../eigenpairs.js';
 import { arithmeticTolerance } from '../testing/operator-contract.js';
@@ -56,19 +56,6 @@ function frobenius(a: Float64Array, b?: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] - (b ? b[i] : 0)) ** 2;
   return Math.sqrt(s);
-}
-
-/** ml-matrix's symmetric eigendecomposition, ascending. */
-function oracle(s: Float64Array, n: number): { values: number[]; vectors: Float64Array[] } {
-  const evd = new EigenvalueDecomposition(Matrix.from1DArray(n, n, s), { assumeSymmetric: true });
-  const order = evd.realEigenvalues
-    .map((_, i) => i)
-    .sort((x, y) => evd.realEigenvalues[x] - evd.realEigenvalues[y]);
-  const q = evd.eigenvectorMatrix;
-  return {
-    values: order.map((i) => evd.realEigenvalues[i]),
-    vectors: order.map((i) => Float64Array.from(q.getColumn(i))),
-  };
 }
 
 function product(a: Float64Array, n: number, v: Float64Array): Float64Array {
@@ -135,7 +122,7 @@ describe.each(BACKENDS)('topEigenpairs of a tanh MLP Hessian on %s', (backend) =
       const result = await topEigenpairs(operator, { k: K, which, tol: EIGEN_TOL, seed: 7 });
       expect(result.converged).toBe(true);
 
-      const exact = oracle(symmetric, dim);
+      const exact = referenceEigen(symmetric, dim);
       const normH = frobenius(reference);
       const normE = frobenius(assembled, reference) + REFERENCE_ERROR * normH;
       const beta = DELTA * normH + normE;
@@ -182,7 +169,7 @@ describe.each(BACKENDS)('topEigenpairs of a tanh MLP Hessian on %s', (backend) =
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain('const { operator } = modelCurvature(model, { tf, x, y });');
     expect(readme).toContain('const { values } = await topEigenpairs(operator, { k: 5 });');
-    const spectrum = oracle(symmetric, dim).values;
+    const spectrum = referenceEigen(symmetric, dim).values;
     const exact = spectrum.slice(-K).reverse();
     const spectralNorm = Math.max(...spectrum.map(Math.abs));
     // The bound of the tests above, with residuals r <= tol·‖S‖₂ once the pairs converged, at
