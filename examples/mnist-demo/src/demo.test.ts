@@ -6,10 +6,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CurvatureReport } from '@hessian-probe/core';
+import { CLASSES, loadDigits, PIXELS } from '@hessian-probe/example-kit';
 import { describe, expect, it } from 'vitest';
 import { syntheticReport } from '../../../packages/tfjs-callback/test/synthetic-reports.js';
 import { parseFlags, tableHeader, tableRow } from './console.js';
-import { CLASSES, loadDigits, PIXELS } from './data.js';
 import { buildReportHtml, escapeHtml, writeFileAtomic } from './report-html.js';
 
 /**

@@ -18,8 +18,8 @@ import {
 } from '@hessian-probe/tfjs-callback';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { CLASSES, loadDigits, PIXELS } from '@hessian-probe/example-kit';
 import { ProgressBar, parseFlags, tableHeader, tableRow, USAGE } from './console.js';
-import { CLASSES, loadDigits, PIXELS } from './data.js';
 import { BATCH_SIZE, demoModel, HIDDEN, PROBE_SIZE } from './model.js';
 import { buildReportHtml, writeFileAtomic } from './report-html.js';
 

@@ -2,8 +2,9 @@
  * The demo's model and training setup, shared with `pnpm bench:callback`, which measures the
  * callback's overhead on exactly this model.
  */
+
+import { CLASSES, PIXELS } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
-import { CLASSES, PIXELS } from './data.js';
 
 /** Probe examples: the first of the (shuffled) training set, the same at every analysis. */
 export const PROBE_SIZE = 512;

@@ -9,10 +9,10 @@
  * --probes k (8), --seed s (1), --backend wasm|cpu (wasm), --quick (small sizes, C ≤ 32),
  * --json PATH (the rows), --markdown PATH (the three tables).
  */
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { integerList, positiveInteger, useBackend, writeResults } from '@hessian-probe/example-kit';
 import {
   DEFAULT_CLASSES,
   fitExponents,
@@ -38,38 +38,25 @@ const { values } = parseArgs({
   },
 });
 
-function integer(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`--${name}: expected a positive integer, got ${text}`);
-  }
-  return value;
-}
-
 const quick = values.quick;
 const classes =
   values.classes === undefined
     ? quick
       ? DEFAULT_CLASSES.slice(0, 5)
       : DEFAULT_CLASSES
-    : values.classes.split(',').map((c) => integer('classes', c, 2));
+    : integerList('classes', values.classes, DEFAULT_CLASSES);
 if (classes.some((c) => c < 2)) throw new RangeError(`--classes: expected C >= 2, got ${classes}`);
 const options = {
   tf,
   classes,
-  samples: integer('samples', values.samples, quick ? 64 : 256),
-  input: integer('input', values.input, quick ? 8 : 16),
-  hidden: integer('hidden', values.hidden, quick ? 8 : 16),
-  exactMaxDim: integer('exact-max-dim', values['exact-max-dim'], 1024),
-  probes: integer('probes', values.probes, 8),
-  seed: integer('seed', values.seed, 1),
+  samples: positiveInteger('samples', values.samples, quick ? 64 : 256),
+  input: positiveInteger('input', values.input, quick ? 8 : 16),
+  hidden: positiveInteger('hidden', values.hidden, quick ? 8 : 16),
+  exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1024),
+  probes: positiveInteger('probes', values.probes, 8),
+  seed: positiveInteger('seed', values.seed, 1),
 };
-const backend = values.backend;
-if (backend !== 'wasm' && backend !== 'cpu') {
-  throw new RangeError(`--backend: expected wasm or cpu, got ${backend}`);
-}
-if (!(await tf.setBackend(backend))) throw new Error(`could not switch tfjs to ${backend}`);
+const backend = await useBackend(tf, values.backend);
 
 console.log(
   `static force (Dong et al. 2025, arXiv 2505.02809) on tfjs ${backend}: N = ${options.samples} samples x ~ N(0, I_${options.input}), labels uniform on {0..C−1}, hidden width ${options.hidden}, no biases; init 'lecun' = N(0, 1/fan_in) kernels, 'zero' = W = 0; CE = softmax cross-entropy, MSE = mean over C outputs against one-hot (A = (2/C) I).`,
@@ -126,11 +113,4 @@ const markdown = [
 ].join('\n\n');
 console.log(`\n${markdown}`);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
-if (values.json !== undefined) {
-  writeFileSync(values.json, `${JSON.stringify(rows, null, 2)}\n`);
-  console.log(`rows written to ${values.json}`);
-}
-if (values.markdown !== undefined) {
-  writeFileSync(values.markdown, `${markdown}\n`);
-  console.log(`tables written to ${values.markdown}`);
-}
+await writeResults({ json: values.json, markdown: values.markdown }, rows, markdown);

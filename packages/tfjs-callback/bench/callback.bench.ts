@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import type { CurvatureReport } from '@hessian-probe/core';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { CLASSES, loadDigits, PIXELS } from '../../../examples/mnist-demo/src/data.js';
+import { CLASSES, loadDigits, PIXELS } from '../../../examples/kit/src/digits.js';
 import { BATCH_SIZE, demoModel, PROBE_SIZE } from '../../../examples/mnist-demo/src/model.js';
 import { describeMachine, markdownTable, median } from '../../core/bench/machine.js';
 import { hessianCallback, type ScheduleOptions } from '../src/index.js';

@@ -1,0 +1,27 @@
+/**
+ * `@hessian-probe/example-kit`: what the runnable experiments under `examples/` share (real
+ * MNIST digits, flag parsing, result tables and files). Private to the examples.
+ *
+ * @packageDocumentation
+ */
+export {
+  CLASSES,
+  type DigitSet,
+  type LoadDigitsOptions,
+  loadDigits,
+  PIXELS,
+} from './digits.js';
+export {
+  type ExampleBackend,
+  integerList,
+  positiveInteger,
+  positiveNumber,
+  useBackend,
+} from './flags.js';
+export {
+  formatNumber,
+  markdownTable,
+  type ResultPaths,
+  writeResults,
+  writeTextAtomic,
+} from './output.js';

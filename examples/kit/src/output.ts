@@ -1,0 +1,86 @@
+/**
+ * How the experiments write what they measured: markdown tables for people, JSON rows for
+ * programs, each file written atomically (a reader never sees half a result).
+ */
+import { randomUUID } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * A markdown table.
+ *
+ * @example
+ * ```ts
+ * markdownTable(['C', 'ratio'], [['2', '1'], ['4', '0.33']]);
+ * ```
+ */
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  return [header, header.map(() => '---'), ...rows].map((l) => `| ${l.join(' | ')} |`).join('\n');
+}
+
+/**
+ * A number for a table: 4 significant digits, '0' for zero, '—' when absent, 'NaN'/'∞' as such.
+ *
+ * @example
+ * ```ts
+ * formatNumber(0.123456); // '0.1235'
+ * ```
+ */
+export function formatNumber(value: number | undefined, digits = 4): string {
+  if (value === undefined) return '—';
+  if (value === 0) return '0';
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? '∞' : '−∞';
+  return value.toPrecision(digits);
+}
+
+/**
+ * Writes text to `path` atomically: a temporary file in the same folder, then a rename.
+ *
+ * @example
+ * ```ts
+ * await writeTextAtomic('rows.json', JSON.stringify(rows));
+ * ```
+ */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temporary, text, { encoding: 'utf8', flag: 'wx' });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Where an experiment writes its results (`--json PATH`, `--markdown PATH`). */
+export interface ResultPaths {
+  readonly json?: string | undefined;
+  readonly markdown?: string | undefined;
+}
+
+/**
+ * Writes the rows as pretty JSON and the markdown, each when its path is given, and says so on
+ * stdout.
+ *
+ * @example
+ * ```ts
+ * await writeResults({ json: values.json, markdown: values.markdown }, rows, markdown);
+ * ```
+ */
+export async function writeResults(
+  paths: ResultPaths,
+  rows: readonly object[],
+  markdown: string,
+): Promise<void> {
+  if (paths.json !== undefined) {
+    await writeTextAtomic(paths.json, `${JSON.stringify(rows, null, 2)}\n`);
+    console.log(`rows written to ${paths.json}`);
+  }
+  if (paths.markdown !== undefined) {
+    await writeTextAtomic(paths.markdown, `${markdown}\n`);
+    console.log(`tables written to ${paths.markdown}`);
+  }
+}
