@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { referenceEigen } from '../test/dense-eigen.js';
 import { analysisSeeds, type RunAnalysesOptions, runAnalyses } from './analyses.js';
+import { blockMeanAbs, blockStructure } from './block-structure.js';
 import { blockNorms, exactBlockNorms } from './blocks.js';
 import { type SpectralDensityResult, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
@@ -122,8 +123,18 @@ describe('runAnalyses against a dense reference', () => {
     expect(result.density?.negativeMass).toBe(resolved.negativeMass);
     expect(resolved.density).toEqual(density.density);
     expect(result.density?.matvecs).toBe(80);
+    expect(result.density?.negativeCutoff).toBe(
+      -ghorbaniWidth(density.lambdaMin, density.lambdaMax),
+    );
+    // 60 > 8 probes · 2 blocks: the randomized route, with blockStructure's statistics.
     const blocks = await blockNorms(operator, layers, { probes: 8, seed: seeds.blocks });
-    expect(result.blocks).toEqual(blocks);
+    const structure = blockStructure(blocks);
+    expect(result.blocks).toEqual({
+      ...blocks,
+      method: 'randomized',
+      withinLayer: structure.withinLayer,
+      crossLayer: structure.crossLayer,
+    });
 
     // dense_1 (42 > 2·12 + 9 entries) takes the Lanczos route, dense_2 (18 <= 33) the dense one.
     const dense1 = restrictOperator(operator, layers, 'dense_1');
@@ -201,6 +212,39 @@ describe('runAnalyses against a dense reference', () => {
     // The Lanczos route gives a lower bound on the layer's λmax.
     const first = eigenvalues(diagonalBlock(matrix, n, layers.blocks[0]), 42);
     expect(result.layers![0].lambdaMax).toBeLessThanOrEqual(first[0] + rounding);
+  });
+
+  it('assembles the matrix for blocks when that costs no more than probing: exact norms, statistics and heatmap', async () => {
+    // 60 <= 16 probes · 4 blocks: dim products instead of 64.
+    const counting = countingOperator(operator);
+    const result = await runAnalyses(counting, tensors, { blocks: { probes: 16 } });
+    const blocks = result.blocks!;
+    expect(blocks.method).toBe('exact');
+    expect(blocks.matvecs).toBe(n);
+    expect(counting.calls).toBe(n);
+    const reference = exactBlockNorms(matrix, n, tensors);
+    // Products of a float64 dense operator are exact to n·ε·‖A‖ per entry; squared block
+    // sums to ‖A_ij‖_F · that · √(entries) · 2, well within 1e-12 relative here.
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        const bound = 1e-12 * Math.max(1, reference.frobeniusSq[i][j]);
+        expect(Math.abs(blocks.frobeniusSq[i][j] - reference.frobeniusSq[i][j])).toBeLessThan(
+          bound,
+        );
+        expect(blocks.stderr[i][j]).toBe(0);
+      }
+    }
+    const structure = blockStructure(reference);
+    expect(blocks.withinLayer?.pairs).toBe(4); // the kernel–bias pairs of each dense layer
+    expect(blocks.crossLayer?.pairs).toBe(8);
+    expect(blocks.withinLayer?.massRatio).toBeCloseTo(structure.withinLayer.massRatio, 12);
+    expect(blocks.crossLayer?.massRatio).toBeCloseTo(structure.crossLayer.massRatio, 12);
+    const heatmap = blockMeanAbs(matrix, n, tensors);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        expect(blocks.meanAbs![i][j]).toBeCloseTo(heatmap[i][j], 12);
+      }
+    }
   });
 
   it("never changes one section's numbers by switching another on or off", async () => {

@@ -3,7 +3,9 @@
  * options to the analysis sections of a {@link CurvatureReport}. The fit() callback and the ONNX
  * adapter both call {@link runAnalyses}, so no adapter reimplements numerics (DESIGN.md).
  */
-import { blockNorms } from './blocks.js';
+
+import { blockMeanAbs, blockStructure } from './block-structure.js';
+import { blockNorms, exactBlockNorms } from './blocks.js';
 import { denseMatrix } from './dense.js';
 import { negativeCutoff, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
@@ -62,7 +64,11 @@ export interface BlocksAnalysisOptions {
    * where the operator's own layout has one per tensor). Default: the operator's layout.
    */
   layout?: ParameterLayout;
-  /** Gaussian probes per block, an integer >= 1 (>= 2 for finite standard errors). */
+  /**
+   * Gaussian probes per block, an integer >= 1 (>= 2 for finite standard errors). When the
+   * operator's dimension is at most `probes` × the number of blocks, the matrix is assembled
+   * instead (dim products, no more than the probes would cost) and the norms are exact.
+   */
   probes: number;
 }
 
@@ -156,7 +162,9 @@ export function analysisSeeds(seed: number): AnalysisSeeds {
  *   Saad 2017; Ghorbani, Krishnan & Xiao 2019; {@link spectralDensity}), with the negative mass
  *   (see below) and the extreme Ritz values.
  * - `blocks`: the squared Frobenius norm of every block pair of a layout and the off-diagonal
- *   ratio (block probing, Dong et al. 2025; {@link blockNorms}).
+ *   ratio (block probing, Dong et al. 2025; {@link blockNorms}), with the within-layer and
+ *   cross-layer statistics of {@link blockStructure}; exact norms and the block-mean |A|
+ *   heatmap ({@link blockMeanAbs}) when assembling the matrix costs no more than probing.
  * - `layers`: for each block of a layout, the local spectrum of its own diagonal block
  *   ({@link restrictOperator}; Bolshim & Kugaevskikh 2025): `lambdaMax`, `trace` and
  *   `negativeMass`. A block of at most `probes · steps + traceMatvecs` entries is assembled
@@ -256,19 +264,17 @@ export async function runAnalyses(
       negativeMass: run.negativeMass,
       lambdaMin: run.lambdaMin,
       lambdaMax: run.lambdaMax,
+      negativeCutoff: -negativeCutoff(NEGATIVE_THRESHOLD, {
+        lambdaMin: run.lambdaMin,
+        lambdaMax: run.lambdaMax,
+        steps,
+        precision: operatorPrecision(op),
+      }),
       matvecs: run.matvecs,
     };
   }
   if (checked.blocks) {
-    const { layout: blockLayout, probes } = checked.blocks;
-    const run = await blockNorms(op, blockLayout, { probes, seed: seeds.blocks });
-    result.blocks = {
-      names: run.names,
-      frobeniusSq: run.frobeniusSq,
-      stderr: run.stderr,
-      offDiagonalRatio: run.offDiagonalRatio,
-      matvecs: run.matvecs,
-    };
+    result.blocks = await blockSection(op, checked.blocks, seeds.blocks);
   }
   if (checked.layers) {
     const { layout: layerLayout, ...budget } = checked.layers;
@@ -284,6 +290,64 @@ export async function runAnalyses(
   return { ...result, matvecs, seconds: Math.max(0, now() - started) };
 }
 
+/**
+ * The blocks section: exact norms from the assembled matrix when that costs no more products
+ * than the randomized route (dim <= probes · blocks), else {@link blockNorms}; then the
+ * within- and cross-layer statistics of {@link blockStructure}.
+ */
+async function blockSection(
+  op: LinearOperator,
+  options: { layout: ParameterLayout; probes: number },
+  seed: number,
+): Promise<ReportBlocks> {
+  const { layout, probes } = options;
+  if (layout.dim <= probes * layout.blocks.length) {
+    const n = layout.dim;
+    const a = symmetrize(await denseMatrix(op, { maxDim: n }), n);
+    const exact = exactBlockNorms(a, n, layout);
+    const structure = blockStructure(exact);
+    return {
+      names: exact.names,
+      frobeniusSq: exact.frobeniusSq,
+      stderr: exact.frobeniusSq.map((row) => row.map(() => 0)),
+      offDiagonalRatio: exact.offDiagonalRatio,
+      matvecs: n,
+      method: 'exact',
+      withinLayer: structure.withinLayer,
+      crossLayer: structure.crossLayer,
+      meanAbs: blockMeanAbs(a, n, layout),
+    };
+  }
+  const run = await blockNorms(op, layout, { probes, seed });
+  const structure = blockStructure(run);
+  return {
+    names: run.names,
+    frobeniusSq: run.frobeniusSq,
+    stderr: run.stderr,
+    offDiagonalRatio: run.offDiagonalRatio,
+    matvecs: run.matvecs,
+    method: 'randomized',
+    withinLayer: structure.withinLayer,
+    crossLayer: structure.crossLayer,
+  };
+}
+
+/**
+ * The symmetric part of a row-major n×n matrix, in place: products in float32 are symmetric
+ * only up to rounding; the symmetric part has the same trace, eigenvalues and block norms
+ * within that rounding.
+ */
+function symmetrize(a: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const mean = 0.5 * (a[i * n + j] + a[j * n + i]);
+      a[i * n + j] = mean;
+      a[j * n + i] = mean;
+    }
+  }
+  return a;
+}
+
 function defaultNow(): number {
   return performance.now() / 1000;
 }
@@ -297,16 +361,7 @@ async function localSpectrum(
   const n = op.dim;
   const { probes, steps, traceMatvecs } = budget;
   if (n <= probes * steps + traceMatvecs) {
-    const a = await denseMatrix(op, { maxDim: n });
-    // Products in float32 are symmetric only up to rounding; the symmetric part has the
-    // same trace and eigenvalues within that rounding.
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const mean = 0.5 * (a[i * n + j] + a[j * n + i]);
-        a[i * n + j] = mean;
-        a[j * n + i] = mean;
-      }
-    }
+    const a = symmetrize(await denseMatrix(op, { maxDim: n }), n);
     const values = symmetricEigen(a, n).values;
     const summary = spectralSummary(values);
     const threshold = -negativeCutoff(NEGATIVE_THRESHOLD, {

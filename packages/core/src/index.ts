@@ -115,6 +115,7 @@ export {
   ReportFormatError,
   type ReportLayer,
   type ReportModel,
+  type ReportPairStatistics,
   type ReportProbe,
   type ReportTrace,
 } from './report.js';

@@ -47,6 +47,7 @@ function fullReport(): CurvatureReportInput {
       lambdaMin: -0.5,
       lambdaMax: 4.5,
       matvecs: 60,
+      negativeCutoff: -0.0071,
     },
     blocks: {
       names: ['dense_1', 'dense_2'],
@@ -57,6 +58,9 @@ function fullReport(): CurvatureReportInput {
       ],
       offDiagonalRatio: 0.75 / 5.75,
       matvecs: 8,
+      method: 'randomized',
+      withinLayer: { pairs: 0, meanRatio: Number.NaN, massRatio: 0, massRatioStderr: 0 },
+      crossLayer: { pairs: 2, meanRatio: 0.4, massRatio: 0.75 / 5, massRatioStderr: 0.01 },
     },
     layers: [
       { name: 'dense_1', lambdaMax: 3.5, trace: 4, negativeMass: 0 },
@@ -268,6 +272,19 @@ describe('decodeReport errors name the field', () => {
       (j) => (j.blocks.offDiagonalRatio = -0.1),
       'blocks.offDiagonalRatio',
       /ratio/,
+    ],
+    ['an unknown block method', (j) => (j.blocks.method = 'dense'), 'blocks.method', /'exact'/],
+    [
+      'fractional pair count',
+      (j) => (j.blocks.crossLayer.pairs = 1.5),
+      'blocks.crossLayer.pairs',
+      /integer/,
+    ],
+    [
+      'a ragged heatmap',
+      (j) => (j.blocks.meanAbs = [[1, 2], [3]]),
+      'blocks.meanAbs[1]',
+      /length 2/,
     ],
     ['duplicate layers', (j) => (j.layers[1].name = 'dense_1'), 'layers[1].name', /not used/],
     ['a layer as array', (j) => (j.layers[0] = []), 'layers[0]', /an object, got an array/],

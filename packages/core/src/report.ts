@@ -71,6 +71,11 @@ export interface ReportDensity {
   readonly lambdaMin: number;
   /** Largest Ritz value over the probes: a lower bound on λmax. */
   readonly lambdaMax: number;
+  /**
+   * The threshold below which an eigenvalue counts as negative in `negativeMass` (a value <= 0;
+   * −σ_G in `runAnalyses`; optional, absent in reports written before it was recorded).
+   */
+  readonly negativeCutoff?: number;
   /** Matrix-vector products spent on the density (optional). */
   readonly matvecs?: number;
 }
@@ -87,6 +92,35 @@ export interface ReportBlocks {
   readonly offDiagonalRatio: number;
   /** Matrix-vector products spent on the blocks (optional). */
   readonly matvecs?: number;
+  /**
+   * 'exact': norms from the densely assembled matrix (`stderr` all 0); 'randomized': estimates
+   * from `blockNorms` (optional; absent in reports written before it existed).
+   */
+  readonly method?: 'exact' | 'randomized';
+  /** Statistics over the block pairs within one layer (`blockStructure`; optional). */
+  readonly withinLayer?: ReportPairStatistics;
+  /** Statistics over the block pairs across layers: not small at initialization (optional). */
+  readonly crossLayer?: ReportPairStatistics;
+  /**
+   * Mean |A_rc| over each block pair, the heatmap Dong et al. 2025 draw (`blockMeanAbs`);
+   * present only when `method` is 'exact'.
+   */
+  readonly meanAbs?: readonly (readonly number[])[];
+}
+
+/**
+ * Off-diagonal statistics of Dong et al. 2025 over one set of block pairs (i ≠ j), relative to
+ * the diagonal blocks, with F = ‖·‖_F (see `blockStructure`).
+ */
+export interface ReportPairStatistics {
+  /** Number of ordered pairs (i, j), i ≠ j, in the set. */
+  readonly pairs: number;
+  /** mean over the pairs of F_ij / mean over the diagonal blocks of F_ii (NaN without pairs). */
+  readonly meanRatio: number;
+  /** Σ over the pairs of F_ij² / Σ over the diagonal blocks of F_ii². */
+  readonly massRatio: number;
+  /** Delta-method standard error of `massRatio` (0 for exact norms). */
+  readonly massRatioStderr: number;
 }
 
 /** Local spectrum of one layer's own diagonal block of the curvature matrix. */
@@ -343,8 +377,28 @@ const KNOWN = {
   probe: ['size', 'seed'],
   eigen: ['values', 'residuals', 'converged', 'matvecs'],
   trace: ['estimate', 'stderr', 'matvecs'],
-  density: ['grid', 'values', 'sigma', 'negativeMass', 'lambdaMin', 'lambdaMax', 'matvecs'],
-  blocks: ['names', 'frobeniusSq', 'stderr', 'offDiagonalRatio', 'matvecs'],
+  density: [
+    'grid',
+    'values',
+    'sigma',
+    'negativeMass',
+    'lambdaMin',
+    'lambdaMax',
+    'matvecs',
+    'negativeCutoff',
+  ],
+  blocks: [
+    'names',
+    'frobeniusSq',
+    'stderr',
+    'offDiagonalRatio',
+    'matvecs',
+    'method',
+    'withinLayer',
+    'crossLayer',
+    'meanAbs',
+  ],
+  pairs: ['pairs', 'meanRatio', 'massRatio', 'massRatioStderr'],
   layer: ['name', 'lambdaMax', 'trace', 'negativeMass'],
 } as const;
 
@@ -470,6 +524,9 @@ function checkDensity(c: Checker, value: unknown): ReportDensity {
       lambdaMin: c.number('density.lambdaMin', density.lambdaMin),
       lambdaMax: c.number('density.lambdaMax', density.lambdaMax),
       matvecs: c.optional(density, 'matvecs', (m) => c.integer('density.matvecs', m, 0)),
+      negativeCutoff: c.optional(density, 'negativeCutoff', (m) =>
+        c.number('density.negativeCutoff', m),
+      ),
     },
     KNOWN.density,
   );
@@ -486,8 +543,30 @@ function checkBlocks(c: Checker, value: unknown): ReportBlocks {
       stderr: c.matrix('blocks.stderr', blocks.stderr, names.length),
       offDiagonalRatio: c.ratio('blocks.offDiagonalRatio', blocks.offDiagonalRatio),
       matvecs: c.optional(blocks, 'matvecs', (m) => c.integer('blocks.matvecs', m, 0)),
+      method: c.optional(blocks, 'method', (m) =>
+        m === 'exact' || m === 'randomized'
+          ? m
+          : c.fail('blocks.method', "'exact' or 'randomized'", m),
+      ),
+      withinLayer: c.optional(blocks, 'withinLayer', (v) => checkPairs(c, 'blocks.withinLayer', v)),
+      crossLayer: c.optional(blocks, 'crossLayer', (v) => checkPairs(c, 'blocks.crossLayer', v)),
+      meanAbs: c.optional(blocks, 'meanAbs', (v) => c.matrix('blocks.meanAbs', v, names.length)),
     },
     KNOWN.blocks,
+  );
+}
+
+function checkPairs(c: Checker, field: string, value: unknown): ReportPairStatistics {
+  const pairs = c.object(field, value);
+  return assemble(
+    pairs,
+    {
+      pairs: c.integer(`${field}.pairs`, pairs.pairs, 0),
+      meanRatio: c.number(`${field}.meanRatio`, pairs.meanRatio),
+      massRatio: c.number(`${field}.massRatio`, pairs.massRatio),
+      massRatioStderr: c.number(`${field}.massRatioStderr`, pairs.massRatioStderr),
+    },
+    KNOWN.pairs,
   );
 }
 
