@@ -93,7 +93,7 @@ describe('hessianCallback: options are checked at construction', () => {
     ],
     [
       'an unknown block layout',
-      (o) => ({ ...o, analyses: { blocks: { layout: 'class' } } }),
+      (o) => ({ ...o, analyses: { blocks: { layout: 'neuron' } } }),
       /blocks\.layout/,
     ],
     [
@@ -355,6 +355,37 @@ describe('hessianCallback in model.fit()', () => {
     expect(callback.history[2].loss).toBe(callback.history[1].loss);
     callback.dispose();
     tf.dispose([x, y]);
+  });
+
+  it("probes per-class blocks with the 'class' layout: runAnalyses' numbers on the class operator", async () => {
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const xProbe = tf.tensor2d(probe.x);
+    const yProbe = tf.tensor2d(probe.y);
+    const callback = hessianCallback({
+      tf,
+      probe: { x: xProbe, y: yProbe },
+      schedule: { everyEpochs: 1 },
+      analyses: { eigen: false, trace: false, blocks: { layout: 'class', probes: 3 } },
+      budget: 1,
+      seed: 2,
+    });
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    const [hidden, out] = model.layers.map((l) => l.name);
+    const last = callback.history.at(-1)!;
+    expect(last.blocks?.names).toEqual([hidden, `${out}/unit_0`, `${out}/unit_1`, `${out}/unit_2`]);
+    const classes = modelCurvature(model, { tf, x: xProbe, y: yProbe, layout: 'class' });
+    const direct = await runAnalyses(classes.operator, classes.layout, {
+      blocks: { probes: 3 },
+      seed: 2,
+    });
+    expect(last.blocks).toEqual(direct.blocks);
+    // 67 parameters > 3 probes · 4 blocks: estimated, with the class pairs within one layer.
+    expect(last.blocks?.method).toBe('randomized');
+    expect(last.blocks?.withinLayer?.pairs).toBe(6);
+    expect(last.blocks?.crossLayer?.pairs).toBe(6);
+    callback.dispose();
+    tf.dispose([x, y, xProbe, yProbe]);
   });
 
   it('works in fitDataset(), and with a tfjs-core namespace plus options.model', async () => {

@@ -84,14 +84,20 @@ export interface CallbackDensityOptions {
   gridSize?: number;
 }
 
+/** The layouts the callback's block analysis can cut the parameters into. */
+export type BlockLayoutKind = 'layer' | 'tensor' | 'unit' | 'class';
+
+const BLOCK_LAYOUTS: readonly BlockLayoutKind[] = ['layer', 'tensor', 'unit', 'class'];
+
 /** Block-norm analysis of the callback; see {@link CallbackAnalyses}. */
 export interface CallbackBlocksOptions {
   /**
    * How the parameters are cut into blocks (default `'layer'`): one block per layer, per weight
-   * tensor, or per output unit of every Dense/Conv2D layer (the class blocks of the last layer;
-   * costs `probes` products per unit).
+   * tensor, per output unit of every Dense/Conv2D layer (`'unit'`: the class blocks of the last
+   * layer and the neuron blocks of the others; costs `probes` products per unit), or per output
+   * class with earlier layers whole (`'class'`; see `modelLayout`).
    */
-  layout?: 'layer' | 'tensor' | 'unit';
+  layout?: BlockLayoutKind;
   /** Gaussian probes per block (default 4). */
   probes?: number;
 }
@@ -477,7 +483,7 @@ interface CheckedAnalyses {
   eigen?: { k: number; tol: number; maxMatvecs: number };
   trace?: { matvecs: number; method: TraceMethod };
   density?: { probes: number; steps: number; gridSize: number };
-  blocks?: { layout: 'layer' | 'tensor' | 'unit'; probes: number };
+  blocks?: { layout: BlockLayoutKind; probes: number };
   layers?: { probes: number; steps: number; traceMatvecs: number };
 }
 
@@ -792,7 +798,7 @@ class Controller {
     const { x, y } = this.#probeTensors();
     const loss = await probeLoss(model, x, y, o.probe.batchSize ?? o.probeSize);
     if (!Number.isFinite(loss)) return undefined;
-    const curvature = (layout: 'tensor' | 'unit') =>
+    const curvature = (layout: 'tensor' | 'unit' | 'class') =>
       modelCurvature(model, {
         tf: o.tf,
         x,
@@ -811,16 +817,16 @@ class Controller {
     if (a.eigen) run.eigen = a.eigen;
     if (a.trace) run.trace = a.trace;
     if (a.density) run.density = a.density;
-    if (a.blocks && a.blocks.layout !== 'unit') {
+    if (a.blocks && (a.blocks.layout === 'layer' || a.blocks.layout === 'tensor')) {
       const blockLayout = a.blocks.layout === 'layer' ? layerLayout : layout;
       run.blocks = { probes: a.blocks.probes, ...(blockLayout ? { layout: blockLayout } : {}) };
     }
     if (a.layers) run.layers = { ...a.layers, ...(layerLayout ? { layout: layerLayout } : {}) };
     const result: AnalysesResult = await runAnalyses(operator, layout, run);
-    if (a.blocks?.layout === 'unit') {
+    if (a.blocks && (a.blocks.layout === 'unit' || a.blocks.layout === 'class')) {
       // Unit blocks are strided in tfjs's storage order: their operator works in permuted
       // coordinates, where each unit is contiguous.
-      const units = curvature('unit');
+      const units = curvature(a.blocks.layout);
       const extra = await runAnalyses(units.operator, units.layout, {
         blocks: { probes: a.blocks.probes },
         seed: o.seed,
@@ -1265,9 +1271,9 @@ function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
   const blocks = pick('blocks', false);
   if (blocks) {
     const layout = blocks.layout;
-    if (layout !== 'layer' && layout !== 'tensor' && layout !== 'unit') {
+    if (!BLOCK_LAYOUTS.includes(layout)) {
       throw new OptionError(
-        `${WHERE}: expected analyses.blocks.layout to be 'layer' | 'tensor' | 'unit', got ${JSON.stringify(layout)}`,
+        `${WHERE}: expected analyses.blocks.layout to be ${BLOCK_LAYOUTS.map((k) => `'${k}'`).join(' | ')}, got ${JSON.stringify(layout)}`,
       );
     }
     out.blocks = { layout, probes: integer('blocks', 'probes', blocks.probes, 1) };

@@ -26,6 +26,7 @@
 
 export {
   type AnalysisContext,
+  type BlockLayoutKind,
   type CallbackAnalyses,
   type CallbackBlocksOptions,
   type CallbackDensityOptions,

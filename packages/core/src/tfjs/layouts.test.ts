@@ -76,6 +76,23 @@ describe('modelLayout', () => {
     model.dispose();
   });
 
+  it("'class': the last layer's units as class blocks, earlier layers whole", () => {
+    const model = smallModel();
+    const { layout, order } = modelLayout(model, 'class');
+    expect(layout.blocks.map((b) => [b.name, b.offset, b.size])).toEqual([
+      ['hidden', 0, 8],
+      ['mid', 8, 8],
+      ['out/unit_0', 16, 5],
+      ['out/unit_1', 21, 5],
+      ['out/unit_2', 26, 5],
+    ]);
+    // Earlier layers stay in storage order; the class blocks are permuted as in 'unit'.
+    expect(Array.from(order!.subarray(0, 16))).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(Array.from(order!.subarray(26, 31))).toEqual([18, 21, 24, 27, 30]);
+    expect([...order!].sort((a, b) => a - b)).toEqual(Array.from({ length: 31 }, (_, i) => i));
+    model.dispose();
+  });
+
   it('permuteOperator rearranges products exactly (PᵀAP)', async () => {
     const order = Int32Array.of(2, 0, 1);
     const a = Float64Array.of(1, 2, 3, 2, 4, 5, 3, 5, 6);

@@ -38,11 +38,14 @@ export interface LayersModelLike {
  *   notation; Conv2D: the filter kernel[…, j]) followed by bias entry j; every other layer's
  *   weights keep one block per tensor. For the final layer these are the class blocks of
  *   METHODS.md section A.
+ * - `'class'`: one block per output class, the final Dense or Conv2D layer split as in
+ *   `'unit'` (`'<layer>/unit_<c>'`), and one block per earlier layer as in `'layer'`: the
+ *   per-output-class blocks of Dong et al. 2025 with the rest of the network kept whole.
  */
-export type LayoutKind = 'tensor' | 'layer' | 'unit';
+export type LayoutKind = 'tensor' | 'layer' | 'unit' | 'class';
 
 /** All {@link LayoutKind}s. */
-export const LAYOUT_KINDS: readonly LayoutKind[] = ['tensor', 'layer', 'unit'];
+export const LAYOUT_KINDS: readonly LayoutKind[] = ['tensor', 'layer', 'unit', 'class'];
 
 /**
  * A layout of a model's parameters and, when its blocks are not contiguous in tfjs's storage
@@ -61,7 +64,7 @@ export interface ModelLayout {
 
 /**
  * The layout of `model`'s trainable weights (in `model.trainableWeights` order) by tensor,
- * layer or output unit. tfjs stores a Dense kernel as [n_in, n_out] row-major, so one output
+ * layer, output unit or output class. tfjs stores a Dense kernel as [n_in, n_out] row-major, so one output
  * unit's weights (a column) are strided in storage; the 'unit' layout therefore comes with a
  * permutation (see {@link permuteOperator}) under which each unit is one contiguous block, in
  * the per-output-neuron order of METHODS.md.
@@ -103,48 +106,68 @@ export function modelLayout(model: LayersModelLike, kind: LayoutKind = 'tensor')
     const size = shape.reduce((p, d) => p * d, 1);
     return Array.from({ length: size }, (_, i) => offset + i);
   };
+  const unitLayer = (w: WeightLike): (LayerLike & UnitLayer) | undefined => {
+    const layer = owner.get(w) as (LayerLike & UnitLayer) | undefined;
+    const kernel = layer?.kernel ?? undefined;
+    return layer !== undefined &&
+      kernel !== undefined &&
+      offsets.has(kernel) &&
+      UNIT_LAYERS.has(layer.getClassName())
+      ? layer
+      : undefined;
+  };
+  /** One group per output unit of `layer`: kernel column j, then bias entry j. */
+  const unitGroups = (layer: LayerLike & UnitLayer, done: Set<WeightLike>) => {
+    const kernel = layer.kernel!;
+    const bias = layer.bias ?? undefined;
+    const { offset: kOffset, shape: kShape } = offsets.get(kernel)!;
+    const units = kShape[kShape.length - 1];
+    const fanIn = kShape.slice(0, -1).reduce((p, d) => p * d, 1);
+    const biasOffset = bias && offsets.has(bias) ? offsets.get(bias)!.offset : undefined;
+    for (let j = 0; j < units; j++) {
+      const indices = Array.from({ length: fanIn }, (_, i) => kOffset + i * units + j);
+      if (biasOffset !== undefined) indices.push(biasOffset + j);
+      groups.push({ name: `${layer.name}/unit_${j}`, indices });
+    }
+    done.add(kernel);
+    if (bias && biasOffset !== undefined) done.add(bias);
+  };
+  const byLayer = new Map<string, number[]>();
+  /** Appends `w` to its layer's group (created at the layer's first weight). */
+  const addToLayer = (w: WeightLike) => {
+    const name = owner.get(w)?.name ?? w.name;
+    const list = byLayer.get(name) ?? [];
+    if (!byLayer.has(name)) {
+      byLayer.set(name, list);
+      groups.push({ name, indices: list });
+    }
+    list.push(...range(w));
+  };
   if (kind === 'tensor') {
     for (const w of weights)
       groups.push({ name: w.name, indices: range(w), shape: offsets.get(w)!.shape });
   } else if (kind === 'layer') {
-    const byLayer = new Map<string, number[]>();
+    for (const w of weights) addToLayer(w);
+  } else if (kind === 'class') {
+    const last = weights.map(unitLayer).filter((l) => l !== undefined).at(-1);
+    const done = new Set<WeightLike>();
     for (const w of weights) {
-      const name = owner.get(w)?.name ?? w.name;
-      const list = byLayer.get(name) ?? [];
-      if (!byLayer.has(name)) {
-        byLayer.set(name, list);
-        groups.push({ name, indices: list });
-      }
-      list.push(...range(w));
+      if (done.has(w)) continue;
+      const layer = unitLayer(w);
+      if (layer !== undefined && layer === last) unitGroups(layer, done);
+      else addToLayer(w);
     }
   } else {
     const done = new Set<WeightLike>();
     for (const w of weights) {
       if (done.has(w)) continue;
-      const layer = owner.get(w) as (LayerLike & UnitLayer) | undefined;
-      const kernel = layer?.kernel ?? undefined;
-      const bias = layer?.bias ?? undefined;
-      const unitwise =
-        layer !== undefined &&
-        kernel !== undefined &&
-        offsets.has(kernel) &&
-        UNIT_LAYERS.has(layer.getClassName());
-      if (!unitwise) {
+      const layer = unitLayer(w);
+      if (layer === undefined) {
         done.add(w);
         groups.push({ name: w.name, indices: range(w), shape: offsets.get(w)!.shape });
-        continue;
+      } else {
+        unitGroups(layer, done);
       }
-      const { offset: kOffset, shape: kShape } = offsets.get(kernel)!;
-      const units = kShape[kShape.length - 1];
-      const fanIn = kShape.slice(0, -1).reduce((p, d) => p * d, 1);
-      const biasOffset = bias && offsets.has(bias) ? offsets.get(bias)!.offset : undefined;
-      for (let j = 0; j < units; j++) {
-        const indices = Array.from({ length: fanIn }, (_, i) => kOffset + i * units + j);
-        if (biasOffset !== undefined) indices.push(biasOffset + j);
-        groups.push({ name: `${layer.name}/unit_${j}`, indices });
-      }
-      done.add(kernel);
-      if (bias && biasOffset !== undefined) done.add(bias);
     }
   }
   const blocks: LayoutBlock[] = [];
