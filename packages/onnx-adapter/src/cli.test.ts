@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAnnotation } from './annotate.js';
-import { CLI_BUDGETS, main } from './cli.js';
+import { CLI_BUDGETS, FORWARD_ONLY_PROBES, main } from './cli.js';
 import { onnxCurvature } from './curvature.js';
+import { forwardOnlyTrace } from './forward-only.js';
 import { writeNpy } from './npy.js';
 import { buildModel, mlpModel, normals } from './testing/models.js';
 
@@ -191,6 +192,42 @@ describe('hessian-probe onnx', () => {
     expect(report.matvecs).toBe(CLI_BUDGETS.trace.matvecs);
   });
 
+  it('analyzes the Gauss–Newton matrix with --kind ggn: report kind, same numbers as the operator', async () => {
+    const run = await cli(
+      'onnx',
+      'analyze',
+      path('mlp.onnx'),
+      '--inputs',
+      path('x.npy'),
+      '--labels',
+      path('y.npy'),
+      '--kind',
+      'ggn',
+      '--analyses',
+      'eigen',
+      '--json',
+      path('ggn.json'),
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/curvature\s+Gauss–Newton \(ggn\)/);
+    const report = decodeReport(await readFile(path('ggn.json'), 'utf8'));
+    expect(report.kind).toBe('ggn');
+    await tf.setBackend('cpu');
+    const ggn = await onnxCurvature(bytes, {
+      tf,
+      inputs: { x: { data: x, shape: [N, 4] } },
+      labels: { data: labels, shape: [N] },
+      loss: 'ce',
+      kind: 'ggn',
+    });
+    const direct = await runAnalyses(ggn.operator, ggn.layout, {
+      eigen: { ...CLI_BUDGETS.eigen },
+      seed: 0,
+    });
+    ggn.dispose();
+    expect(report.eigen?.values).toEqual(direct.eigen?.values);
+  });
+
   it('analyzes a regression model with --loss mse, float targets, on wasm, drawing progress', async () => {
     const reg = mlpModel({ sizes: [4, 3, 2], activation: 'Sigmoid', linear: 'matmul' });
     await writeFile(path('reg.onnx'), reg.bytes);
@@ -228,6 +265,74 @@ describe('hessian-probe onnx', () => {
       /t-wide\.npy: expected targets shaped like the model output \[12,2\], got \[12,3\]/,
     );
     await tf.setBackend('cpu');
+  });
+
+  it('estimates the trace of a graph with an unsupported operator with --forward-only', async () => {
+    const sine = buildModel({
+      nodes: [
+        { op: 'MatMul', name: 'matmul', inputs: ['x', 'W'], outputs: ['m'] },
+        { op: 'Add', name: 'bias', inputs: ['m', 'b'], outputs: ['a'] },
+        { op: 'Sin', name: 'sine', inputs: ['a'], outputs: ['y'] },
+      ],
+      initializers: [
+        { name: 'W', dims: [4, 3], data: normals(47, 12, 0.5) },
+        { name: 'b', dims: [3], data: normals(48, 3, 0.5) },
+      ],
+      inputs: [{ name: 'x', shape: ['batch', 4] }],
+      outputs: ['y'],
+    });
+    await writeFile(path('sine.onnx'), sine);
+    const args = ['onnx', 'analyze', path('sine.onnx'), '--inputs', path('x.npy')];
+    const refused = await cli(...args, '--labels', path('y.npy'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/Sin \(node sine\).*--forward-only/);
+    const run = await cli(
+      ...args,
+      '--labels',
+      path('y.npy'),
+      '--forward-only',
+      '--seed',
+      '5',
+      '--json',
+      path('sine.json'),
+      '--out',
+      path('sine.annotated.onnx'),
+    );
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /trace\s+\S+ ± \S+, rounding ≤ \S+; estimate \(second differences\)/,
+    );
+    expect(run.stdout).toMatch(/trace W\s+.*estimate \(second differences\)/);
+    expect(run.stdout).toMatch(/forward passes\s+129/);
+    const report = decodeReport(await readFile(path('sine.json'), 'utf8'));
+    const direct = await forwardOnlyTrace(sine, {
+      inputs: { x: { data: x, shape: [N, 4] } },
+      labels: { data: labels, shape: [N] },
+      loss: 'ce',
+      probes: FORWARD_ONLY_PROBES,
+      seed: 5,
+    });
+    expect(report.trace).toEqual({
+      estimate: direct.trace.estimate,
+      stderr: direct.trace.stderr,
+      matvecs: 0,
+      method: 'second-difference',
+      roundingBound: direct.trace.roundingBound,
+      forwardPasses: 1 + 8 + 2 * 2 * FORWARD_ONLY_PROBES,
+      blocks: direct.blocks.map(({ name, estimate, stderr, roundingBound }) => ({
+        name,
+        estimate,
+        stderr,
+        roundingBound,
+      })),
+    });
+    expect(report.loss).toBe(direct.loss);
+    expect(report.eigen).toBeUndefined();
+    const annotated = new Uint8Array(await readFile(path('sine.annotated.onnx')));
+    expect(readAnnotation(annotated)).toEqual(report);
+    const shown = await cli('onnx', 'show', path('sine.annotated.onnx'));
+    expect(shown.stdout).toMatch(/estimate \(second differences\)/);
   });
 
   it('feeds a model with two inputs from NAME=FILE pairs', async () => {
@@ -449,6 +554,53 @@ describe('hessian-probe onnx', () => {
         'bce',
       ],
       /--loss: expected ce or mse, got 'bce'/,
+    ],
+    [
+      'an unknown curvature kind',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--kind',
+        'fisher',
+      ],
+      /--kind: expected hessian or ggn, got 'fisher'/,
+    ],
+    [
+      '--forward-only with --kind ggn',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--forward-only',
+        '--kind',
+        'ggn',
+      ],
+      /--forward-only: estimates the Hessian trace only/,
+    ],
+    [
+      '--forward-only with other analyses',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--forward-only',
+        '--analyses',
+        'eigen,trace',
+      ],
+      /--forward-only: runs the trace only, got --analyses eigen,trace/,
     ],
     [
       'a bad seed',

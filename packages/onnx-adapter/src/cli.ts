@@ -4,6 +4,9 @@
  * - `hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy …` analyses the loss
  *   Hessian of an ONNX model on a probe batch read from NumPy files, prints a summary table,
  *   and writes the annotated model (`--out`) and/or the JSON report (`--json`).
+ * - `hessian-probe onnx analyze … --forward-only` estimates only the trace (and the per-initializer
+ *   block traces) from onnxruntime forward passes ({@link forwardOnlyTrace}), for graphs outside
+ *   the converter's operator set; the numbers are printed and stored as estimates.
  * - `hessian-probe onnx show MODEL.onnx` prints the report attached to a model.
  *
  * Exit codes: 0 success, 2 bad usage or bad input (one line naming the file or flag), 1 internal
@@ -16,6 +19,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   type AnalysesResult,
+  type CurvatureKind,
   type CurvatureReport,
   type CurvatureReportInput,
   encodeReport,
@@ -31,6 +35,7 @@ import * as tfjs from '@tensorflow/tfjs';
 import type { Scalar } from '@tensorflow/tfjs-core';
 import { annotateModel, readAnnotation, writeFileAtomic } from './annotate.js';
 import { type HostLabels, type OnnxCurvature, onnxCurvature } from './curvature.js';
+import { type ForwardOnlyResult, forwardOnlyTrace } from './forward-only.js';
 import { int64ToNumbers, type NpyArray, readNpy } from './npy.js';
 import { type ModelProto, parseModel } from './proto.js';
 import type { HostInput } from './runtime.js';
@@ -71,20 +76,25 @@ export const CLI_BUDGETS = {
   layers: { probes: 1, steps: 16, traceMatvecs: 12 },
 } as const;
 
+/** Rademacher probes per block of `--forward-only` (each costs two forward passes). */
+export const FORWARD_ONLY_PROBES = 30;
+
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage:
   hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
   hessian-probe onnx show MODEL.onnx
   hessian-probe --help
 
-analyze: the loss Hessian of MODEL.onnx over its weight initializers, on the probe batch
-X.npy (float32/float64, first axis = samples) with labels Y.npy.
+analyze: the loss Hessian (or Gauss–Newton matrix) of MODEL.onnx over its weight
+initializers, on the probe batch X.npy (float32/float64, first axis = samples) with labels
+Y.npy.
 
 Options of analyze:
   --inputs X.npy | NAME=X.npy  probe inputs; repeat NAME=FILE for a model with several inputs
   --labels Y.npy               ce: int32/int64 class ids [N] or one-hot/probabilities [N, C];
                                mse: float targets shaped like the model output
   --loss ce|mse                softmax cross-entropy from logits (default) or mean squared error
+  --kind hessian|ggn           the loss Hessian (default) or the generalized Gauss–Newton matrix
   --analyses LIST              comma-separated among eigen,trace,density,blocks,layers
                                (default eigen,trace,density,blocks)
   --k N                        number of top eigenvalues (default 3)
@@ -94,6 +104,10 @@ Options of analyze:
   --force                      allow --out to replace MODEL.onnx
   --backend cpu|wasm           TensorFlow.js backend (default cpu)
   --tolerance T                conversion tolerance vs onnxruntime (default 1e-4, relative)
+  --forward-only               for graphs with operators the converter lacks: estimate only the
+                               trace and per-initializer block traces from onnxruntime forward
+                               passes (second differences; ${FORWARD_ONLY_PROBES} probes per block); an estimate
+                               with sampling and rounding errors, not exact curvature
 
 Exit codes: 0 success, 2 bad usage or bad input, 1 internal error.
 `;
@@ -102,6 +116,7 @@ const OPTIONS = {
   inputs: { type: 'string', multiple: true },
   labels: { type: 'string' },
   loss: { type: 'string' },
+  kind: { type: 'string' },
   analyses: { type: 'string' },
   k: { type: 'string' },
   seed: { type: 'string' },
@@ -110,6 +125,7 @@ const OPTIONS = {
   force: { type: 'boolean' },
   backend: { type: 'string' },
   tolerance: { type: 'string' },
+  'forward-only': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -236,6 +252,7 @@ type Values = ReturnType<
 
 interface AnalyzeOptions {
   readonly loss: 'ce' | 'mse';
+  readonly kind: CurvatureKind;
   readonly analyses: readonly AnalysisName[];
   readonly k: number;
   readonly seed: number;
@@ -244,6 +261,7 @@ interface AnalyzeOptions {
   readonly out?: string;
   readonly json?: string;
   readonly force: boolean;
+  readonly forwardOnly: boolean;
   readonly inputSpecs: readonly string[];
   readonly labels: string;
 }
@@ -257,6 +275,10 @@ function checkOptions(values: Values): AnalyzeOptions {
   const loss = values.loss ?? 'ce';
   if (loss !== 'ce' && loss !== 'mse') {
     throw new CliUsageError(`--loss: expected ce or mse, got '${loss}'`);
+  }
+  const kind = values.kind ?? 'hessian';
+  if (kind !== 'hessian' && kind !== 'ggn') {
+    throw new CliUsageError(`--kind: expected hessian or ggn, got '${kind}'`);
   }
   const names = (values.analyses ?? DEFAULT_ANALYSES.join(','))
     .split(',')
@@ -291,8 +313,28 @@ function checkOptions(values: Values): AnalyzeOptions {
       throw new CliUsageError(`--tolerance: expected a number > 0, got '${values.tolerance}'`);
     }
   }
+  const forwardOnly = values['forward-only'] === true;
+  if (forwardOnly) {
+    if (kind !== 'hessian') {
+      throw new CliUsageError(
+        '--forward-only: estimates the Hessian trace only; --kind ggn needs the converted graph',
+      );
+    }
+    if (names.some((n) => n !== 'trace') && values.analyses !== undefined) {
+      throw new CliUsageError(
+        `--forward-only: runs the trace only, got --analyses ${values.analyses} (drop it or pass --analyses trace)`,
+      );
+    }
+    if (values.tolerance !== undefined || values.k !== undefined) {
+      throw new CliUsageError(
+        `--forward-only: converts nothing and computes no eigenvalues, got --${values.k === undefined ? 'tolerance' : 'k'}`,
+      );
+    }
+  }
   return {
     loss,
+    kind,
+    forwardOnly,
     analyses: CLI_ANALYSES.filter((a) => names.includes(a)),
     k: integer('k', values.k, CLI_BUDGETS.eigen.k, 1),
     seed: integer('seed', values.seed, 0, 0),
@@ -610,6 +652,8 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
   if (o.out !== undefined && o.json !== undefined && resolve(o.out) === resolve(o.json)) {
     throw new CliUsageError(`--out and --json: expected two different files, got ${o.out} twice`);
   }
+  if (o.forwardOnly)
+    return analyzeForwardOnly(modelPath, bytes, model, inputs, size, labels, o, io);
   // 2. Conversion, checked against onnxruntime.
   await useBackend(tfjs, o.backend);
   const tf = tfjs as unknown as Tf;
@@ -621,6 +665,7 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
       inputs,
       labels,
       loss: o.loss,
+      kind: o.kind,
       ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }),
     });
   } catch (error) {
@@ -672,7 +717,7 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
       epoch: 0,
       step: 0,
       timestamp,
-      kind: 'hessian' as const,
+      kind: o.kind,
       model: {
         name: model.graph?.name || basename(modelPath, '.onnx'),
         parameterCount: layout.dim,
@@ -702,6 +747,80 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
   } finally {
     curvature.dispose();
   }
+}
+
+async function analyzeForwardOnly(
+  modelPath: string,
+  bytes: Uint8Array,
+  model: ModelProto,
+  inputs: Readonly<Record<string, HostInput>>,
+  size: number,
+  labels: HostLabels,
+  o: AnalyzeOptions,
+  io: CliIo,
+): Promise<number> {
+  const started = performance.now();
+  const timestamp = new Date().toISOString();
+  io.stderr(
+    `hessian-probe: forward-only estimate of ${modelPath} (second differences, onnxruntime)…\n`,
+  );
+  let result: ForwardOnlyResult;
+  try {
+    result = await forwardOnlyTrace(bytes, {
+      inputs,
+      labels,
+      loss: o.loss,
+      probes: FORWARD_ONLY_PROBES,
+      seed: o.seed,
+    });
+  } catch (error) {
+    throw asInputError(error, modelPath);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const { trace, layout } = result;
+  const input: CurvatureReportInput = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    epoch: 0,
+    step: 0,
+    timestamp,
+    kind: 'hessian',
+    model: {
+      name: model.graph?.name || basename(modelPath, '.onnx'),
+      parameterCount: layout.dim,
+      layout,
+    },
+    probe: { size, seed: o.seed },
+    loss: result.loss,
+    // No matrix-vector products: the cost is in trace.forwardPasses.
+    trace: {
+      estimate: trace.estimate,
+      stderr: trace.stderr,
+      matvecs: 0,
+      method: result.method,
+      roundingBound: trace.roundingBound,
+      forwardPasses: result.forwardPasses,
+      blocks: result.blocks.map(({ name, estimate, stderr, roundingBound }) => ({
+        name,
+        estimate,
+        stderr,
+        roundingBound,
+      })),
+    },
+    seconds,
+    matvecs: 0,
+  };
+  const report = normalizeReport(input);
+  if (o.json !== undefined) {
+    await writeFileAtomic(o.json, new TextEncoder().encode(`${jsonText(report)}\n`));
+    io.stderr(`  wrote ${o.json}\n`);
+  }
+  if (o.out !== undefined) {
+    await writeFileAtomic(o.out, annotateModel(bytes, report));
+    io.stderr(`  wrote ${o.out}\n`);
+  }
+  io.stdout(formatSummary(report));
+  io.stderr(`hessian-probe: done in ${seconds.toFixed(2)} s\n`);
+  return EXIT.ok;
 }
 
 /** The report as JSON: {@link encodeReport}'s text (non-finite numbers as strings), indented. */
@@ -747,13 +866,27 @@ export function formatSummary(report: CurvatureReport): string {
   ]);
   rows.push(['probe', `${probe.size} samples, seed ${probe.seed}`]);
   rows.push(['loss', fmt(report.loss)]);
+  rows.push(['curvature', report.kind === 'ggn' ? 'Gauss–Newton (ggn)' : 'Hessian']);
   if (eigen) {
     rows.push([
       'λmax…',
       `${eigen.values.map(fmt).join(', ')}${eigen.converged ? '' : ' (not converged)'}`,
     ]);
   }
-  if (trace) rows.push(['trace', `${fmt(trace.estimate)} ± ${fmt(trace.stderr)}`]);
+  if (trace?.method === 'second-difference') {
+    const label = 'estimate (second differences)';
+    rows.push([
+      'trace',
+      `${fmt(trace.estimate)} ± ${fmt(trace.stderr)}, rounding ≤ ${fmt(trace.roundingBound)}; ${label}`,
+    ]);
+    for (const b of trace.blocks ?? []) {
+      rows.push([
+        `trace ${b.name}`,
+        `${fmt(b.estimate)} ± ${fmt(b.stderr)}, rounding ≤ ${fmt(b.roundingBound)}; ${label}`,
+      ]);
+    }
+    rows.push(['forward passes', String(trace.forwardPasses)]);
+  } else if (trace) rows.push(['trace', `${fmt(trace.estimate)} ± ${fmt(trace.stderr)}`]);
   if (density) {
     rows.push(['negative mass', fmt(density.negativeMass)]);
     rows.push(['Ritz range', `[${fmt(density.lambdaMin)}, ${fmt(density.lambdaMax)}]`]);

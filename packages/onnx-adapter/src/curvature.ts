@@ -1,12 +1,13 @@
 /**
  * Curvature of an ONNX model's loss: the model is parsed, converted to a tfjs function,
- * checked against onnxruntime, and handed to the same exact Hessian-vector product as tfjs
- * models (`hessianOperator` of `@hessian-probe/core/tfjs`), with one layout block per
- * parameter initializer, named after it.
+ * checked against onnxruntime, and handed to the same exact curvature products as tfjs
+ * models (`hessianOperator` or `gaussNewtonOperator` of `@hessian-probe/core/tfjs`), with one
+ * layout block per parameter initializer, named after it.
  */
-import { OptionError } from '@hessian-probe/core';
+import { type CurvatureKind, OptionError } from '@hessian-probe/core';
 import {
   type CurvatureOperator,
+  gaussNewtonOperator,
   hessianOperator,
   meanSquaredError,
   softmaxCrossEntropy,
@@ -46,6 +47,14 @@ export interface OnnxCurvatureOptions {
   readonly parameters?: readonly string[];
   /** Conversion tolerance of {@link verifyConversion}; default {@link DEFAULT_CONVERSION_TOLERANCE}. */
   readonly tolerance?: number;
+  /**
+   * Which curvature matrix (default `'hessian'`): `'hessian'` the exact loss Hessian ∇²L;
+   * `'ggn'` the generalized Gauss–Newton matrix G = Jᵀ A J of the output the loss reads
+   * (Schraudolph 2002; with `'ce'` and a Softmax output, J is the Jacobian of the Softmax's
+   * input, the logits). `'ggn'` needs `loss` `'ce'` or `'mse'` (their Hessians A in the output
+   * are known in closed form); same layout as `'hessian'`.
+   */
+  readonly kind?: CurvatureKind;
 }
 
 /** The result of {@link onnxCurvature}. */
@@ -59,14 +68,16 @@ export interface OnnxCurvature extends CurvatureOperator {
 }
 
 /**
- * The exact loss Hessian of an ONNX model over its parameter initializers, as a
- * {@link CurvatureOperator} (products in float64 on the host; each costs about two gradients
- * of the tfjs function). Everything is checked before the first product: the file
- * ({@link parseModel}), the operators ({@link convertGraph}) and the conversion against
- * onnxruntime on `inputs` ({@link verifyConversion}).
+ * The exact loss Hessian (or, with `kind: 'ggn'`, the generalized Gauss–Newton matrix) of an
+ * ONNX model over its parameter initializers, as a {@link CurvatureOperator} (products in
+ * float64 on the host; each costs about two gradients of the tfjs function). Everything is
+ * checked before the first product: the options, the file ({@link parseModel}), the operators
+ * ({@link convertGraph}) and the conversion against onnxruntime on `inputs`
+ * ({@link verifyConversion}).
  *
  * @throws {@link OnnxFormatError}, {@link ConversionMismatchError} and {@link OptionError}
- *   as those functions do; {@link OptionError} for an unknown `output`.
+ *   as those functions do; {@link OptionError} for an unknown `output` or `kind`, and for
+ *   `kind: 'ggn'` with a loss function (not `'ce'` or `'mse'`).
  * @example
  * ```ts
  * const { operator, layout, dispose } = await onnxCurvature(readFileSync('mlp.onnx'), {
@@ -80,7 +91,15 @@ export async function onnxCurvature(
   modelBytes: Uint8Array,
   options: OnnxCurvatureOptions,
 ): Promise<OnnxCurvature> {
-  const { tf, inputs, labels, loss } = options;
+  const { tf, inputs, labels, loss, kind = 'hessian' } = options;
+  if (kind !== 'hessian' && kind !== 'ggn') {
+    throw new OptionError(`onnxCurvature: expected kind 'hessian' or 'ggn', got ${String(kind)}`);
+  }
+  if (kind === 'ggn' && loss !== 'ce' && loss !== 'mse') {
+    throw new OptionError(
+      "onnxCurvature: expected loss 'ce' or 'mse' for kind 'ggn' (the Gauss–Newton matrix needs the loss's Hessian in the output in closed form), got a function",
+    );
+  }
   const model = parseModel(modelBytes);
   const fn = convertGraph(
     tf,
@@ -104,6 +123,37 @@ export async function onnxCurvature(
     const producer = (model.graph?.node ?? []).find((n) => (n.output ?? []).includes(output));
     const fetch =
       loss === 'ce' && producer?.opType === 'Softmax' ? (producer.input ?? [])[0] : output;
+    const feeds = (): Record<string, Tensor> =>
+      Object.fromEntries(
+        fn.inputNames.map((n) => [n, tf.tensor(inputs[n].data, [...inputs[n].shape], 'float32')]),
+      );
+    const targets = (): Tensor =>
+      tf.tensor(
+        labels.data,
+        [...labels.shape],
+        labels.data instanceof Int32Array ? 'int32' : 'float32',
+      );
+    if (kind === 'ggn') {
+      // Kept for the operator's lifetime: gaussNewtonOperator reads it in every product.
+      const y = targets();
+      const { operator, layout } = gaussNewtonOperator({
+        tf,
+        params: fn.params,
+        output: (params) => fn.run(params, feeds(), [fetch])[0],
+        targets: y,
+        loss: loss === 'ce' ? 'softmaxCrossEntropy' : 'meanSquaredError',
+      });
+      return {
+        operator,
+        layout,
+        check,
+        fn,
+        dispose: () => {
+          y.dispose();
+          fn.dispose();
+        },
+      };
+    }
     const objective = (z: Tensor, y: Tensor): Scalar =>
       loss === 'ce'
         ? softmaxCrossEntropy(tf, z, y)
@@ -113,17 +163,7 @@ export async function onnxCurvature(
     const { operator, layout } = hessianOperator({
       tf,
       params: fn.params,
-      loss: (params) => {
-        const feeds = Object.fromEntries(
-          fn.inputNames.map((n) => [n, tf.tensor(inputs[n].data, [...inputs[n].shape], 'float32')]),
-        );
-        const y = tf.tensor(
-          labels.data,
-          [...labels.shape],
-          labels.data instanceof Int32Array ? 'int32' : 'float32',
-        );
-        return objective(fn.run(params, feeds, [fetch])[0], y);
-      },
+      loss: (params) => objective(fn.run(params, feeds(), [fetch])[0], targets()),
     });
     return { operator, layout, check, fn, dispose: () => fn.dispose() };
   } catch (error) {

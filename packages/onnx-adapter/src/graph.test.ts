@@ -25,6 +25,7 @@ interface OpCase {
   readonly initializers?: readonly (TensorSpec & { readonly name: string })[];
   readonly attrs?: Readonly<Record<string, AttrSpec>>;
   readonly opset?: number;
+  /** Node outputs (the first is the graph output `y`); default 1. */
   readonly outputs?: number;
   /** Default {@link OP_TOLERANCE}. */
   readonly tolerance?: number;
@@ -400,7 +401,7 @@ function caseModel(c: OpCase): Uint8Array {
         op: c.op,
         name: 'node',
         inputs: c.nodeInputs,
-        outputs: ['y'],
+        outputs: ['y', ...Array.from({ length: (c.outputs ?? 1) - 1 }, (_, i) => `y${i + 1}`)],
         ...(c.attrs ? { attrs: c.attrs } : {}),
       },
     ],
@@ -519,25 +520,162 @@ describe('convertGraph checks', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  const bn = {
+    op: 'BatchNormalization',
+    inputs: { x: [2, 3] },
+    nodeInputs: ['x', 's', 'b', 'm', 'v'],
+    initializers: [init('s', [3], 4), init('b', [3], 5), init('m', [3], 6), init('v', [3], 7, 5)],
+  };
+  const image = { inputs: { x: [1, 2, 5, 5] }, nodeInputs: ['x'] };
+  const conv = {
+    op: 'Conv',
+    inputs: { x: [1, 2, 5, 5] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [2, 2, 2, 2], 2)],
+  };
   it.each([
     {
       title: 'grouped Conv',
-      op: 'Conv',
-      inputs: { x: [1, 2, 5, 5] },
-      nodeInputs: ['x', 'w'],
-      initializers: [init('w', [2, 1, 3, 3], 1)],
+      ...conv,
       attrs: { group: { i: 2 } },
       message: /Conv: expected group 1 in node node, got group 2/,
     },
     {
       title: 'dilated Conv',
-      op: 'Conv',
-      inputs: { x: [1, 2, 5, 5] },
-      nodeInputs: ['x', 'w'],
-      initializers: [init('w', [2, 2, 2, 2], 2)],
+      ...conv,
       attrs: { dilations: { ints: [2, 2] } },
       message: /dilations 1 .* got \[2,2\]/,
     },
+    {
+      title: 'Conv with an unknown auto_pad',
+      ...conv,
+      attrs: { auto_pad: { s: 'SAME' } },
+      message: /auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER in node node, got SAME/,
+    },
+    {
+      title: 'Conv with 3-D pads',
+      ...conv,
+      attrs: { pads: { ints: [1, 1, 1, 1, 1, 1] } },
+      message: /pads of length 4 \(2-D\) in node node, got \[1,1,1,1,1,1\]/,
+    },
+    {
+      title: 'Conv with negative pads',
+      ...conv,
+      attrs: { pads: { ints: [0, -1, 0, 0] } },
+      message: /pads ≥ 0 in node node, got \[0,-1,0,0\]/,
+    },
+    {
+      title: 'Conv with 1-D strides',
+      ...conv,
+      attrs: { strides: { ints: [2] } },
+      message: /strides of length 2 \(2-D\) in node node, got \[2\]/,
+    },
+    {
+      title: 'padded AveragePool (count_include_pad would matter)',
+      op: 'AveragePool',
+      ...image,
+      attrs: {
+        kernel_shape: { ints: [3, 3] },
+        pads: { ints: [1, 1, 1, 1] },
+        count_include_pad: { i: 1 },
+      },
+      message: /AveragePool: expected no padding .*AvgPoolGrad.*got pads \[1,1,1,1\]/,
+    },
+    {
+      title: 'AveragePool ceil_mode 1',
+      op: 'AveragePool',
+      ...image,
+      attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
+      message: /AveragePool: expected ceil_mode 0 in node node, got ceil_mode 1/,
+    },
+    {
+      title: 'dilated AveragePool (opset 19)',
+      op: 'AveragePool',
+      ...image,
+      attrs: { kernel_shape: { ints: [2, 2] }, dilations: { ints: [1, 2] } },
+      opset: 19,
+      message: /dilations 1 .* got \[1,2\]/,
+    },
+    {
+      title: 'MaxPool ceil_mode 1',
+      op: 'MaxPool',
+      ...image,
+      attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
+      message: /ceil_mode 0/,
+    },
+    {
+      title: 'dilated MaxPool',
+      op: 'MaxPool',
+      ...image,
+      attrs: { kernel_shape: { ints: [2, 2] }, dilations: { ints: [2, 2] } },
+      message: /MaxPool: expected dilations 1 .* got \[2,2\]/,
+    },
+    {
+      title: 'MaxPool with its Indices output (storage_order 1)',
+      op: 'MaxPool',
+      ...image,
+      attrs: { kernel_shape: { ints: [2, 2] }, storage_order: { i: 1 } },
+      outputs: 2,
+      message: /MaxPool: expected one output \(no Indices\) in node node, got outputs y1/,
+    },
+    {
+      title: 'MaxPool with an unknown auto_pad',
+      op: 'MaxPool',
+      ...image,
+      attrs: { kernel_shape: { ints: [2, 2] }, auto_pad: { s: 'SAME_MIDDLE' } },
+      message: /auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER in node node, got SAME_MIDDLE/,
+    },
+    {
+      title: 'BatchNormalization in training mode',
+      ...bn,
+      attrs: { training_mode: { i: 1 } },
+      opset: 15,
+      message: /training_mode 0/,
+    },
+    {
+      title: 'BatchNormalization with running-statistics outputs',
+      ...bn,
+      outputs: 3,
+      opset: 15,
+      message:
+        /BatchNormalization: expected one output \(inference\) in node node, got outputs y1, y2/,
+    },
+    {
+      title: 'BatchNormalization spatial 0 (opset 7)',
+      ...bn,
+      attrs: { spatial: { i: 0 } },
+      opset: 7,
+      message: /BatchNormalization: expected spatial 1 in node node, got spatial 0/,
+    },
+    {
+      title: 'Dropout with a training_mode input',
+      op: 'Dropout',
+      inputs: { x: [2, 3], ratio: [], training: [] },
+      nodeInputs: ['x', 'ratio', 'training'],
+      message:
+        /Dropout: expected no training_mode input \(inference\) in node node, got training_mode from training/,
+    },
+  ] satisfies (OpCase & { message: RegExp })[])(
+    'refuses $title at conversion, before building anything, naming the node',
+    async (c) => {
+      const tf = await useBackend('cpu');
+      const before = tf.memory().numTensors;
+      let error: unknown;
+      try {
+        convertGraph(tf, parseModel(caseModel(c)), { parameters: [] });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(OnnxFormatError);
+      const e = error as OnnxFormatError;
+      expect(e.code).toBe('onnx-unsupported-op');
+      expect(e.nodes).toEqual([{ node: 'node', opType: c.op }]);
+      expect(e.message).toMatch(c.message);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
+  it.each([
     {
       title: '1-D Conv',
       op: 'Conv',
@@ -547,49 +685,15 @@ describe('convertGraph checks', () => {
       message: /4-D/,
     },
     {
-      title: 'padded AveragePool',
-      op: 'AveragePool',
-      inputs: { x: [1, 2, 5, 5] },
-      nodeInputs: ['x'],
-      attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } },
-      message: /AveragePool: expected no padding .*AvgPoolGrad/,
-    },
-    {
-      title: 'AveragePool with auto_pad SAME_UPPER',
+      title: 'AveragePool with auto_pad SAME_UPPER (padding depends on the input size)',
       op: 'AveragePool',
       inputs: { x: [1, 2, 5, 5] },
       nodeInputs: ['x'],
       attrs: { kernel_shape: { ints: [2, 2] }, auto_pad: { s: 'SAME_UPPER' } },
       message: /expected no padding/,
     },
-    {
-      title: 'MaxPool ceil_mode 1',
-      op: 'MaxPool',
-      inputs: { x: [1, 2, 5, 5] },
-      nodeInputs: ['x'],
-      attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, ceil_mode: { i: 1 } },
-      message: /ceil_mode 0/,
-    },
-    {
-      title: 'MaxPool with an unknown auto_pad',
-      op: 'MaxPool',
-      inputs: { x: [1, 2, 5, 5] },
-      nodeInputs: ['x'],
-      attrs: { kernel_shape: { ints: [2, 2] }, auto_pad: { s: 'SAME_MIDDLE' } },
-      message: /auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER in node node, got SAME_MIDDLE/,
-    },
-    {
-      title: 'BatchNormalization in training mode',
-      op: 'BatchNormalization',
-      inputs: { x: [2, 3] },
-      nodeInputs: ['x', 's', 'b', 'm', 'v'],
-      initializers: [init('s', [3], 4), init('b', [3], 5), init('m', [3], 6), init('v', [3], 7, 5)],
-      attrs: { training_mode: { i: 1 } },
-      opset: 15,
-      message: /training_mode 0/,
-    },
   ] satisfies (OpCase & { message: RegExp })[])(
-    'refuses $title with a typed error naming the node',
+    'refuses $title (a shape-dependent check) when run, with a typed error naming the node',
     async (c) => {
       const tf = await useBackend('cpu');
       const bytes = caseModel(c);

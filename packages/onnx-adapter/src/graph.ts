@@ -6,7 +6,7 @@
 import { OptionError } from '@hessian-probe/core';
 import type { NamedTensor, Tf } from '@hessian-probe/core/tfjs';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { OPS, SUPPORTED_OPS } from './ops/index.js';
+import { OP_CHECKS, OPS, SUPPORTED_OPS } from './ops/index.js';
 import {
   defaultOpset,
   describeNodes,
@@ -104,7 +104,11 @@ function hostToTensor(tf: Tf, h: HostTensor): Tensor {
 /**
  * Converts a parsed model into an {@link OnnxFunction}. Checks, before building anything, that
  * every node is one of {@link SUPPORTED_OPS} (else one {@link OnnxFormatError}
- * `'onnx-unsupported-op'` listing every unsupported node by name and type), that every
+ * `'onnx-unsupported-op'` listing every unsupported node by name and type, and naming the
+ * forward-only estimate, {@link forwardOnlyTrace}, that still applies), that no node sets an
+ * attribute value the conversion does not support (Conv group ≠ 1, dilations ≠ 1, an unknown
+ * auto_pad, pooling ceil_mode 1 or an Indices output, padded AveragePool, BatchNormalization
+ * in training mode: {@link OnnxFormatError} `'onnx-unsupported-op'` naming the node), that every
  * initializer is float32, int32 or int64, and that every chosen parameter is a float32
  * initializer ({@link OptionError} otherwise).
  *
@@ -134,10 +138,12 @@ export function convertGraph(
   if (unsupported.length > 0) {
     throw new OnnxFormatError(
       'onnx-unsupported-op',
-      `convertGraph: expected operators from {${SUPPORTED_OPS.join(', ')}}, got ${unsupported.length} unsupported: ${describeNodes(unsupported)}`,
+      `convertGraph: expected operators from {${SUPPORTED_OPS.join(', ')}}, got ${unsupported.length} unsupported: ${describeNodes(unsupported)}; the trace can still be estimated from onnxruntime forward passes alone (hessian-probe onnx analyze --forward-only, or forwardOnlyTrace)`,
       { nodes: unsupported },
     );
   }
+  const opset = defaultOpset(model) ?? 0;
+  for (const node of nodes) OP_CHECKS[node.opType ?? '']?.({ node, opset });
   const initializers = new Map(
     (graph.initializer ?? []).map((t) => [t.name ?? '', decodeTensor(t)]),
   );
@@ -160,7 +166,6 @@ export function convertGraph(
       `convertGraph: expected unique parameter names, got ${parameters.join(', ')}`,
     );
   }
-  const opset = defaultOpset(model) ?? 0;
   const isParam = new Set(parameters);
   const inputNames = (graph.input ?? [])
     .map((i) => i.name ?? '')

@@ -7,10 +7,16 @@
  * - {@link convertGraph} turns the graph into a differentiable tfjs function of its parameter
  *   initializers (operators: {@link SUPPORTED_OPS}); {@link verifyConversion} checks it against
  *   onnxruntime-node on the user's inputs.
- * - {@link onnxCurvature} gives the exact loss Hessian over the initializers as a
- *   `CurvatureOperator` of `@hessian-probe/core`, layout blocks named after the initializers.
+ * - {@link onnxCurvature} gives the exact loss Hessian (or, `kind: 'ggn'`, the generalized
+ *   Gauss–Newton matrix) over the initializers as a `CurvatureOperator` of
+ *   `@hessian-probe/core`, layout blocks named after the initializers.
+ * - {@link forwardOnlyTrace} estimates the Hessian trace and per-initializer block traces from
+ *   onnxruntime forward passes alone (second differences), for graphs outside the operator set.
  * - {@link annotateModel} / {@link annotateFile} attach a `CurvatureReport` to the model's
  *   `metadata_props` (every other byte kept); {@link readAnnotation} reads it back.
+ * - {@link toOnnx} / {@link writeOnnx} export a tfjs layers model (a chain of
+ *   {@link EXPORTABLE_LAYERS}) to ONNX, optionally carrying a report; {@link OnnxExportError}
+ *   lists every layer it cannot export.
  * - {@link readNpy} and {@link writeNpy}: NumPy `.npy` files (format versions 1.0 to 3.0;
  *   little-endian, C-order float32, float64, int32, int64, uint8 and bool), with
  *   {@link int64ToNumbers} for int64 labels and {@link NpyFormatError} for files it refuses.
@@ -18,10 +24,6 @@
  * The command line `hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy …` and
  * `hessian-probe onnx show MODEL.onnx` (bin `hessian-probe`; `src/cli.ts`) is not exported
  * here: it loads `@tensorflow/tfjs`, which the library itself leaves to the caller.
- *
- * Planned (issue 6): more operators (Conv, pooling, BatchNormalization, Concat, …), the
- * forward-only estimate for graphs outside the operator set, and `toOnnx()` export of tfjs
- * Sequential models.
  *
  * @example
  * ```ts
@@ -60,6 +62,27 @@ export {
   type OnnxLoss,
   onnxCurvature,
 } from './curvature.js';
+export {
+  EXPORT_IR_VERSION,
+  EXPORT_OPSET,
+  EXPORTABLE_ACTIVATIONS,
+  EXPORTABLE_LAYERS,
+  OnnxExportError,
+  type ToOnnxOptions,
+  toOnnx,
+  type UnsupportedLayer,
+  writeOnnx,
+} from './export.js';
+export {
+  DEFAULT_RELATIVE_STEP,
+  FLOAT32_UNIT_ROUNDOFF,
+  type ForwardOnlyOptions,
+  type ForwardOnlyResult,
+  forwardOnlyTrace,
+  NOISE_POINTS,
+  noiseLevel,
+  type SecondDifferenceEstimate,
+} from './forward-only.js';
 export {
   type ConvertGraphOptions,
   convertGraph,

@@ -1,13 +1,13 @@
 /** The registry of supported ONNX operators (default domain), one module per family. */
 import { ACTIVATION_OPS } from './activation.js';
 import { CONSTANT_OPS } from './constant.js';
-import { CONV_OPS } from './conv.js';
+import { CONV_CHECKS, CONV_OPS } from './conv.js';
 import { ELEMENTWISE_OPS } from './elementwise.js';
 import { LINEAR_OPS } from './linear.js';
-import { NORMALIZATION_OPS } from './normalization.js';
-import { POOL_OPS } from './pool.js';
-import { SHAPE_OPS } from './shape.js';
-import type { OpImpl } from './types.js';
+import { NORMALIZATION_CHECKS, NORMALIZATION_OPS } from './normalization.js';
+import { POOL_CHECKS, POOL_OPS } from './pool.js';
+import { SHAPE_CHECKS, SHAPE_OPS } from './shape.js';
+import type { OpCheck, OpImpl } from './types.js';
 
 /** Every supported operator by its ONNX `op_type`. */
 export const OPS: Readonly<Record<string, OpImpl>> = {
@@ -19,6 +19,17 @@ export const OPS: Readonly<Record<string, OpImpl>> = {
   ...ACTIVATION_OPS,
   ...SHAPE_OPS,
   ...CONSTANT_OPS,
+};
+
+/**
+ * Attribute checks run by `convertGraph` on every node before anything is built (operators
+ * without attributes the implementation could ignore have none).
+ */
+export const OP_CHECKS: Readonly<Record<string, OpCheck>> = {
+  ...CONV_CHECKS,
+  ...POOL_CHECKS,
+  ...NORMALIZATION_CHECKS,
+  ...SHAPE_CHECKS,
 };
 
 /** The names of the supported operators, sorted. */

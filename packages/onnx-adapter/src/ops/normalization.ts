@@ -1,22 +1,22 @@
 /**
  * BatchNormalization at inference: Y = (X − mean) / √(var + epsilon) · scale + B, per channel
  * (axis 1), from the stored statistics; differentiable in every input. momentum is ignored
- * (training only). Refused (typed error naming the node): training_mode 1 or the running
- * mean/var outputs (opset ≥ 14 training), spatial 0 (opset < 9 per-activation statistics).
+ * (training only). Refused at conversion (typed error naming the node): training_mode 1 or
+ * the running mean/var outputs (opset ≥ 14 training), spatial 0 (opset < 9 per-activation
+ * statistics).
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { floatAttr, intAttr, type OpImpl, required, unsupportedAttribute } from './types.js';
+import {
+  floatAttr,
+  intAttr,
+  type OpCheck,
+  type OpImpl,
+  required,
+  unsupportedAttribute,
+} from './types.js';
 
 const BatchNormalization: OpImpl = (ctx, inputs) => {
   const { tf, node } = ctx;
-  const training = intAttr(node, 'training_mode', 0);
-  if (training !== 0) throw unsupportedAttribute(ctx, 'training_mode 0 (inference)', `${training}`);
-  const spatial = intAttr(node, 'spatial', 1);
-  if (spatial !== 1) throw unsupportedAttribute(ctx, 'spatial 1', `spatial ${spatial}`);
-  const extra = (node.output ?? []).slice(1).filter((o) => o !== '');
-  if (extra.length > 0) {
-    throw unsupportedAttribute(ctx, 'one output (inference)', `outputs ${extra.join(', ')}`);
-  }
   const x = required(ctx, inputs, 0);
   const epsilon = floatAttr(node, 'epsilon', 1e-5);
   const perChannel = (t: Tensor): Tensor =>
@@ -26,6 +26,23 @@ const BatchNormalization: OpImpl = (ctx, inputs) => {
   );
   const inv = tf.div(scale, tf.sqrt(tf.add(variance, epsilon)));
   return [tf.add(tf.mul(tf.sub(x, mean), inv), bias)];
+};
+
+/** BatchNormalization: inference only (training_mode 0, spatial 1, one output). */
+export const NORMALIZATION_CHECKS: Readonly<Record<string, OpCheck>> = {
+  BatchNormalization: (ctx) => {
+    const { node } = ctx;
+    const training = intAttr(node, 'training_mode', 0);
+    if (training !== 0) {
+      throw unsupportedAttribute(ctx, 'training_mode 0 (inference)', `${training}`);
+    }
+    const spatial = intAttr(node, 'spatial', 1);
+    if (spatial !== 1) throw unsupportedAttribute(ctx, 'spatial 1', `spatial ${spatial}`);
+    const extra = (node.output ?? []).slice(1).filter((o) => o !== '');
+    if (extra.length > 0) {
+      throw unsupportedAttribute(ctx, 'one output (inference)', `outputs ${extra.join(', ')}`);
+    }
+  },
 };
 
 /** BatchNormalization (inference). */

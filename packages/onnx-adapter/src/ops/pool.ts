@@ -14,28 +14,39 @@
  *   (packages/core/README.md). ceil_mode must be 0, dilations 1.
  * - GlobalAveragePool: the mean over every spatial axis (any rank ≥ 3), kept as size-1 axes.
  */
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { intAttr, type OpContext, type OpImpl, required, unsupportedAttribute } from './types.js';
-import { TO_NCHW, TO_NHWC, unpadded, type Window2d, window2d } from './window.js';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
+import {
+  intAttr,
+  intsAttr,
+  type NodeContext,
+  type OpCheck,
+  type OpImpl,
+  required,
+  unsupportedAttribute,
+} from './types.js';
+import { checkWindow, TO_NCHW, TO_NHWC, unpadded, window2d } from './window.js';
 
-function checkCommon(ctx: OpContext): void {
+/**
+ * At conversion: ceil_mode 0, no Indices output (so MaxPool's `storage_order`, which only
+ * orders the Indices, never matters), and the window attributes of {@link checkWindow}.
+ */
+function checkPool(ctx: NodeContext): void {
   const ceil = intAttr(ctx.node, 'ceil_mode', 0);
   if (ceil !== 0) throw unsupportedAttribute(ctx, 'ceil_mode 0', `ceil_mode ${ceil}`);
   const extra = (ctx.node.output ?? []).slice(1).filter((o) => o !== '');
   if (extra.length > 0) {
     throw unsupportedAttribute(ctx, 'one output (no Indices)', `outputs ${extra.join(', ')}`);
   }
+  checkWindow(ctx);
 }
 
-function poolWindow(ctx: OpContext, x: Tensor): Window2d {
-  checkCommon(ctx);
-  return window2d(ctx, x);
-}
+const NO_PADDING =
+  "no padding (tfjs's AvgPoolGrad is wrong at padded borders, even at first order)";
 
 const MaxPool: OpImpl = (ctx, inputs) => {
   const { tf } = ctx;
   const x = required(ctx, inputs, 0);
-  const win = poolWindow(ctx, x);
+  const win = window2d(ctx, x);
   let xn = tf.transpose(x, TO_NHWC);
   if (!unpadded(win)) {
     // A finite value below every entry: never a window's maximum (no window is all padding).
@@ -50,14 +61,10 @@ const MaxPool: OpImpl = (ctx, inputs) => {
 const AveragePool: OpImpl = (ctx, inputs) => {
   const { tf } = ctx;
   const x = required(ctx, inputs, 0);
-  const win = poolWindow(ctx, x);
-  if (!unpadded(win)) {
-    throw unsupportedAttribute(
-      ctx,
-      "no padding (tfjs's AvgPoolGrad is wrong at padded borders, even at first order)",
-      `pads ${JSON.stringify(win.pads)}`,
-    );
-  }
+  const win = window2d(ctx, x);
+  // SAME_UPPER/SAME_LOWER pad depending on the input size: checked here, not at conversion.
+  if (!unpadded(win))
+    throw unsupportedAttribute(ctx, NO_PADDING, `pads ${JSON.stringify(win.pads)}`);
   const y = tf.avgPool(tf.transpose(x, TO_NHWC) as Tensor4D, win.kernel, win.strides, 'valid');
   return [tf.transpose(y, TO_NCHW)];
 };
@@ -67,6 +74,19 @@ const GlobalAveragePool: OpImpl = (ctx, inputs) => {
   if (x.rank < 3) throw unsupportedAttribute(ctx, 'an input of rank ≥ 3', `rank ${x.rank}`);
   const axes = [...Array(x.rank).keys()].slice(2);
   return [ctx.tf.mean(x, axes, true)];
+};
+
+/**
+ * Conversion-time checks of MaxPool and AveragePool ({@link checkPool}); AveragePool also
+ * refuses explicit non-zero `pads` there (with them, `count_include_pad` would matter).
+ */
+export const POOL_CHECKS: Readonly<Record<string, OpCheck>> = {
+  MaxPool: checkPool,
+  AveragePool: (ctx) => {
+    checkPool(ctx);
+    const pads = intsAttr(ctx.node, 'pads') ?? [];
+    if (pads.some((p) => p !== 0)) throw unsupportedAttribute(ctx, NO_PADDING, `pads [${pads}]`);
+  },
 };
 
 /** MaxPool, AveragePool and GlobalAveragePool. */

@@ -9,6 +9,7 @@ import {
   intAttr,
   intsAttr,
   intValues,
+  type OpCheck,
   type OpContext,
   type OpImpl,
   required,
@@ -99,6 +100,23 @@ const Unsqueeze: OpImpl = (ctx, inputs) => {
   const rest = [...x.shape];
   const shape = Array.from({ length: rank }, (_, i) => (axes.has(i) ? 1 : (rest.shift() ?? 1)));
   return [ctx.tf.reshape(x, shape)];
+};
+
+/**
+ * Dropout: no `training_mode` input (opset ≥ 12), which, when true, makes onnxruntime drop
+ * values at random (a bool, a type the conversion does not read anyway).
+ */
+export const SHAPE_CHECKS: Readonly<Record<string, OpCheck>> = {
+  Dropout: (ctx) => {
+    const training = (ctx.node.input ?? [])[2];
+    if (training !== undefined && training !== '') {
+      throw unsupportedAttribute(
+        ctx,
+        'no training_mode input (inference)',
+        `training_mode from ${training}`,
+      );
+    }
+  },
 };
 
 /** Flatten, Reshape, Transpose, Identity, Dropout (inference), Concat, Squeeze, Unsqueeze. */

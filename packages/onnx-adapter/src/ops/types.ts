@@ -3,13 +3,24 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { type AttributeProto, int64, type NodeProto, OnnxFormatError } from '../proto.js';
 import { decodeTensor, type HostTensor } from '../tensor.js';
 
-/** What an operator implementation sees besides its inputs. */
-export interface OpContext {
-  readonly tf: Tf;
+/** A node and the model's opset: what an attribute check sees. */
+export interface NodeContext {
   readonly node: NodeProto;
   /** Default-domain opset of the model (semantics such as Softmax's axis depend on it). */
   readonly opset: number;
 }
+
+/** What an operator implementation sees besides its inputs. */
+export interface OpContext extends NodeContext {
+  readonly tf: Tf;
+}
+
+/**
+ * Checks a node's attributes (and which outputs it uses) before anything is computed, throwing
+ * {@link unsupportedAttribute} for a value the implementation does not support. Checks that
+ * need input shapes stay in the {@link OpImpl}.
+ */
+export type OpCheck = (ctx: NodeContext) => void;
 
 /**
  * One ONNX operator as tfjs ops: inputs in node order (`undefined` for an omitted optional
@@ -98,7 +109,7 @@ export function stringAttr(node: NodeProto, name: string, fallback: string): str
  * an {@link OnnxFormatError} `'onnx-unsupported-op'` naming the node.
  */
 export function unsupportedAttribute(
-  ctx: OpContext,
+  ctx: NodeContext,
   expected: string,
   got: string,
 ): OnnxFormatError {

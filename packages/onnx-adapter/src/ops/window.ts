@@ -4,7 +4,13 @@
  * explicit per-side pads.
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { intsAttr, type OpContext, stringAttr, unsupportedAttribute } from './types.js';
+import {
+  intsAttr,
+  type NodeContext,
+  type OpContext,
+  stringAttr,
+  unsupportedAttribute,
+} from './types.js';
 
 /** The resolved window of a 2-D windowed operator. */
 export interface Window2d {
@@ -19,27 +25,25 @@ export function unpadded(w: Window2d): boolean {
   return w.pads.every(([a, b]) => a === 0 && b === 0);
 }
 
-function pair(ctx: OpContext, name: string, fallback: [number, number]): [number, number] {
+function pair(ctx: NodeContext, name: string, fallback: [number, number]): [number, number] {
   const v = intsAttr(ctx.node, name);
   if (v === undefined) return fallback;
   if (v.length !== 2) throw unsupportedAttribute(ctx, `${name} of length 2 (2-D)`, `[${v}]`);
   return [v[0], v[1]];
 }
 
+/** The `auto_pad` values {@link window2d} resolves. */
+const AUTO_PADS = ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'];
+
 /**
- * Resolves the window of `ctx.node` over input `x` [N, C, H, W]: `kernel` (from the weights
- * for Conv) unless `kernel_shape` says otherwise; `strides` (default 1); `dilations` must be 1
- * (tfjs second-order support of dilated windows is not verified); `auto_pad` NOTSET (with
- * `pads` [top, left, bottom, right], default 0, symmetric or not), VALID, SAME_UPPER or
- * SAME_LOWER.
+ * The window attributes that need no input shape, checked at conversion: `kernel_shape`,
+ * `strides` and `dilations` of length 2 (2-D windows), `dilations` 1 (tfjs second-order support
+ * of dilated windows is not verified), `auto_pad` one of NOTSET, VALID, SAME_UPPER, SAME_LOWER,
+ * and `pads` of length 4 and ≥ 0.
  */
-export function window2d(ctx: OpContext, x: Tensor, kernel?: [number, number]): Window2d {
-  if (x.rank !== 4) {
-    throw unsupportedAttribute(ctx, 'a 4-D NCHW input (2-D windows only)', `rank ${x.rank}`);
-  }
-  const k = pair(ctx, 'kernel_shape', kernel ?? [0, 0]);
-  if (k[0] <= 0 || k[1] <= 0) throw unsupportedAttribute(ctx, 'a kernel_shape', 'none');
-  const strides = pair(ctx, 'strides', [1, 1]);
+export function checkWindow(ctx: NodeContext): void {
+  pair(ctx, 'kernel_shape', [1, 1]);
+  pair(ctx, 'strides', [1, 1]);
   const dilations = pair(ctx, 'dilations', [1, 1]);
   if (dilations.some((d) => d !== 1)) {
     throw unsupportedAttribute(
@@ -49,12 +53,35 @@ export function window2d(ctx: OpContext, x: Tensor, kernel?: [number, number]): 
     );
   }
   const autoPad = stringAttr(ctx.node, 'auto_pad', 'NOTSET');
+  if (!AUTO_PADS.includes(autoPad)) {
+    throw unsupportedAttribute(ctx, 'auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER', autoPad);
+  }
+  const pads = intsAttr(ctx.node, 'pads');
+  if (pads !== undefined && pads.length !== 4) {
+    throw unsupportedAttribute(ctx, 'pads of length 4 (2-D)', `[${pads}]`);
+  }
+  if (pads?.some((p) => p < 0)) throw unsupportedAttribute(ctx, 'pads ≥ 0', `[${pads}]`);
+}
+
+/**
+ * Resolves the window of `ctx.node` over input `x` [N, C, H, W] (attributes checked by
+ * {@link checkWindow}): `kernel` (from the weights for Conv) unless `kernel_shape` says
+ * otherwise; `strides` (default 1); `auto_pad` NOTSET (with `pads` [top, left, bottom, right],
+ * default 0, symmetric or not), VALID, SAME_UPPER or SAME_LOWER.
+ */
+export function window2d(ctx: OpContext, x: Tensor, kernel?: [number, number]): Window2d {
+  if (x.rank !== 4) {
+    throw unsupportedAttribute(ctx, 'a 4-D NCHW input (2-D windows only)', `rank ${x.rank}`);
+  }
+  const k = pair(ctx, 'kernel_shape', kernel ?? [0, 0]);
+  if (k[0] <= 0 || k[1] <= 0) throw unsupportedAttribute(ctx, 'a kernel_shape', 'none');
+  const strides = pair(ctx, 'strides', [1, 1]);
+  const autoPad = stringAttr(ctx.node, 'auto_pad', 'NOTSET');
   const size = [x.shape[2] ?? 0, x.shape[3] ?? 0];
   let pads: [[number, number], [number, number]];
   switch (autoPad) {
     case 'NOTSET': {
       const p = intsAttr(ctx.node, 'pads') ?? [0, 0, 0, 0];
-      if (p.length !== 4) throw unsupportedAttribute(ctx, 'pads of length 4 (2-D)', `[${p}]`);
       pads = [
         [p[0], p[2]],
         [p[1], p[3]],
@@ -67,8 +94,8 @@ export function window2d(ctx: OpContext, x: Tensor, kernel?: [number, number]): 
         [0, 0],
       ];
       break;
-    case 'SAME_UPPER':
-    case 'SAME_LOWER': {
+    default: {
+      // SAME_UPPER or SAME_LOWER (checkWindow refused anything else).
       const side = (i: 0 | 1): [number, number] => {
         const out = Math.ceil(size[i] / strides[i]);
         const total = Math.max(0, (out - 1) * strides[i] + k[i] - size[i]);
@@ -76,12 +103,8 @@ export function window2d(ctx: OpContext, x: Tensor, kernel?: [number, number]): 
         return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
       };
       pads = [side(0), side(1)];
-      break;
     }
-    default:
-      throw unsupportedAttribute(ctx, 'auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER', autoPad);
   }
-  if (pads.flat().some((p) => p < 0)) throw unsupportedAttribute(ctx, 'pads ≥ 0', `${pads}`);
   return { kernel: k, strides, pads };
 }
 
