@@ -193,6 +193,7 @@ describe('modelCurvature: errors before any work', () => {
         tf.layers.dense({ inputShape: [D], units: 4, activation: 'hardSigmoid', name: 'hard' }),
         tf.layers.gaussianNoise({ stddev: 0.1, name: 'noise' }),
         tf.layers.dense({ units: 4, activation: 'softmax', name: 'early_softmax' }),
+        tf.layers.batchNormalization({ center: false, name: 'no_offset' }),
         tf.layers.dense({ units: C, name: 'out' }),
       ],
     });
@@ -212,7 +213,9 @@ describe('modelCurvature: errors before any work', () => {
       'hard (Dense, hardSigmoid)',
       'noise (GaussianNoise)',
       'early_softmax (Dense, softmax)',
+      'no_offset (BatchNormalization)',
     ]);
+    expect(error.message).toMatch(/center or scale false/);
     expect(error.message).toMatch(/activation hardSigmoid is not supported/);
     expect(error.message).toMatch(/layer class GaussianNoise is not supported/);
     expect(error.message).toMatch(/softmax is supported only as the final layer/);

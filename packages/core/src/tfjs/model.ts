@@ -154,7 +154,7 @@ export const SUPPORTED_ACTIVATIONS: readonly string[] = [
 export function modelCurvature(
   model: CurvatureModel,
   options: ModelCurvatureOptions,
-): CurvatureOperator {
+): ModelCurvature {
   const where = 'modelCurvature';
   const { tf, x, y, kind = 'hessian', layout: layoutKind = 'tensor' } = options;
   checkOneOf(where, 'kind', kind, ['hessian', 'ggn']);
@@ -236,7 +236,30 @@ export function modelCurvature(
       return sum;
     },
   };
-  return { layout, operator: order ? permuteOperator(inTfjsOrder, order) : inTfjsOrder };
+  const lossValue = async (): Promise<number> => {
+    let sum = 0;
+    for (const chunk of chunks) {
+      const value = tf.tidy(lossOf(chunk));
+      const [mean] = await value.data();
+      value.dispose();
+      sum += (chunk.size / n) * mean;
+    }
+    return sum;
+  };
+  return {
+    layout,
+    operator: order ? permuteOperator(inTfjsOrder, order) : inTfjsOrder,
+    lossValue,
+  };
+}
+
+/** The result of {@link modelCurvature}: the operator, its layout, and the loss it differentiates. */
+export interface ModelCurvature extends CurvatureOperator {
+  /**
+   * The value of the loss whose curvature the operator gives (the mean over the N samples of
+   * the loss on the network output, without regularizers), computed in float32 by tfjs.
+   */
+  lossValue(): Promise<number>;
 }
 
 interface ResolvedLoss {
@@ -321,6 +344,9 @@ interface LayerConfig {
   readonly dataFormat?: string;
   readonly dilationRate?: number | readonly number[];
   readonly padding?: string;
+  /** BatchNormalization: whether it has an offset β and a scale γ. */
+  readonly center?: boolean;
+  readonly scale?: boolean;
 }
 
 /**
@@ -355,6 +381,15 @@ export function checkSupportedLayers(model: { readonly layers: readonly LayerLik
       [config.dilationRate].flat().some((d) => d !== 1)
     ) {
       problems.push({ label, reason: 'dilated convolutions are not supported' });
+    } else if (
+      cls === 'BatchNormalization' &&
+      (config.center === false || config.scale === false)
+    ) {
+      problems.push({
+        label,
+        reason:
+          "center or scale false: tfjs's batchNorm gradient needs both the offset and the scale tensor (even the first-order gradient throws without them)",
+      });
     } else if (cls === 'AveragePooling2D' && config.padding === 'same') {
       problems.push({
         label,
