@@ -6,6 +6,7 @@ import { blockNorms, exactBlockNorms } from './blocks.js';
 import { type SpectralDensityResult, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
 import { DimensionError, LayoutError, MatvecError, OptionError } from './errors.js';
+import { layerSpectra, layerSpectrum } from './layer-spectra.js';
 import { type LayoutBlock, layoutFromSizes, type ParameterLayout } from './layout.js';
 import { denseOperator, type LinearOperator, restrictOperator } from './operator.js';
 import { createRandom } from './random.js';
@@ -102,7 +103,12 @@ describe('runAnalyses against a dense reference', () => {
       matvecs: eigen.matvecs,
     });
     const trace = await estimateTrace(operator, { matvecs: 30, seed: seeds.trace });
-    expect(result.trace).toEqual({ estimate: trace.estimate, stderr: trace.stderr, matvecs: 30 });
+    expect(result.trace).toEqual({
+      estimate: trace.estimate,
+      stderr: trace.stderr,
+      matvecs: 30,
+      method: 'hutch++',
+    });
     const density = await spectralDensity(operator, {
       probes: 4,
       steps: 20,
@@ -145,12 +151,21 @@ describe('runAnalyses against a dense reference', () => {
       seed: seeds.layers,
     });
     const layerTrace = await estimateTrace(dense1, { matvecs: 9, seed: seeds.layers });
-    expect(result.layers?.[0]).toEqual({
+    expect(result.layers?.[0]).toMatchObject({
       name: 'dense_1',
       lambdaMax: lanczosLayer.lambdaMax,
       trace: layerTrace.estimate,
       negativeMass: massBelowResolution(lanczosLayer),
     });
+    // The rest of the layer-spectra metrics are layerSpectrum's, with the same budget and seed.
+    const { dim: _, ...metrics } = await layerSpectrum(dense1, {
+      maxExactDim: 2 * 12 + 9,
+      probes: 2,
+      steps: 12,
+      traceMatvecs: 9,
+      seed: seeds.layers,
+    });
+    expect(result.layers?.[0]).toEqual({ name: 'dense_1', ...metrics });
     const exactLayerTrace = traceOf(diagonalBlock(matrix, n, layers.blocks[0]), 42);
     expect(Math.abs(layerTrace.estimate - exactLayerTrace)).toBeLessThanOrEqual(
       4 * layerTrace.stderr,
@@ -297,6 +312,41 @@ describe('runAnalyses against a dense reference', () => {
     }
   });
 
+  it('adds the Gauss–Newton gaps and the layer coupling of layerSpectra, counting every product', async () => {
+    // G = H + 0.1·I: H − G = −0.1·I, so each gap is 0.1·√P_l/‖G_ll‖_F.
+    const shifted = matrix.map((x, k) => (k % (n + 1) === 0 ? x + 0.1 : x));
+    const ggn = countingOperator(denseOperator(shifted, n));
+    const layersOptions = { layout: layers, probes: 2, steps: 12, traceMatvecs: 9 };
+    const result = await runAnalyses(operator, tensors, {
+      layers: { ...layersOptions, ggn, couplingProbes: 3 },
+      seed: 11,
+    });
+    const reference = await layerSpectra(operator, layers, {
+      ...layersOptions,
+      maxExactDim: 33,
+      ggn: denseOperator(shifted, n),
+      couplingProbes: 3,
+      seed: analysisSeeds(11).layers,
+    });
+    for (const [i, layer] of reference.layers.entries()) {
+      expect(result.layers![i].gaussNewtonGap).toBe(layer.gaussNewtonGap!.ratio);
+      expect(result.layers![i].gaussNewtonGapStderr).toBe(layer.gaussNewtonGap!.stderr);
+    }
+    // dense_2 (18 entries) is exact: the gap is known in closed form.
+    const block = layers.blocks[1];
+    const g22 = frobenius(diagonalBlock(shifted, n, block));
+    expect(result.layers![1].gaussNewtonGap).toBeCloseTo((0.1 * Math.sqrt(18)) / g22, 12);
+    expect(result.gaussNewtonGap?.ratio).toBe(reference.gaussNewtonGap!.ratio);
+    expect(result.gaussNewtonGap?.method).toBe('stochastic');
+    expect(result.layerCoupling?.names).toEqual(['dense_1', 'dense_2']);
+    expect(result.layerCoupling?.normalized).toEqual(reference.coupling!.normalized);
+    // Spectra (2·12 + 9) + 18, gaps 2·8 + 18 (G's block; H's is the spectrum's) per layer and
+    // 2·8 overall, coupling 3·2.
+    expect(result.matvecs).toBe(reference.matvecs);
+    expect(result.matvecs).toBe(33 + 18 + 2 * 8 + 18 + 2 * 8 + 3 * 2);
+    expect(ggn.calls).toBe(8 + 18 + 8);
+  });
+
   it('measures seconds with the injected clock and returns no section when none is asked', async () => {
     let t = 100;
     const clock = () => {
@@ -378,6 +428,20 @@ describe('runAnalyses: options are checked before the first product', () => {
       { layers: { traceMatvecs: 2 } },
       OptionError,
       /layers\.traceMatvecs/,
+    ],
+    ['layers gapProbes 0', { layers: { gapProbes: 0 } }, OptionError, /layers\.gapProbes/],
+    [
+      'layers couplingProbes 1.5',
+      { layers: { couplingProbes: 1.5 } },
+      OptionError,
+      /layers\.couplingProbes/,
+    ],
+    ['layers maxExactDim -1', { layers: { maxExactDim: -1 } }, OptionError, /layers\.maxExactDim/],
+    [
+      'a GGN of another dimension',
+      { layers: { ggn: denseOperator(Float64Array.of(1), 1) } },
+      DimensionError,
+      /layers\.ggn/,
     ],
     ['a bad seed', { seed: 0.5 }, OptionError, /seed/],
     ['an unknown section', { hessian: {} } as RunAnalysesOptions, OptionError, /'hessian'/],

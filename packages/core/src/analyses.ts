@@ -10,19 +10,20 @@ import { denseMatrix } from './dense.js';
 import { negativeCutoff, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
 import { DimensionError, OptionError } from './errors.js';
+import { layerSpectra, type NamedLayerSpectrum } from './layer-spectra.js';
 import { createLayout, type ParameterLayout } from './layout.js';
-import { type LinearOperator, operatorPrecision, restrictOperator } from './operator.js';
+import { type LinearOperator, operatorPrecision } from './operator.js';
 import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import type {
   ReportBlocks,
   ReportDensity,
   ReportEigen,
+  ReportGaussNewtonGap,
   ReportLayer,
+  ReportLayerCoupling,
   ReportTrace,
 } from './report.js';
-import { spectralSummary } from './summary.js';
-import { symmetricEigen } from './symmetric-eigen.js';
 import { estimateTrace, type TraceMethod } from './trace.js';
 
 /** Options of the top-eigenvalue section of {@link runAnalyses} ({@link topEigenpairs}). */
@@ -79,12 +80,37 @@ export interface LayersAnalysisOptions {
    * block of the operator is analysed. Default: the operator's layout.
    */
   layout?: ParameterLayout;
-  /** Lanczos probes per layer for `lambdaMax` and `negativeMass`, an integer >= 1 (default 1). */
+  /** Lanczos probes per stochastic layer (every metric but `trace`), an integer >= 1 (default 1). */
   probes?: number;
   /** Lanczos steps per probe, an integer >= 1 (default 16; capped at the layer's size). */
   steps?: number;
   /** Hutch++ products per layer for `trace`, an integer >= 3 (default 12). */
   traceMatvecs?: number;
+  /**
+   * Largest layer assembled densely (exact metrics, one matvec per entry), an integer >= 0.
+   * Default `probes · steps + traceMatvecs`: no more products than the stochastic route.
+   */
+  maxExactDim?: number;
+  /**
+   * The Gauss–Newton operator over the same coordinates as the operator (e.g.
+   * `modelCurvature(model, { …, kind: 'ggn' })`): when given, each layer gets
+   * `gaussNewtonGap` = ‖H_ll − G_ll‖_F/‖G_ll‖_F and the result the overall
+   * {@link AnalysesResult.gaussNewtonGap} (`gaussNewtonGap`). Its products count in
+   * `matvecs`.
+   */
+  ggn?: LinearOperator;
+  /**
+   * Probes of each stochastic Gauss–Newton gap (layers above `maxExactDim`, and the whole
+   * matrix when its dimension is above it), an integer >= 1 (default 8); one product of H
+   * and one of G each.
+   */
+  gapProbes?: number;
+  /**
+   * Gaussian probes per layer for the coupling {@link AnalysesResult.layerCoupling}, an
+   * integer >= 1: one product each (`layerCoupling`; exact, `dim` products, when the
+   * operator's dimension is at most `maxExactDim`). Absent (default): no coupling.
+   */
+  couplingProbes?: number;
 }
 
 /** Options of {@link runAnalyses}: each section present runs, each absent one does not. */
@@ -112,6 +138,10 @@ export interface AnalysesResult {
   density?: ReportDensity;
   blocks?: ReportBlocks;
   layers?: ReportLayer[];
+  /** Coupling between the layers, when `layers.couplingProbes` is given. */
+  layerCoupling?: ReportLayerCoupling;
+  /** ‖H − G‖_F/‖G‖_F of the whole matrices, when `layers.ggn` is given. */
+  gaussNewtonGap?: ReportGaussNewtonGap;
   /** Matrix-vector products of the whole run (the sum over sections). */
   matvecs: number;
   /** Wall-clock seconds of the whole run. */
@@ -166,14 +196,20 @@ export function analysisSeeds(seed: number): AnalysisSeeds {
  *   cross-layer statistics of {@link blockStructure}; exact norms and the block-mean |A|
  *   heatmap ({@link blockMeanAbs}) when assembling the matrix costs no more than probing.
  * - `layers`: for each block of a layout, the local spectrum of its own diagonal block
- *   ({@link restrictOperator}; Bolshim & Kugaevskikh 2025): `lambdaMax`, `trace` and
- *   `negativeMass`. A block of at most `probes · steps + traceMatvecs` entries is assembled
- *   densely (one matvec per entry, no more than the stochastic route would spend) and its
- *   eigenvalues are exact up to the operator's rounding. A larger block gets `probes` Lanczos
- *   runs of `steps` steps ({@link spectralDensity}): `lambdaMax` is the largest Ritz value (a
- *   lower bound, which Lanczos approaches first) and `negativeMass` comes from the quadrature;
- *   `trace` is a Hutch++ estimate with `traceMatvecs` products (far below Hutchinson's error on
- *   blocks with a few large eigenvalues).
+ *   (`restrictOperator`; Bolshim & Kugaevskikh 2025): `lambdaMax`, `trace` and
+ *   `negativeMass`, and the rest of the metric set of METHODS.md D at no extra product
+ *   (`layerSpectrum`: `lambdaMin`, `tracePerParameter`, `frobeniusSq`,
+ *   `negativeTraceMass`, `spectralEntropy`, `effectiveRank`, `participationRatio`,
+ *   `stableRank`, `bulkEdge`, `outlierCount`, with `method` and their standard errors). A
+ *   block of at most `maxExactDim` entries (default `probes · steps + traceMatvecs`) is
+ *   assembled densely (one matvec per entry, no more than the stochastic route would spend)
+ *   and its eigenvalues are exact up to the operator's rounding. A larger block gets `probes`
+ *   Lanczos runs of `steps` steps ({@link spectralDensity}): `lambdaMax` is the largest Ritz
+ *   value (a lower bound, which Lanczos approaches first) and `negativeMass` comes from the
+ *   quadrature; `trace` is a Hutch++ estimate with `traceMatvecs` products (far below
+ *   Hutchinson's error on blocks with a few large eigenvalues). With `ggn`, each layer's
+ *   Gauss–Newton gap and the overall one (`gaussNewtonGap`); with `couplingProbes`, the
+ *   normalised coupling between the layers, in `layerCoupling`.
  *
  * Negative mass, in both sections, is the fraction of eigenvalues below −σ_G, where
  * σ_G = √(1e-5 · max(1, λmax − λmin)) is the kernel width of Ghorbani, Krishnan & Xiao (2019)
@@ -218,15 +254,16 @@ export async function runAnalyses(
   const started = now();
   const seeds = analysisSeeds(options.seed ?? 0);
   let matvecs = 0;
-  const op: LinearOperator = {
-    dim: operator.dim,
+  const count = (inner: LinearOperator): LinearOperator => ({
+    dim: inner.dim,
     // The declared precision is kept: Lanczos and the negative-mass bands depend on it.
-    ...(operator.precision === undefined ? {} : { precision: operator.precision }),
+    ...(inner.precision === undefined ? {} : { precision: inner.precision }),
     matvec(v) {
       matvecs++;
-      return operator.matvec(v);
+      return inner.matvec(v);
     },
-  };
+  });
+  const op = count(operator);
   const result: Omit<AnalysesResult, 'matvecs' | 'seconds'> = {};
 
   if (checked.eigen) {
@@ -246,7 +283,12 @@ export async function runAnalyses(
   }
   if (checked.trace) {
     const run = await estimateTrace(op, { ...checked.trace, seed: seeds.trace });
-    result.trace = { estimate: run.estimate, stderr: run.stderr, matvecs: run.matvecs };
+    result.trace = {
+      estimate: run.estimate,
+      stderr: run.stderr,
+      matvecs: run.matvecs,
+      method: checked.trace.method,
+    };
   }
   if (checked.density) {
     const { probes, steps, gridSize } = checked.density;
@@ -277,14 +319,28 @@ export async function runAnalyses(
     result.blocks = await blockSection(op, checked.blocks, seeds.blocks);
   }
   if (checked.layers) {
-    const { layout: layerLayout, ...budget } = checked.layers;
-    result.layers = [];
-    for (const block of layerLayout.blocks) {
-      const local = restrictOperator(op, layerLayout, block.name);
-      result.layers.push({
-        name: block.name,
-        ...(await localSpectrum(local, budget, seeds.layers)),
-      });
+    const { layout: layerLayout, ggn, couplingProbes, ...budget } = checked.layers;
+    const run = await layerSpectra(op, layerLayout, {
+      ...budget,
+      seed: seeds.layers,
+      ...(ggn === undefined ? {} : { ggn: count(ggn) }),
+      ...(couplingProbes === undefined ? {} : { couplingProbes }),
+    });
+    result.layers = run.layers.map(reportLayer);
+    if (run.coupling) {
+      const { names, frobeniusSq, stderr, normalized, method } = run.coupling;
+      result.layerCoupling = {
+        names,
+        frobeniusSq,
+        stderr,
+        normalized,
+        method,
+        matvecs: run.coupling.matvecs,
+      };
+    }
+    if (run.gaussNewtonGap) {
+      const { ratio, stderr, method } = run.gaussNewtonGap;
+      result.gaussNewtonGap = { ratio, stderr, method, matvecs: run.gaussNewtonGap.matvecs };
     }
   }
   return { ...result, matvecs, seconds: Math.max(0, now() - started) };
@@ -352,42 +408,12 @@ function defaultNow(): number {
   return performance.now() / 1000;
 }
 
-/** λmax, trace and negative mass of one diagonal block (see {@link runAnalyses}). */
-async function localSpectrum(
-  op: LinearOperator,
-  budget: { probes: number; steps: number; traceMatvecs: number },
-  seed: number,
-): Promise<Omit<ReportLayer, 'name'>> {
-  const n = op.dim;
-  const { probes, steps, traceMatvecs } = budget;
-  if (n <= probes * steps + traceMatvecs) {
-    const a = symmetrize(await denseMatrix(op, { maxDim: n }), n);
-    const values = symmetricEigen(a, n).values;
-    const summary = spectralSummary(values);
-    const threshold = -negativeCutoff(NEGATIVE_THRESHOLD, {
-      lambdaMin: summary.lambdaMin,
-      lambdaMax: summary.lambdaMax,
-      steps: n,
-      precision: operatorPrecision(op),
-    });
-    return {
-      lambdaMax: summary.lambdaMax,
-      trace: summary.trace,
-      negativeMass: values.filter((x) => x < threshold).length / n,
-    };
-  }
-  const run = await spectralDensity(op, {
-    probes,
-    steps,
-    seed,
-    gridSize: 2,
-    negativeThreshold: NEGATIVE_THRESHOLD,
-  });
-  const trace = await estimateTrace(op, { matvecs: traceMatvecs, seed });
+/** One layer of {@link layerSpectra} as a report entry (the gap as its ratio and stderr). */
+function reportLayer(layer: NamedLayerSpectrum): ReportLayer {
+  const { dim: _dim, gaussNewtonGap: gap, ...metrics } = layer;
   return {
-    lambdaMax: run.lambdaMax,
-    trace: trace.estimate,
-    negativeMass: run.negativeMass,
+    ...metrics,
+    ...(gap === undefined ? {} : { gaussNewtonGap: gap.ratio, gaussNewtonGapStderr: gap.stderr }),
   };
 }
 
@@ -402,7 +428,16 @@ interface CheckedOptions {
   trace?: { matvecs: number; method: TraceMethod };
   density?: { probes: number; steps: number; gridSize: number };
   blocks?: { layout: ParameterLayout; probes: number };
-  layers?: { layout: ParameterLayout; probes: number; steps: number; traceMatvecs: number };
+  layers?: {
+    layout: ParameterLayout;
+    probes: number;
+    steps: number;
+    traceMatvecs: number;
+    maxExactDim: number;
+    gapProbes: number;
+    ggn?: LinearOperator;
+    couplingProbes?: number;
+  };
 }
 
 const KNOWN = [...SECTIONS, 'seed', 'now'];
@@ -467,9 +502,34 @@ function checkOptions(
     checkInteger(WHERE, 'layers.probes', probes, 1);
     checkInteger(WHERE, 'layers.steps', steps, 1);
     checkInteger(WHERE, 'layers.traceMatvecs', traceMatvecs, 3);
+    const {
+      maxExactDim = probes * steps + traceMatvecs,
+      gapProbes = 8,
+      ggn,
+      couplingProbes,
+    } = layers;
+    checkInteger(WHERE, 'layers.maxExactDim', maxExactDim, 0);
+    checkInteger(WHERE, 'layers.gapProbes', gapProbes, 1);
+    if (couplingProbes !== undefined) {
+      checkInteger(WHERE, 'layers.couplingProbes', couplingProbes, 1);
+    }
+    if (ggn !== undefined && (typeof ggn !== 'object' || ggn === null || ggn.dim !== dim)) {
+      throw new DimensionError(
+        `${WHERE}: expected layers.ggn to be an operator of dimension ${dim} (the operator's), got ${ggn?.dim}`,
+      );
+    }
     const layerLayout =
       layers.layout === undefined ? base : checkLayout(layers.layout, dim, 'layers.layout');
-    checked.layers = { layout: layerLayout, probes, steps, traceMatvecs };
+    checked.layers = {
+      layout: layerLayout,
+      probes,
+      steps,
+      traceMatvecs,
+      maxExactDim,
+      gapProbes,
+      ...(ggn === undefined ? {} : { ggn }),
+      ...(couplingProbes === undefined ? {} : { couplingProbes }),
+    };
   }
   return checked;
 }

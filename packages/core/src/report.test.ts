@@ -38,7 +38,15 @@ function fullReport(): CurvatureReportInput {
       converged: false,
       matvecs: 40,
     },
-    trace: { estimate: 5.25, stderr: Number.NaN, matvecs: 1 },
+    trace: {
+      estimate: 5.25,
+      stderr: Number.NaN,
+      matvecs: 0,
+      method: 'second-difference',
+      roundingBound: 0.01,
+      forwardPasses: 25,
+      blocks: [{ name: 'dense_1', estimate: 3, stderr: 0.5, roundingBound: 0.005 }],
+    },
     density: {
       grid: Float64Array.of(-1, 0, 1, 2),
       values: Float64Array.of(0.1, 0.5, 0.3, 0.1),
@@ -63,9 +71,73 @@ function fullReport(): CurvatureReportInput {
       crossLayer: { pairs: 2, meanRatio: 0.4, massRatio: 0.75 / 5, massRatioStderr: 0.01 },
     },
     layers: [
-      { name: 'dense_1', lambdaMax: 3.5, trace: 4, negativeMass: 0 },
+      {
+        name: 'dense_1',
+        lambdaMax: 3.5,
+        trace: 4,
+        negativeMass: 0,
+        method: 'stochastic',
+        lambdaMin: -0.25,
+        traceStderr: 0.125,
+        tracePerParameter: 4 / 9,
+        frobeniusSq: 13,
+        frobeniusSqStderr: Number.NaN,
+        negativeTraceMass: 0.03,
+        spectralEntropy: 1.5,
+        effectiveRank: Math.exp(1.5),
+        participationRatio: 2.5,
+        stableRank: 13 / 12.25,
+        bulkEdge: 2.75,
+        outlierCount: 1,
+        gaussNewtonGap: 0.4,
+        gaussNewtonGapStderr: 0.05,
+        matvecs: 20,
+      },
       { name: 'dense_2', lambdaMax: Number.NEGATIVE_INFINITY, trace: -0, negativeMass: Number.NaN },
     ],
+    layerCoupling: {
+      names: ['dense_1', 'dense_2'],
+      frobeniusSq: [Float64Array.of(3, 0.25), [0.25, 2]],
+      stderr: [
+        [0, 0],
+        [0, 0],
+      ],
+      normalized: [
+        [1, 0.5 / Math.sqrt(Math.sqrt(6))],
+        [0.5 / Math.sqrt(Math.sqrt(6)), 1],
+      ],
+      method: 'exact',
+      matvecs: 13,
+    },
+    gaussNewtonGap: { ratio: 0.3, stderr: 0, method: 'exact', matvecs: 13 },
+    kronecker: [
+      {
+        name: 'dense_2',
+        kind: 'dense',
+        method: 'dense',
+        exact: true,
+        relativeError: 0.125,
+        relativeErrorStderr: 0,
+        overlap: 0.875,
+        inputDominance: Number.POSITIVE_INFINITY,
+        rank1Energy: 0.5,
+        outliers: 2,
+        matvecs: 18,
+      },
+    ],
+    classes: {
+      classes: 3,
+      trace: 6,
+      traceStderr: 0,
+      traceFractions: { g0: 0.125, g1: 0.5, g2: 0.25, g3: 0.125 },
+      classMeanOverlap: 0.75,
+      overlapK: 3,
+      level1Values: Float64Array.of(2, 1, 0.5),
+      level2Values: [0.25, 0.125],
+      gaussNewtonValues: [2.5, 1.25, 0.75, 0.25],
+      eigengaps: [{ position: 3, ratio: 3 }],
+      matvecs: 40,
+    },
     seconds: 0.75,
     matvecs: 109,
   };
@@ -226,12 +298,12 @@ describe('encodeReport / decodeReport', () => {
   it('keeps unknown fields (from newer analyses), reviving nothing inside them', () => {
     const future = {
       ...fullReport(),
-      kronecker: { layers: ['dense_1'], error: Float64Array.of(0.25, Number.NaN) },
-      trace: { estimate: 1, stderr: 0.5, matvecs: 9, method: 'hutch++' },
+      sharpness: { layers: ['dense_1'], error: Float64Array.of(0.25, Number.NaN) },
+      trace: { estimate: 1, stderr: 0.5, matvecs: 9, sketch: 'gaussian' },
     };
     const decoded = decodeReport(encodeReport(future)) as CurvatureReport & Record<string, unknown>;
-    expect(decoded.kronecker).toEqual({ layers: ['dense_1'], error: [0.25, 'NaN'] });
-    expect((decoded.trace as unknown as Record<string, unknown>).method).toBe('hutch++');
+    expect(decoded.sharpness).toEqual({ layers: ['dense_1'], error: [0.25, 'NaN'] });
+    expect((decoded.trace as unknown as Record<string, unknown>).sketch).toBe('gaussian');
   });
 
   it('does not change its input, and the normalized copy shares no arrays with it', () => {
@@ -287,6 +359,58 @@ describe('decodeReport errors name the field', () => {
       /length 2/,
     ],
     ['duplicate layers', (j) => (j.layers[1].name = 'dense_1'), 'layers[1].name', /not used/],
+    [
+      'a Kronecker overlap above 1',
+      (j) => (j.kronecker[0].overlap = 2),
+      'kronecker[0].overlap',
+      /\[0, 1\]/,
+    ],
+    [
+      'an unknown layer kind',
+      (j) => (j.kronecker[0].kind = 'lstm'),
+      'kronecker[0].kind',
+      /'conv2d'/,
+    ],
+    [
+      'a fraction missing',
+      (j) => delete j.classes.traceFractions.g3,
+      'classes.traceFractions.g3',
+      /number/,
+    ],
+    ['one class', (j) => (j.classes.classes = 1), 'classes.classes', />= 2/],
+    ['an unknown trace method', (j) => (j.trace.method = 'lanczos'), 'trace.method', /'hutch\+\+'/],
+    [
+      'a negative rounding bound',
+      (j) => (j.trace.blocks[0].roundingBound = -1),
+      'trace.blocks[0].roundingBound',
+      />= 0/,
+    ],
+    ['a layer method', (j) => (j.layers[0].method = 'dense'), 'layers[0].method', /"exact"/],
+    [
+      'a negative trace mass above 1',
+      (j) => (j.layers[0].negativeTraceMass = 1.5),
+      'layers[0].negativeTraceMass',
+      /\[0, 1\]/,
+    ],
+    [
+      'a fractional outlier count',
+      (j) => (j.layers[0].outlierCount = 0.5),
+      'layers[0].outlierCount',
+      /integer >= 0/,
+    ],
+    [
+      'a negative layer gap',
+      (j) => (j.layers[0].gaussNewtonGap = -1),
+      'layers[0].gaussNewtonGap',
+      />= 0/,
+    ],
+    [
+      'a ragged coupling',
+      (j) => j.layerCoupling.normalized[0].pop(),
+      'layerCoupling.normalized[0]',
+      /length 2/,
+    ],
+    ['a gap method', (j) => delete j.gaussNewtonGap.method, 'gaussNewtonGap.method', /"exact"/],
     ['a layer as array', (j) => (j.layers[0] = []), 'layers[0]', /an object, got an array/],
     [
       'count vs layout',

@@ -48,8 +48,34 @@ export interface ReportTrace {
   readonly estimate: number;
   /** Its standard error, same units; NaN when fewer than two probes were drawn. */
   readonly stderr: number;
-  /** Matrix-vector products spent on the trace. */
+  /** Matrix-vector products spent on the trace (0 for `'second-difference'`). */
   readonly matvecs: number;
+  /**
+   * How the trace was estimated (optional): `'hutch++'` or `'hutchinson'` from matrix-vector
+   * products, or `'second-difference'`, Hutchinson on quadratic forms zᵀHz from loss values
+   * alone (the ONNX adapter's forward-only mode): an estimate with a rounding bound besides
+   * its standard error and an O(h²) truncation error.
+   */
+  readonly method?: ReportTraceMethod;
+  /** Bound on the rounding error of a `'second-difference'` estimate, eigenvalue units. */
+  readonly roundingBound?: number;
+  /** Forward passes spent by a `'second-difference'` estimate. */
+  readonly forwardPasses?: number;
+  /** The trace of each block's own diagonal block, when estimated per block (optional). */
+  readonly blocks?: readonly ReportBlockTrace[];
+}
+
+/** How a {@link ReportTrace} was estimated. */
+export type ReportTraceMethod = 'hutch++' | 'hutchinson' | 'second-difference';
+
+/** The estimated trace of one block's diagonal block (see {@link ReportTrace.blocks}). */
+export interface ReportBlockTrace {
+  /** Block name, as in the model layout. */
+  readonly name: string;
+  readonly estimate: number;
+  readonly stderr: number;
+  /** As {@link ReportTrace.roundingBound} (optional). */
+  readonly roundingBound?: number;
 }
 
 /** A smoothed spectral density from stochastic Lanczos quadrature (from `spectralDensity`). */
@@ -123,6 +149,84 @@ export interface ReportPairStatistics {
   readonly massRatioStderr: number;
 }
 
+/**
+ * Kronecker decoupling of one layer's Hessian block H_L ≈ E[M] ⊗ E[x̃x̃ᵀ] (Wu et al. 2020–22,
+ * arXiv 2010.04261; from `kroneckerDecoupling` and `kroneckerSummary`).
+ */
+export interface ReportKroneckerLayer {
+  /** Layer name, unique within the report. */
+  readonly name: string;
+  /** The layer type: 'dense', or 'conv2d' (patch-unfolded input factor). */
+  readonly kind: 'dense' | 'conv2d';
+  /** 'dense': H_L assembled; 'randomized': matvec estimates of the error and eigenpairs. */
+  readonly method: 'dense' | 'randomized';
+  /** Whether E[M] is the exact output Hessian (no smooth activation downstream). */
+  readonly exact: boolean;
+  /** ‖H_L − K‖_F / ‖H_L‖_F (NaN when H_L = 0). */
+  readonly relativeError: number;
+  /** Standard error of `relativeError` (0 when assembled). */
+  readonly relativeErrorStderr: number;
+  /** Top-k eigenspace overlap ‖UᵀV‖²_F/k of H_L and K, in [0, 1]. */
+  readonly overlap: number;
+  /** λ₁/λ₂ of E[x̃x̃ᵀ] (Infinity when λ₂ = 0). */
+  readonly inputDominance: number;
+  /** s₁²/Σs² of H_L's top eigenvector reshaped to the weight's shape, in [0, 1]. */
+  readonly rank1Energy: number;
+  /** Eigenvalues of E[M] above 1e-3 × its largest (C − 1 for a last layer under CE). */
+  readonly outliers: number;
+  /** Hessian-vector products spent on the layer. */
+  readonly matvecs: number;
+}
+
+/** λ_k/λ_{k+1} of a spectrum at position k. */
+export interface ReportEigengap {
+  /** k, an integer >= 1. */
+  readonly position: number;
+  /** λ_k / λ_{k+1} (Infinity when λ_{k+1} = 0). */
+  readonly ratio: number;
+}
+
+/**
+ * Papyan's three-level class hierarchy of the Gauss–Newton matrix G (Papyan 2019, arXiv
+ * 1901.08244; 2020, JMLR 21; from `classHierarchy`).
+ */
+export interface ReportClasses {
+  /** Number of classes C. */
+  readonly classes: number;
+  /** tr G (exact or a Hutchinson estimate). */
+  readonly trace: number;
+  /** Standard error of `trace` (0 when exact). */
+  readonly traceStderr: number;
+  /**
+   * tr(G_k)/tr(G) for G₀ (class-pair means with c′ = c), G₁ (the C class means: level 1),
+   * G₂ (the C(C−1) pair deviations: level 2) and G₃ = G − G₀ − G₁ − G₂ (within-class: level 3).
+   */
+  readonly traceFractions: {
+    readonly g0: number;
+    readonly g1: number;
+    readonly g2: number;
+    readonly g3: number;
+  };
+  /** Overlap of span{δ_c} with G's top-`overlapK` eigenspace, in [0, 1] (the averaging claim). */
+  readonly classMeanOverlap: number;
+  /** The same with the Hessian's top eigenspace (absent when H was not analysed). */
+  readonly classMeanOverlapHessian?: number;
+  /** Dimension k of the compared subspaces (the numerical rank of the class means). */
+  readonly overlapK: number;
+  /** Non-zero eigenvalues of G₁, descending: the C outliers of level 1. */
+  readonly level1Values: readonly number[];
+  /** Largest eigenvalues of G₂, descending: the mini-bulk of level 2. */
+  readonly level2Values: readonly number[];
+  /** Top eigenvalues of G, descending. */
+  readonly gaussNewtonValues: readonly number[];
+  /** Top eigenvalues of H, descending (absent when H was not analysed). */
+  readonly hessianValues?: readonly number[];
+  /** Eigengaps of G's top eigenvalues at C − 1, C (and C² when computed). */
+  readonly eigengaps: readonly ReportEigengap[];
+  /** Products spent: vector-Jacobian, Gauss–Newton-vector and Hessian-vector products. */
+  readonly matvecs: number;
+}
+
 /** Local spectrum of one layer's own diagonal block of the curvature matrix. */
 export interface ReportLayer {
   /** Layer name, unique within a report. */
@@ -133,6 +237,72 @@ export interface ReportLayer {
   readonly trace: number;
   /** Fraction of the block's eigenvalues resolvably below zero (as `density.negativeMass`). */
   readonly negativeMass: number;
+  // The fields below are the layer-spectra metrics (`layerSpectrum`, METHODS.md D; Bolshim &
+  // Kugaevskikh 2025, arXiv 2510.17486), optional: older reports lack them. δ = σ_G as for
+  // `negativeMass`; p_i = |λ_i|/Σ|λ_j|.
+  /** `'exact'` (dense eigenvalues of the block) or `'stochastic'` (SLQ and Hutch++). */
+  readonly method?: LayerMethod;
+  /** Smallest eigenvalue (stochastic: the smallest Ritz value, an upper bound). */
+  readonly lambdaMin?: number;
+  /** Standard error of `trace`, >= 0 (0 when exact, NaN when not estimable). */
+  readonly traceStderr?: number;
+  /** trace / P_l, the mean eigenvalue of the block. */
+  readonly tracePerParameter?: number;
+  /** ‖H_ll‖²_F = Σλ_i², >= 0 (stochastic: Hutchinson's unbiased estimate). */
+  readonly frobeniusSq?: number;
+  /** Standard error of `frobeniusSq`, >= 0 (0 when exact). */
+  readonly frobeniusSqStderr?: number;
+  /** Σ_{λ_i<−δ}|λ_i| / Σ|λ_i| in [0, 1]: the share of the absolute spectrum that is negative. */
+  readonly negativeTraceMass?: number;
+  /** −Σ p_i ln p_i in nats, >= 0. */
+  readonly spectralEntropy?: number;
+  /** exp(spectralEntropy), >= 0 (0 for a zero block). */
+  readonly effectiveRank?: number;
+  /** (Σ|λ_i|)²/Σλ_i², >= 0. */
+  readonly participationRatio?: number;
+  /** ‖H_ll‖²_F / max|λ_i|², >= 0. */
+  readonly stableRank?: number;
+  /** Bulk edge m + 3s, m and s² the mean and variance of the block's eigenvalues. */
+  readonly bulkEdge?: number;
+  /** Eigenvalues above `bulkEdge`, an integer >= 0 (stochastic: a lower bound). */
+  readonly outlierCount?: number;
+  /** ‖H_ll − G_ll‖_F/‖G_ll‖_F, >= 0, when a Gauss–Newton operator was given. */
+  readonly gaussNewtonGap?: number;
+  /** Standard error of `gaussNewtonGap`, >= 0 (0 when exact). */
+  readonly gaussNewtonGapStderr?: number;
+  /** Matrix-vector products spent on this layer (optional). */
+  readonly matvecs?: number;
+}
+
+/** How a layer metric was computed: dense eigenvalues or stochastic Lanczos quadrature. */
+export type LayerMethod = 'exact' | 'stochastic';
+
+/** Coupling between the layers' blocks (from `layerCoupling`; METHODS.md D). */
+export interface ReportLayerCoupling {
+  /** Layer names: the row and column labels. */
+  readonly names: readonly string[];
+  /** `frobeniusSq[v][w]` = ‖H_vw‖²_F (or its estimate), symmetric, names.length square. */
+  readonly frobeniusSq: readonly (readonly number[])[];
+  /** Standard error of each entry of `frobeniusSq` (0 when exact), same shape. */
+  readonly stderr: readonly (readonly number[])[];
+  /** F_vw/√(F_vv F_ww) with F = ‖·‖_F: 1 on the diagonal, 0 for uncoupled layers. */
+  readonly normalized: readonly (readonly number[])[];
+  /** `'exact'` or `'stochastic'` (block probing). */
+  readonly method: LayerMethod;
+  /** Matrix-vector products spent (optional). */
+  readonly matvecs?: number;
+}
+
+/** The Gauss–Newton gap of the whole curvature matrix (from `gaussNewtonGap`). */
+export interface ReportGaussNewtonGap {
+  /** ‖H − G‖_F/‖G‖_F, >= 0 (NaN or Infinity when G = 0). */
+  readonly ratio: number;
+  /** Its standard error, >= 0 (0 when exact; NaN with a single probe). */
+  readonly stderr: number;
+  /** `'exact'` or `'stochastic'` (Hutchinson). */
+  readonly method: LayerMethod;
+  /** Products spent, of H and G together (optional). */
+  readonly matvecs?: number;
 }
 
 /**
@@ -183,6 +353,14 @@ export interface CurvatureReport {
   readonly blocks?: ReportBlocks;
   /** One entry per analysed layer, names unique. */
   readonly layers?: readonly ReportLayer[];
+  /** Coupling between the analysed layers, when asked for (`layers.couplingProbes`). */
+  readonly layerCoupling?: ReportLayerCoupling;
+  /** ‖H − G‖_F/‖G‖_F of the whole matrix, when a GGN operator was given (`layers.ggn`). */
+  readonly gaussNewtonGap?: ReportGaussNewtonGap;
+  /** Kronecker decoupling of each Dense/Conv2D layer's block (Wu et al. 2020–22), names unique. */
+  readonly kronecker?: readonly ReportKroneckerLayer[];
+  /** Papyan's class hierarchy of the Gauss–Newton matrix (cross-entropy models). */
+  readonly classes?: ReportClasses;
   /** Wall-clock seconds the whole analysis took. */
   readonly seconds: number;
   /** Matrix-vector products the whole analysis spent (its sections' counts and any others). */
@@ -368,6 +546,10 @@ const KNOWN = {
     'density',
     'blocks',
     'layers',
+    'layerCoupling',
+    'gaussNewtonGap',
+    'kronecker',
+    'classes',
     'seconds',
     'matvecs',
   ],
@@ -376,7 +558,8 @@ const KNOWN = {
   block: ['name', 'offset', 'size', 'shape'],
   probe: ['size', 'seed'],
   eigen: ['values', 'residuals', 'converged', 'matvecs'],
-  trace: ['estimate', 'stderr', 'matvecs'],
+  trace: ['estimate', 'stderr', 'matvecs', 'method', 'roundingBound', 'forwardPasses', 'blocks'],
+  blockTrace: ['name', 'estimate', 'stderr', 'roundingBound'],
   density: [
     'grid',
     'values',
@@ -399,7 +582,60 @@ const KNOWN = {
     'meanAbs',
   ],
   pairs: ['pairs', 'meanRatio', 'massRatio', 'massRatioStderr'],
-  layer: ['name', 'lambdaMax', 'trace', 'negativeMass'],
+  layer: [
+    'name',
+    'lambdaMax',
+    'trace',
+    'negativeMass',
+    'method',
+    'lambdaMin',
+    'traceStderr',
+    'tracePerParameter',
+    'frobeniusSq',
+    'frobeniusSqStderr',
+    'negativeTraceMass',
+    'spectralEntropy',
+    'effectiveRank',
+    'participationRatio',
+    'stableRank',
+    'bulkEdge',
+    'outlierCount',
+    'gaussNewtonGap',
+    'gaussNewtonGapStderr',
+    'matvecs',
+  ],
+  layerCoupling: ['names', 'frobeniusSq', 'stderr', 'normalized', 'method', 'matvecs'],
+  gaussNewtonGap: ['ratio', 'stderr', 'method', 'matvecs'],
+  kroneckerLayer: [
+    'name',
+    'kind',
+    'method',
+    'exact',
+    'relativeError',
+    'relativeErrorStderr',
+    'overlap',
+    'inputDominance',
+    'rank1Energy',
+    'outliers',
+    'matvecs',
+  ],
+  classes: [
+    'classes',
+    'trace',
+    'traceStderr',
+    'traceFractions',
+    'classMeanOverlap',
+    'classMeanOverlapHessian',
+    'overlapK',
+    'level1Values',
+    'level2Values',
+    'gaussNewtonValues',
+    'hessianValues',
+    'eigengaps',
+    'matvecs',
+  ],
+  traceFractions: ['g0', 'g1', 'g2', 'g3'],
+  eigengap: ['position', 'ratio'],
 } as const;
 
 /**
@@ -506,10 +742,41 @@ function checkTrace(c: Checker, value: unknown): ReportTrace {
       estimate: c.number('trace.estimate', trace.estimate),
       stderr: c.nonNegative('trace.stderr', trace.stderr),
       matvecs: c.integer('trace.matvecs', trace.matvecs, 0),
+      method: c.optional(trace, 'method', (m) =>
+        TRACE_METHODS.includes(m as ReportTraceMethod)
+          ? (m as ReportTraceMethod)
+          : c.fail('trace.method', TRACE_METHODS.map((t) => `'${t}'`).join(', '), m),
+      ),
+      roundingBound: c.optional(trace, 'roundingBound', (v) =>
+        c.nonNegative('trace.roundingBound', v),
+      ),
+      forwardPasses: c.optional(trace, 'forwardPasses', (v) =>
+        c.integer('trace.forwardPasses', v, 0),
+      ),
+      blocks: c.optional(trace, 'blocks', (v) =>
+        c.array('trace.blocks', v).map((raw, i) => {
+          const where = `trace.blocks[${i}]`;
+          const block = c.object(where, raw);
+          return assemble<ReportBlockTrace>(
+            block,
+            {
+              name: c.string(`${where}.name`, block.name),
+              estimate: c.number(`${where}.estimate`, block.estimate),
+              stderr: c.nonNegative(`${where}.stderr`, block.stderr),
+              roundingBound: c.optional(block, 'roundingBound', (r) =>
+                c.nonNegative(`${where}.roundingBound`, r),
+              ),
+            },
+            KNOWN.blockTrace,
+          );
+        }),
+      ),
     },
     KNOWN.trace,
   );
 }
+
+const TRACE_METHODS: readonly ReportTraceMethod[] = ['hutch++', 'hutchinson', 'second-difference'];
 
 function checkDensity(c: Checker, value: unknown): ReportDensity {
   const density = c.object('density', value);
@@ -585,10 +852,91 @@ function checkLayers(c: Checker, value: unknown): ReportLayer[] {
         lambdaMax: c.number(`${where}.lambdaMax`, layer.lambdaMax),
         trace: c.number(`${where}.trace`, layer.trace),
         negativeMass: c.ratio(`${where}.negativeMass`, layer.negativeMass),
+        method: c.optional(layer, 'method', (m) => checkLayerMethod(c, `${where}.method`, m)),
+        ...optionalNumbers(
+          c,
+          where,
+          layer,
+          ['lambdaMin', 'tracePerParameter', 'bulkEdge'],
+          'number',
+        ),
+        ...optionalNumbers(
+          c,
+          where,
+          layer,
+          [
+            'traceStderr',
+            'frobeniusSq',
+            'frobeniusSqStderr',
+            'spectralEntropy',
+            'effectiveRank',
+            'participationRatio',
+            'stableRank',
+            'gaussNewtonGap',
+            'gaussNewtonGapStderr',
+          ],
+          'nonNegative',
+        ),
+        negativeTraceMass: c.optional(layer, 'negativeTraceMass', (v) =>
+          c.ratio(`${where}.negativeTraceMass`, v),
+        ),
+        outlierCount: c.optional(layer, 'outlierCount', (v) =>
+          c.integer(`${where}.outlierCount`, v, 0),
+        ),
+        matvecs: c.optional(layer, 'matvecs', (m) => c.integer(`${where}.matvecs`, m, 0)),
       },
       KNOWN.layer,
     );
   });
+}
+
+/** The optional numeric fields `keys` of `source`, checked as numbers or as numbers >= 0. */
+function optionalNumbers(
+  c: Checker,
+  where: string,
+  source: Json,
+  keys: readonly string[],
+  kind: 'number' | 'nonNegative',
+): Record<string, number | undefined> {
+  return Object.fromEntries(
+    keys.map((key) => [key, c.optional(source, key, (v) => c[kind](`${where}.${key}`, v))]),
+  );
+}
+
+function checkLayerMethod(c: Checker, field: string, value: unknown): LayerMethod {
+  if (value !== 'exact' && value !== 'stochastic') c.fail(field, '"exact" or "stochastic"', value);
+  return value as LayerMethod;
+}
+
+function checkLayerCoupling(c: Checker, value: unknown): ReportLayerCoupling {
+  const coupling = c.object('layerCoupling', value);
+  const names = c.names('layerCoupling.names', coupling.names);
+  return assemble(
+    coupling,
+    {
+      names,
+      frobeniusSq: c.matrix('layerCoupling.frobeniusSq', coupling.frobeniusSq, names.length),
+      stderr: c.matrix('layerCoupling.stderr', coupling.stderr, names.length),
+      normalized: c.matrix('layerCoupling.normalized', coupling.normalized, names.length),
+      method: checkLayerMethod(c, 'layerCoupling.method', coupling.method),
+      matvecs: c.optional(coupling, 'matvecs', (m) => c.integer('layerCoupling.matvecs', m, 0)),
+    },
+    KNOWN.layerCoupling,
+  );
+}
+
+function checkGaussNewtonGap(c: Checker, value: unknown): ReportGaussNewtonGap {
+  const gap = c.object('gaussNewtonGap', value);
+  return assemble(
+    gap,
+    {
+      ratio: c.nonNegative('gaussNewtonGap.ratio', gap.ratio),
+      stderr: c.nonNegative('gaussNewtonGap.stderr', gap.stderr),
+      method: checkLayerMethod(c, 'gaussNewtonGap.method', gap.method),
+      matvecs: c.optional(gap, 'matvecs', (m) => c.integer('gaussNewtonGap.matvecs', m, 0)),
+    },
+    KNOWN.gaussNewtonGap,
+  );
 }
 
 function check(c: Checker, value: unknown): CurvatureReport {
@@ -646,10 +994,99 @@ function check(c: Checker, value: unknown): CurvatureReport {
       density: c.optional(report, 'density', (v) => checkDensity(c, v)),
       blocks: c.optional(report, 'blocks', (v) => checkBlocks(c, v)),
       layers: c.optional(report, 'layers', (v) => checkLayers(c, v)),
+      layerCoupling: c.optional(report, 'layerCoupling', (v) => checkLayerCoupling(c, v)),
+      gaussNewtonGap: c.optional(report, 'gaussNewtonGap', (v) => checkGaussNewtonGap(c, v)),
+      kronecker: c.optional(report, 'kronecker', (v) => checkKronecker(c, v)),
+      classes: c.optional(report, 'classes', (v) => checkClasses(c, v)),
       seconds,
       matvecs: c.integer('matvecs', report.matvecs, 0),
     },
     KNOWN.report,
+  );
+}
+
+function checkKronecker(c: Checker, value: unknown): ReportKroneckerLayer[] {
+  const seen = new Set<string>();
+  return c.array('kronecker', value).map((raw, i) => {
+    const where = `kronecker[${i}]`;
+    const layer = c.object(where, raw);
+    const name = c.string(`${where}.name`, layer.name);
+    if (seen.has(name)) c.fail(`${where}.name`, 'a layer name not used before', name);
+    seen.add(name);
+    const oneOf = <T extends string>(field: string, options: readonly T[]): T => {
+      const v = layer[field];
+      return (options as readonly unknown[]).includes(v)
+        ? (v as T)
+        : c.fail(`${where}.${field}`, options.map((o) => `'${o}'`).join(' or '), v);
+    };
+    return assemble<ReportKroneckerLayer>(
+      layer,
+      {
+        name,
+        kind: oneOf('kind', ['dense', 'conv2d']),
+        method: oneOf('method', ['dense', 'randomized']),
+        exact: c.boolean(`${where}.exact`, layer.exact),
+        relativeError: c.number(`${where}.relativeError`, layer.relativeError),
+        relativeErrorStderr: c.nonNegative(
+          `${where}.relativeErrorStderr`,
+          layer.relativeErrorStderr,
+        ),
+        overlap: c.ratio(`${where}.overlap`, layer.overlap),
+        inputDominance: c.number(`${where}.inputDominance`, layer.inputDominance),
+        rank1Energy: c.ratio(`${where}.rank1Energy`, layer.rank1Energy),
+        outliers: c.integer(`${where}.outliers`, layer.outliers, 0),
+        matvecs: c.integer(`${where}.matvecs`, layer.matvecs, 0),
+      },
+      KNOWN.kroneckerLayer,
+    );
+  });
+}
+
+function checkClasses(c: Checker, value: unknown): ReportClasses {
+  const classes = c.object('classes', value);
+  const fractions = c.object('classes.traceFractions', classes.traceFractions);
+  return assemble(
+    classes,
+    {
+      classes: c.integer('classes.classes', classes.classes, 2),
+      trace: c.number('classes.trace', classes.trace),
+      traceStderr: c.nonNegative('classes.traceStderr', classes.traceStderr),
+      traceFractions: assemble(
+        fractions,
+        {
+          g0: c.number('classes.traceFractions.g0', fractions.g0),
+          g1: c.number('classes.traceFractions.g1', fractions.g1),
+          g2: c.number('classes.traceFractions.g2', fractions.g2),
+          g3: c.number('classes.traceFractions.g3', fractions.g3),
+        },
+        KNOWN.traceFractions,
+      ),
+      classMeanOverlap: c.ratio('classes.classMeanOverlap', classes.classMeanOverlap),
+      classMeanOverlapHessian: c.optional(classes, 'classMeanOverlapHessian', (v) =>
+        c.ratio('classes.classMeanOverlapHessian', v),
+      ),
+      overlapK: c.integer('classes.overlapK', classes.overlapK, 1),
+      level1Values: c.numbers('classes.level1Values', classes.level1Values),
+      level2Values: c.numbers('classes.level2Values', classes.level2Values),
+      gaussNewtonValues: c.numbers('classes.gaussNewtonValues', classes.gaussNewtonValues),
+      hessianValues: c.optional(classes, 'hessianValues', (v) =>
+        c.numbers('classes.hessianValues', v),
+      ),
+      eigengaps: c.array('classes.eigengaps', classes.eigengaps).map((raw, i) => {
+        const where = `classes.eigengaps[${i}]`;
+        const gap = c.object(where, raw);
+        return assemble<ReportEigengap>(
+          gap,
+          {
+            position: c.integer(`${where}.position`, gap.position, 1),
+            ratio: c.number(`${where}.ratio`, gap.ratio),
+          },
+          KNOWN.eigengap,
+        );
+      }),
+      matvecs: c.integer('classes.matvecs', classes.matvecs, 0),
+    },
+    KNOWN.classes,
   );
 }
 

@@ -102,6 +102,20 @@ describe('symmetricEigen', () => {
     expect(Array.from(zero.values)).toEqual([0, 0, 0, 0]);
   });
 
+  it("stays finite when a column's entries are so small that their squares underflow", () => {
+    // Off-diagonal entries of 1e-160: squared, 1e-320 is subnormal and 2/‖v‖² overflows
+    // unless the column is scaled first. The eigenvalues are 1, 2, 3 to within 1e-160.
+    const tiny = 1e-160;
+    const a = Float64Array.of(1, tiny, tiny, tiny, 2, 0, tiny, 0, 3);
+    const { values, vectors } = symmetricEigen(a, 3);
+    expect(Array.from(values)).toEqual([1, 2, 3]);
+    expect(Array.from(vectors).every(Number.isFinite)).toBe(true);
+    checkDecomposition(a, 3);
+    // A whole trailing column of subnormals next to ordinary entries.
+    const mixed = Float64Array.of(2, 1, 5e-324, 1, 2, 0, 5e-324, 0, 1);
+    checkDecomposition(mixed, 3);
+  });
+
   it('rejects a matrix of the wrong size', () => {
     expect(() => symmetricEigen(new Float64Array(5), 2)).toThrow(DimensionError);
     expect(() => symmetricEigen(new Float64Array(5), 2)).toThrow(/expected an n×n matrix/);

@@ -54,13 +54,23 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
   for (let k = 0; k + 2 < n; k++) {
     const len = n - k - 1;
     const v = new Float64Array(len);
-    let tailSq = 0;
+    // The column is scaled by its largest entry before any square is taken (as LAPACK's
+    // dlarfg does): squares of entries below ~1e-154 would underflow to subnormals or 0 and
+    // make β = 2/‖v‖² infinite (seen on ReLU Hessian blocks with dead units). The reflector
+    // I − β v vᵀ does not depend on the scale of v.
+    let scale = 0;
     for (let i = 0; i < len; i++) {
       v[i] = m[(k + 1 + i) * n + k];
-      if (i > 0) tailSq += v[i] * v[i];
+      scale = Math.max(scale, Math.abs(v[i]));
+    }
+    let tailSq = 0;
+    if (scale > 0) {
+      for (let i = 0; i < len; i++) v[i] /= scale;
+      for (let i = 1; i < len; i++) tailSq += v[i] * v[i];
     }
     if (tailSq === 0) {
-      offDiagonal[k] = v[0];
+      // Nothing to eliminate: the tail is 0, or below 2^-537 of the column's largest entry.
+      offDiagonal[k] = v[0] * scale;
       continue;
     }
     // (I − β v vᵀ) x = σ e₁ with σ = −sign(x₀)‖x‖, so that v₀ = x₀ − σ does not cancel.
@@ -69,7 +79,7 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
     const sigma = x0 >= 0 ? -xNorm : xNorm;
     v[0] = x0 - sigma;
     const beta = 2 / (v[0] * v[0] + tailSq);
-    offDiagonal[k] = sigma;
+    offDiagonal[k] = sigma * scale;
     // Two-sided update of the trailing block B: B ← B − v wᵀ − w vᵀ with p = βBv,
     // w = p − (β pᵀv / 2) v.
     const base = k + 1;

@@ -9,7 +9,14 @@ import {
   REPORT_SCHEMA_VERSION,
   runAnalyses,
 } from '@hessian-probe/core';
-import { modelCurvature, selfCheckResult } from '@hessian-probe/core/tfjs';
+import {
+  classesSection,
+  classHierarchy,
+  kroneckerDecoupling,
+  kroneckerSection,
+  modelCurvature,
+  selfCheckResult,
+} from '@hessian-probe/core/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   clusters,
@@ -222,6 +229,42 @@ describe('hessianCallback in model.fit()', () => {
     tf.dispose([x, y, xProbe, yProbe]);
   });
 
+  it("reports the loss it differentiates: the `loss` option's, not the compiled one", async () => {
+    const model = tinyModel(); // compiled with categorical cross-entropy
+    const xProbe = tf.tensor2d(probe.x);
+    const yProbe = tf.tensor2d(probe.y);
+    const callback = hessianCallback({
+      tf,
+      model,
+      probe: { x: xProbe, y: yProbe },
+      loss: 'meanSquaredError',
+      analyses: { eigen: false, trace: { matvecs: 3 } },
+      schedule: { atTrainBegin: true, atTrainEnd: false },
+      budget: 1,
+      selfCheck: false,
+    });
+    // At the initial weights (the train-begin analysis): the mean over samples and outputs of
+    // (softmax − one-hot)², on the host in float64 from tfjs's probabilities, equals the
+    // report's float32 mean to its rounding (≈ 2^-24 relative per operation).
+    const probabilities = model.predict(xProbe) as tf.Tensor;
+    const p = await probabilities.data();
+    const t = await yProbe.data();
+    probabilities.dispose();
+    let mse = 0;
+    for (let i = 0; i < p.length; i++) mse += (p[i] - t[i]) ** 2;
+    mse /= p.length;
+    const evaluated = model.evaluate(xProbe, yProbe) as tf.Scalar;
+    const crossEntropy = (await evaluated.data())[0];
+    evaluated.dispose();
+    const { x, y } = tensors();
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    const [report] = callback.history;
+    expect(Math.abs(report.loss - mse)).toBeLessThan(1e-6 * mse);
+    expect(Math.abs(report.loss - crossEntropy)).toBeGreaterThan(0.1);
+    callback.dispose();
+    tf.dispose([x, y, xProbe, yProbe]);
+  });
+
   it('runs a batch-triggered analysis before the next step, labelled with its batch', async () => {
     const model = tinyModel();
     const { x, y } = tensors();
@@ -384,6 +427,96 @@ describe('hessianCallback in model.fit()', () => {
     expect(last.blocks?.method).toBe('randomized');
     expect(last.blocks?.withinLayer?.pairs).toBe(6);
     expect(last.blocks?.crossLayer?.pairs).toBe(6);
+    callback.dispose();
+    tf.dispose([x, y, xProbe, yProbe]);
+  });
+
+  it("reports the layer spectra and the layer coupling: runAnalyses' numbers on the layer layout", async () => {
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const xProbe = tf.tensor2d(probe.x);
+    const yProbe = tf.tensor2d(probe.y);
+    const layers = { probes: 1, steps: 16, traceMatvecs: 12, couplingProbes: 2 };
+    const callback = hessianCallback({
+      tf,
+      probe: { x: xProbe, y: yProbe },
+      schedule: { everyEpochs: 1 },
+      analyses: { eigen: false, trace: false, layers: { couplingProbes: 2, gaussNewtonGap: true } },
+      budget: 1,
+      seed: 2,
+    });
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    const last = callback.history.at(-1)!;
+    const curvature = modelCurvature(model, { tf, x: xProbe, y: yProbe, layout: 'layer' });
+    const ggn = modelCurvature(model, { tf, x: xProbe, y: yProbe, layout: 'layer', kind: 'ggn' });
+    const direct = await runAnalyses(curvature.operator, curvature.layout, {
+      layers: { ...layers, ggn: ggn.operator },
+      seed: 2,
+    });
+    expect(last.layers).toEqual(direct.layers);
+    expect(last.layerCoupling).toEqual(direct.layerCoupling);
+    expect(last.gaussNewtonGap).toEqual(direct.gaussNewtonGap);
+    // The output layer's own block has E = 0 (the logits are linear in its weights): H_ll = G_ll.
+    expect(last.layers?.at(-1)?.gaussNewtonGap).toBeLessThan(1e-5);
+    expect(last.gaussNewtonGap?.ratio).toBeGreaterThan(1e-3);
+    // 67 parameters > 1·16 + 12: the coupling is probed, 2 products per layer.
+    expect(last.layerCoupling?.method).toBe('stochastic');
+    expect(last.layerCoupling?.matvecs).toBe(2 * 2);
+    expect(last.layers?.every((l) => l.effectiveRank !== undefined)).toBe(true);
+    callback.dispose();
+    tf.dispose([x, y, xProbe, yProbe]);
+  });
+
+  it('adds the Kronecker and class-hierarchy sections: the library functions on the same weights', async () => {
+    const model = tinyModel({ activation: 'relu' });
+    const { x, y } = tensors();
+    const xProbe = tf.tensor2d(probe.x);
+    const yProbe = tf.tensor2d(probe.y);
+    const metrics = curvatureMetrics();
+    const callback = hessianCallback({
+      tf,
+      probe: { x: xProbe, y: yProbe },
+      schedule: { atTrainBegin: false, atTrainEnd: true },
+      analyses: {
+        eigen: false,
+        trace: false,
+        kronecker: { topK: 2 },
+        classes: { traceProbes: 0, maxMatvecs: 60 },
+      },
+      metrics,
+      budget: 1,
+      seed: 3,
+    });
+    await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    expect(callback.stats).toMatchObject({ analyses: 1, failed: 0 });
+    const [report] = callback.history;
+    const layers = await kroneckerDecoupling(model, {
+      tf,
+      x: xProbe,
+      y: yProbe,
+      topK: 2,
+      maxExactDim: 256,
+      probes: 8,
+      seed: 3,
+    });
+    expect(report.kronecker).toEqual(kroneckerSection(layers));
+    // The last layer's output factor has rank C − 1 = 2 under cross-entropy.
+    expect(report.kronecker?.at(-1)?.outliers).toBe(2);
+    const hierarchy = await classHierarchy(model, {
+      tf,
+      x: xProbe,
+      y: yProbe,
+      hessian: true,
+      maxMatvecs: 60,
+      seed: 3,
+    });
+    expect(report.classes).toEqual(classesSection(hierarchy));
+    expect(report.matvecs).toBe(
+      report.kronecker!.reduce((sum, l) => sum + l.matvecs, 0) + report.classes!.matvecs,
+    );
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toMatch(/^hessian_class_mean_overlap \S+$/m);
+    expect(exposition).toMatch(/^hessian_kronecker_relative_error\{layer="[^"]+"\} \S+$/m);
     callback.dispose();
     tf.dispose([x, y, xProbe, yProbe]);
   });

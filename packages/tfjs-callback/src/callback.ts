@@ -7,18 +7,26 @@ import {
   type AnalysesResult,
   type CurvatureKind,
   type CurvatureReport,
+  layerOfBlock,
   normalizeReport,
   OptionError,
   type ParameterLayout,
   REPORT_SCHEMA_VERSION,
+  type ReportClasses,
+  type ReportKroneckerLayer,
   type RunAnalysesOptions,
   runAnalyses,
   type TraceMethod,
 } from '@hessian-probe/core';
 import {
+  type ClassHierarchyModel,
   type CurvatureModel,
+  classesSection,
+  classHierarchy,
   KERAS_LOSSES,
   type KerasLossName,
+  kroneckerDecoupling,
+  kroneckerSection,
   LOSS_NAMES,
   type LossName,
   modelCurvature,
@@ -113,6 +121,44 @@ export interface CallbackLayersOptions {
    * probes·steps + traceMatvecs weights are assembled and analysed exactly instead.
    */
   traceMatvecs?: number;
+  /**
+   * Gaussian probes per layer for the report's `layerCoupling`, F_vw/√(F_vv F_ww) between
+   * layers (default off): `couplingProbes` × layers products, or P when the model has at most
+   * probes·steps + traceMatvecs parameters (then exact).
+   */
+  couplingProbes?: number;
+  /**
+   * Also each layer's Gauss–Newton gap ‖H_ll − G_ll‖_F/‖G_ll‖_F and the whole matrix's, from a
+   * second operator, the GGN on the same probe (default false; Hessian analyses only): the
+   * layer's own size in products when assembled, else 16 per layer and 16 overall.
+   */
+  gaussNewtonGap?: boolean;
+}
+
+/** Kronecker decoupling of the callback (Wu et al. 2020–22); see {@link CallbackAnalyses}. */
+export interface CallbackKroneckerOptions {
+  /** Top eigenpairs of each layer block compared with the Kronecker factors' (default 4). */
+  topK?: number;
+  /**
+   * Largest layer block (units × inputs) assembled densely, one product per entry (default
+   * 256); larger blocks get randomized estimates (`probes` products plus an eigensolve).
+   */
+  maxExactDim?: number;
+  /** Rademacher probes of the randomized error estimates, an integer >= 2 (default 8). */
+  probes?: number;
+}
+
+/** Papyan's class hierarchy of the callback; see {@link CallbackAnalyses}. */
+export interface CallbackClassesOptions {
+  /**
+   * Rademacher probes of the tr G estimate, an integer >= 2 (default 4); 0 for the exact trace
+   * (N·C single-sample products).
+   */
+  traceProbes?: number;
+  /** Also the Hessian's top eigenspace and its overlap with the class means (default true). */
+  hessian?: boolean;
+  /** Products each eigensolve (G's, H's) may spend (default 100). */
+  maxMatvecs?: number;
 }
 
 /**
@@ -130,14 +176,30 @@ export interface CallbackAnalyses {
   density?: CallbackDensityOptions | boolean;
   /** Default off; `true` means `{ layout: 'layer', probes: 4 }`. */
   blocks?: CallbackBlocksOptions | boolean;
-  /** Default off; `true` means `{ probes: 1, steps: 16, traceMatvecs: 12 }`. */
+  /**
+   * Default off; `true` means `{ probes: 1, steps: 16, traceMatvecs: 12 }` (no coupling, no
+   * Gauss–Newton gap): the report's `layers` (and `layerCoupling`, `gaussNewtonGap`).
+   */
   layers?: CallbackLayersOptions | boolean;
+  /**
+   * Default off; `true` means `{ topK: 4, maxExactDim: 256, probes: 8 }`: the report's
+   * `kronecker` section for every Dense/Conv2D layer (`kroneckerDecoupling`).
+   */
+  kronecker?: CallbackKroneckerOptions | boolean;
+  /**
+   * Default off; `true` means `{ traceProbes: 4, hessian: true, maxMatvecs: 100 }`: the report's
+   * `classes` section (`classHierarchy`; softmax cross-entropy models, one-hot or class-id
+   * probe labels with every class present).
+   */
+  classes?: CallbackClassesOptions | boolean;
 }
 
 /** The part of a tfjs-layers `LayersModel` the callback uses. */
 export interface FitModel extends CurvatureModel {
   /** The model's name, written into reports. */
   readonly name?: string;
+  /** Output shape(s), as tfjs-layers' `LayersModel.outputShape` (the class analysis reads C). */
+  readonly outputShape: ClassHierarchyModel['outputShape'];
   /** Loss (and metrics) on data; the callback reads the loss on the probe set from it. */
   evaluate(x: Tensor, y: Tensor, args?: { batchSize?: number; verbose?: number }): unknown;
 }
@@ -177,7 +239,11 @@ export interface HessianCallbackOptions {
   analyses?: CallbackAnalyses;
   /** `'hessian'` (default) or `'ggn'` (generalized Gauss–Newton). */
   kind?: CurvatureKind;
-  /** The loss to differentiate. Default: the model's compiled loss (see `modelCurvature`). */
+  /**
+   * The loss to differentiate. Default: the model's compiled loss (see `modelCurvature`), and
+   * the report's `loss` is then `model.evaluate`'s; when given, the report's `loss` is this
+   * loss on the probe (`modelCurvature`'s `lossValue`), the one whose curvature it reports.
+   */
   loss?: LossName | KerasLossName;
   /** Seed of every random probe vector, a safe integer (default 0): the same at every analysis. */
   seed?: number;
@@ -284,7 +350,16 @@ export const DEFAULT_ANALYSES = {
   trace: { matvecs: 30, method: 'hutch++' },
   density: { probes: 2, steps: 30, gridSize: 128 },
   blocks: { layout: 'layer', probes: 4 },
-  layers: { probes: 1, steps: 16, traceMatvecs: 12 },
+  // couplingProbes is off by default; listing it lets the options object name it.
+  layers: {
+    probes: 1,
+    steps: 16,
+    traceMatvecs: 12,
+    couplingProbes: undefined as number | undefined,
+    gaussNewtonGap: false,
+  },
+  kronecker: { topK: 4, maxExactDim: 256, probes: 8 },
+  classes: { traceProbes: 4, hessian: true, maxMatvecs: 100 },
 } as const;
 
 /**
@@ -484,7 +559,15 @@ interface CheckedAnalyses {
   trace?: { matvecs: number; method: TraceMethod };
   density?: { probes: number; steps: number; gridSize: number };
   blocks?: { layout: BlockLayoutKind; probes: number };
-  layers?: { probes: number; steps: number; traceMatvecs: number };
+  layers?: {
+    probes: number;
+    steps: number;
+    traceMatvecs: number;
+    couplingProbes?: number;
+    gaussNewtonGap: boolean;
+  };
+  kronecker?: { topK: number; maxExactDim: number; probes: number };
+  classes?: { traceProbes: number; hessian: boolean; maxMatvecs: number };
 }
 
 /** An analysis asked for by the schedule, waiting for its turn. */
@@ -796,20 +879,25 @@ class Controller {
     }
     const timestamp = new Date().toISOString();
     const { x, y } = this.#probeTensors();
-    const loss = await probeLoss(model, x, y, o.probe.batchSize ?? o.probeSize);
-    if (!Number.isFinite(loss)) return undefined;
-    const curvature = (layout: 'tensor' | 'unit' | 'class') =>
+    const curvature = (layout: 'tensor' | 'unit' | 'class', kind: CurvatureKind = o.kind) =>
       modelCurvature(model, {
         tf: o.tf,
         x,
         y,
-        kind: o.kind,
+        kind,
         layout,
         selfCheck: o.selfCheck,
         ...(o.loss === undefined ? {} : { loss: o.loss }),
         ...(o.probe.batchSize === undefined ? {} : { batchSize: o.probe.batchSize }),
       });
-    const { operator, layout } = curvature('tensor');
+    const { operator, layout, lossValue } = curvature('tensor');
+    // The report's loss is the one whose curvature it reports: the compiled loss as
+    // model.evaluate computes it, or the `loss` option's when it overrides the compiled one.
+    const loss =
+      o.loss === undefined
+        ? await probeLoss(model, x, y, o.probe.batchSize ?? o.probeSize)
+        : await lossValue();
+    if (!Number.isFinite(loss)) return undefined;
     const a = o.analyses;
     const needsLayers = a.layers !== undefined || a.blocks?.layout === 'layer';
     const layerLayout = needsLayers ? sameCoordinates(modelLayout(model, 'layer')) : undefined;
@@ -821,7 +909,17 @@ class Controller {
       const blockLayout = a.blocks.layout === 'layer' ? layerLayout : layout;
       run.blocks = { probes: a.blocks.probes, ...(blockLayout ? { layout: blockLayout } : {}) };
     }
-    if (a.layers) run.layers = { ...a.layers, ...(layerLayout ? { layout: layerLayout } : {}) };
+    if (a.layers) {
+      const { gaussNewtonGap, ...budget } = a.layers;
+      // The gap compares the Hessian with the GGN: meaningless when the GGN is analysed.
+      const ggn =
+        gaussNewtonGap && o.kind === 'hessian' ? curvature('tensor', 'ggn').operator : undefined;
+      run.layers = {
+        ...budget,
+        ...(layerLayout ? { layout: layerLayout } : {}),
+        ...(ggn ? { ggn } : {}),
+      };
+    }
     const result: AnalysesResult = await runAnalyses(operator, layout, run);
     if (a.blocks && (a.blocks.layout === 'unit' || a.blocks.layout === 'class')) {
       // Unit blocks are strided in tfjs's storage order: their operator works in permuted
@@ -835,6 +933,7 @@ class Controller {
       if (extra.blocks) result.blocks = extra.blocks;
       result.matvecs += extra.matvecs;
     }
+    const science = await this.#modelAnalyses(model, x, y);
     const { matvecs, seconds: _, ...sections } = result;
     return normalizeReport({
       schemaVersion: REPORT_SCHEMA_VERSION,
@@ -853,9 +952,51 @@ class Controller {
       probe: { size: o.probeSize, seed: o.seed },
       loss,
       ...sections,
+      ...science.sections,
       seconds: Math.max(0, o.now() - started),
-      matvecs,
+      matvecs: matvecs + science.matvecs,
     });
+  }
+
+  /** The model-level analyses (Kronecker decoupling, class hierarchy) as report sections. */
+  async #modelAnalyses(
+    model: FitModel,
+    x: Tensor,
+    y: Tensor,
+  ): Promise<{ sections: Pick<CurvatureReport, 'kronecker' | 'classes'>; matvecs: number }> {
+    const o = this.#o;
+    const { kronecker, classes } = o.analyses;
+    const sections: { kronecker?: ReportKroneckerLayer[]; classes?: ReportClasses } = {};
+    let matvecs = 0;
+    if (kronecker) {
+      const layers = await kroneckerDecoupling(model, {
+        tf: o.tf,
+        x,
+        y,
+        ...kronecker,
+        seed: o.seed,
+        selfCheck: o.selfCheck,
+        ...(o.loss === undefined ? {} : { loss: o.loss }),
+        ...(o.probe.batchSize === undefined ? {} : { batchSize: o.probe.batchSize }),
+      });
+      sections.kronecker = kroneckerSection(layers);
+      matvecs += sections.kronecker.reduce((sum, l) => sum + l.matvecs, 0);
+    }
+    if (classes) {
+      const { traceProbes, ...rest } = classes;
+      const hierarchy = await classHierarchy(model, {
+        tf: o.tf,
+        x,
+        y,
+        ...rest,
+        ...(traceProbes === 0 ? {} : { traceProbes }),
+        seed: o.seed,
+        selfCheck: o.selfCheck,
+      });
+      sections.classes = classesSection(hierarchy);
+      matvecs += sections.classes.matvecs;
+    }
+    return { sections, matvecs };
   }
 
   /** The probe tensors: the given ones, or tensors made (once) from the given arrays. */
@@ -939,12 +1080,53 @@ function productBound(analyses: CheckedAnalyses, model: FitModel): number {
     products += analyses.blocks.probes * blocks;
   }
   if (analyses.layers) {
-    const layers = modelLayout(model, 'layer').layout.blocks.length;
-    const { probes, steps, traceMatvecs } = analyses.layers;
-    products += layers * (probes * steps + traceMatvecs);
+    const { blocks, dim } = modelLayout(model, 'layer').layout;
+    const { probes, steps, traceMatvecs, couplingProbes, gaussNewtonGap } = analyses.layers;
+    const maxExactDim = probes * steps + traceMatvecs;
+    products += blocks.length * maxExactDim;
+    if (couplingProbes !== undefined) {
+      products += dim <= maxExactDim ? dim : couplingProbes * blocks.length;
+    }
+    if (gaussNewtonGap) {
+      // runAnalyses' default gapProbes (8), two products each (H and G), per layer and overall.
+      for (const b of blocks) products += b.size <= maxExactDim ? b.size : 16;
+      products += dim <= maxExactDim ? 2 * dim : 16;
+    }
+  }
+  if (analyses.kronecker || analyses.classes) {
+    // Output classes C: the units of the last Dense/Conv2D layer (the 'class' layout's blocks).
+    const units = modelLayout(model, 'class').layout.blocks.filter((b) =>
+      b.name.includes('/unit_'),
+    );
+    const classes = units.length;
+    if (analyses.kronecker) {
+      const { maxExactDim, probes } = analyses.kronecker;
+      // The factors: C vector-Jacobian products (about half a product each), counted as C.
+      products += classes;
+      const perLayer = new Map<string, number>();
+      for (const b of modelLayout(model, 'unit').layout.blocks) {
+        if (!b.name.includes('/unit_')) continue;
+        const layer = layerOfBlock(b.name);
+        perLayer.set(layer, (perLayer.get(layer) ?? 0) + b.size);
+      }
+      // A dense block: one product per entry; else the probes and topEigenpairs' default budget.
+      for (const d of perLayer.values()) {
+        products += d <= maxExactDim ? d : probes + KRONECKER_EIGEN_PRODUCTS;
+      }
+    }
+    if (analyses.classes) {
+      const { traceProbes, hessian, maxMatvecs } = analyses.classes;
+      // C² class-mean products over the class subsets cost about C full-batch ones, as do the
+      // N·C single-sample products of the exact trace.
+      products += classes + (traceProbes === 0 ? classes : traceProbes);
+      products += maxMatvecs * (hessian ? 2 : 1);
+    }
   }
   return products;
 }
+
+/** The eigensolver budget of a randomized Kronecker layer (topEigenpairs' default, at least 1000). */
+const KRONECKER_EIGEN_PRODUCTS = 1000;
 
 /** The steps this fit() plans, from tfjs's `params` (epochs × steps per epoch), if it says. */
 function plannedSteps(params: Record<string, unknown>): { plannedSteps?: number } {
@@ -1237,6 +1419,14 @@ function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
     }
     return value;
   };
+  const boolean = (section: string, name: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean') {
+      throw new OptionError(
+        `${WHERE}: expected analyses.${section}.${name} to be a boolean, got ${String(value)}`,
+      );
+    }
+    return value;
+  };
   const out: CheckedAnalyses = {};
   const eigen = pick('eigen', true);
   if (eigen) {
@@ -1270,8 +1460,8 @@ function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
   }
   const blocks = pick('blocks', false);
   if (blocks) {
-    const layout = blocks.layout;
-    if (!BLOCK_LAYOUTS.includes(layout)) {
+    const layout = blocks.layout as BlockLayoutKind;
+    if (!(BLOCK_LAYOUTS as readonly unknown[]).includes(layout)) {
       throw new OptionError(
         `${WHERE}: expected analyses.blocks.layout to be ${BLOCK_LAYOUTS.map((k) => `'${k}'`).join(' | ')}, got ${JSON.stringify(layout)}`,
       );
@@ -1284,6 +1474,32 @@ function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
       probes: integer('layers', 'probes', layers.probes, 1),
       steps: integer('layers', 'steps', layers.steps, 1),
       traceMatvecs: integer('layers', 'traceMatvecs', layers.traceMatvecs, 3),
+      ...(layers.couplingProbes === undefined
+        ? {}
+        : { couplingProbes: integer('layers', 'couplingProbes', layers.couplingProbes, 1) }),
+      gaussNewtonGap: boolean('layers', 'gaussNewtonGap', layers.gaussNewtonGap),
+    };
+  }
+  const kronecker = pick('kronecker', false);
+  if (kronecker) {
+    out.kronecker = {
+      topK: integer('kronecker', 'topK', kronecker.topK, 1),
+      maxExactDim: integer('kronecker', 'maxExactDim', kronecker.maxExactDim, 1),
+      probes: integer('kronecker', 'probes', kronecker.probes, 2),
+    };
+  }
+  const classes = pick('classes', false);
+  if (classes) {
+    const traceProbes = integer('classes', 'traceProbes', classes.traceProbes, 0);
+    if (traceProbes === 1) {
+      throw new OptionError(
+        `${WHERE}: expected analyses.classes.traceProbes to be 0 (exact) or >= 2, got 1`,
+      );
+    }
+    out.classes = {
+      traceProbes,
+      hessian: boolean('classes', 'hessian', classes.hessian),
+      maxMatvecs: integer('classes', 'maxMatvecs', classes.maxMatvecs, 1),
     };
   }
   return out;

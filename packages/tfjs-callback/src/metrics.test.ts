@@ -28,6 +28,10 @@ const FAMILIES: [string, string, string[]][] = [
   ['hessian_density_lambda_min', 'gauge', []],
   ['hessian_density_lambda_max', 'gauge', []],
   ['hessian_block_off_diagonal_ratio', 'gauge', []],
+  ['hessian_block_mass_ratio', 'gauge', ['pairs']],
+  ['hessian_kronecker_relative_error', 'gauge', ['layer']],
+  ['hessian_class_mean_overlap', 'gauge', []],
+  ['hessian_class_trace_fraction', 'gauge', ['level']],
   ['hessian_layer_lambda_max', 'gauge', ['layer']],
   ['hessian_layer_trace', 'gauge', ['layer']],
   ['hessian_layer_negative_mass_ratio', 'gauge', ['layer']],
@@ -83,6 +87,17 @@ function expectGaugesShow(
   expect(at('hessian_density_lambda_min')).toBe(sections.density!.lambdaMin);
   expect(at('hessian_density_lambda_max')).toBe(sections.density!.lambdaMax);
   expect(at('hessian_block_off_diagonal_ratio')).toBe(sections.blocks!.offDiagonalRatio);
+  const { withinLayer, crossLayer } = sections.blocks!;
+  expect(at('hessian_block_mass_ratio', { pairs: 'within_layer' })).toBe(withinLayer!.massRatio);
+  expect(at('hessian_block_mass_ratio', { pairs: 'cross_layer' })).toBe(crossLayer!.massRatio);
+  for (const layer of sections.kronecker!) {
+    expect(at('hessian_kronecker_relative_error', { layer: layer.name })).toBe(layer.relativeError);
+  }
+  const classes = sections.classes!;
+  expect(at('hessian_class_mean_overlap')).toBe(classes.classMeanOverlap);
+  for (const level of ['g0', 'g1', 'g2', 'g3'] as const) {
+    expect(at('hessian_class_trace_fraction', { level })).toBe(classes.traceFractions[level]);
+  }
   for (const layer of sections.layers!) {
     expect(at('hessian_layer_lambda_max', { layer: layer.name })).toBe(layer.lambdaMax);
     expect(at('hessian_layer_trace', { layer: layer.name })).toBe(layer.trace);
@@ -170,7 +185,9 @@ describe('curvatureMetrics', () => {
   it('keeps the last value of a section that the latest report does not have', async () => {
     const metrics = curvatureMetrics();
     const full = syntheticReport({ epoch: 1 });
-    const { trace, density, blocks, layers, ...eigenOnly } = syntheticReport({ epoch: 2 });
+    const { trace, density, blocks, layers, kronecker, classes, ...eigenOnly } = syntheticReport({
+      epoch: 2,
+    });
     metrics.record(full);
     metrics.record(eigenOnly);
     const families = await scrape(metrics.registry);

@@ -85,6 +85,9 @@ interface Snapshot {
   blocks?: CurvatureReport['blocks'];
   /** The layers of the latest report that had any, restricted to the admitted labels. */
   layers?: CurvatureReport['layers'];
+  /** The Kronecker layers of the latest report that had any, admitted labels only. */
+  kronecker?: CurvatureReport['kronecker'];
+  classes?: CurvatureReport['classes'];
 }
 
 type Labels = Record<string, string>;
@@ -106,6 +109,10 @@ const rank = (index: number): Labels => ({ rank: String(index + 1) });
  * | `hessian_negative_mass_ratio` | gauge | | fraction of eigenvalues below 0 (SLQ density) |
  * | `hessian_density_lambda_min`, `_max` | gauge | | extreme Ritz values of the density |
  * | `hessian_block_off_diagonal_ratio` | gauge | | off-diagonal share of Σ‖H_ij‖²_F |
+ * | `hessian_block_mass_ratio` | gauge | `pairs` (`within_layer`, `cross_layer`) | Σ‖H_ij‖²_F over those pairs / Σ‖H_ii‖²_F |
+ * | `hessian_kronecker_relative_error` | gauge | `layer` | ‖H_L − E[M] ⊗ E[x̃x̃ᵀ]‖_F / ‖H_L‖_F |
+ * | `hessian_class_mean_overlap` | gauge | | overlap of the class means' span with the top eigenspace of the GGN (0..1) |
+ * | `hessian_class_trace_fraction` | gauge | `level` (`g0`…`g3`) | tr(G_level) / tr(G), Papyan's hierarchy |
  * | `hessian_layer_lambda_max`, `hessian_layer_trace`, `hessian_layer_negative_mass_ratio` | gauge | `layer` | per-layer block spectra |
  * | `hessian_loss` | gauge | | loss on the probe set |
  * | `hessian_model_parameters` | gauge | | parameter count |
@@ -200,6 +207,40 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       'Off-diagonal share of the squared Frobenius norm over the block layout (0..1; 0 = block-diagonal).',
       [],
       (emit) => snapshot.blocks && emit({}, snapshot.blocks.offDiagonalRatio),
+    ],
+    [
+      'block_mass_ratio',
+      'Squared Frobenius mass of the off-diagonal block pairs within one layer or across layers, over that of the diagonal blocks.',
+      ['pairs'],
+      (emit) => {
+        const blocks = snapshot.blocks;
+        if (blocks?.withinLayer) emit({ pairs: 'within_layer' }, blocks.withinLayer.massRatio);
+        if (blocks?.crossLayer) emit({ pairs: 'cross_layer' }, blocks.crossLayer.massRatio);
+      },
+    ],
+    [
+      'kronecker_relative_error',
+      "Relative Frobenius error of the Kronecker factorization E[M] x E[xx'] of each layer's Hessian block (Wu et al.).",
+      ['layer'],
+      (emit) => {
+        for (const l of snapshot.kronecker ?? []) emit({ layer: l.name }, l.relativeError);
+      },
+    ],
+    [
+      'class_mean_overlap',
+      "Overlap of the span of the class-mean gradients with the top eigenspace of the Gauss-Newton matrix (0..1; Papyan's averaging claim).",
+      [],
+      (emit) => snapshot.classes && emit({}, snapshot.classes.classMeanOverlap),
+    ],
+    [
+      'class_trace_fraction',
+      "Share of the Gauss-Newton trace at each level of Papyan's class hierarchy: g0 (c'=c means), g1 (class means), g2 (pair deviations), g3 (within-class).",
+      ['level'],
+      (emit) => {
+        for (const [level, value] of Object.entries(snapshot.classes?.traceFractions ?? {})) {
+          emit({ level }, value);
+        }
+      },
     ],
     [
       'layer_lambda_max',
@@ -337,16 +378,19 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     registry,
     record(input) {
       const report = normalizeReport(input);
-      let droppedValues = 0;
-      const layers = report.layers?.filter((layer) => {
+      // Layer names dropped from this report, counted once each across its sections.
+      const droppedNames = new Set<string>();
+      const admitted = (layer: { readonly name: string }) => {
         if (admittedLayers.has(layer.name)) return true;
         if (admittedLayers.size < maxLayers) {
           admittedLayers.add(layer.name);
           return true;
         }
-        droppedValues++;
+        droppedNames.add(layer.name);
         return false;
-      });
+      };
+      const layers = report.layers?.filter(admitted);
+      const kronecker = report.kronecker?.filter(admitted);
       snapshot = {
         report,
         eigen: report.eigen ?? snapshot.eigen,
@@ -354,10 +398,12 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
         density: report.density ?? snapshot.density,
         blocks: report.blocks ?? snapshot.blocks,
         layers: layers ?? snapshot.layers,
+        kronecker: kronecker ?? snapshot.kronecker,
+        classes: report.classes ?? snapshot.classes,
       };
       hvp.inc(constantLabels, report.matvecs);
       duration.observe(constantLabels, report.seconds);
-      if (droppedValues > 0) dropped.inc(constantLabels, droppedValues);
+      if (droppedNames.size > 0) dropped.inc(constantLabels, droppedNames.size);
     },
     recordFailure() {
       failed.inc(constantLabels, 1);

@@ -30,6 +30,24 @@ export interface SyntheticReportOptions {
   layers?: readonly string[];
 }
 
+/** A valid `classes` section of a 3-class model whose level fractions depend on `u` in [0, 1). */
+function classesSection(u: number): NonNullable<CurvatureReport['classes']> {
+  const g1 = 0.3 + 0.4 * u;
+  return {
+    classes: 3,
+    trace: 12,
+    traceStderr: 0,
+    traceFractions: { g0: 0.05, g1, g2: 0.1, g3: 0.85 - g1 },
+    classMeanOverlap: 0.5 + 0.5 * u,
+    overlapK: 3,
+    level1Values: [3, 2, 1],
+    level2Values: [0.5, 0.25],
+    gaussNewtonValues: [3.5, 2.5, 1.5, 0.5],
+    eigengaps: [{ position: 3, ratio: 3 }],
+    matvecs: 50,
+  };
+}
+
 /** A complete, valid report; every value depends on `seed`. */
 export function syntheticReport(options: SyntheticReportOptions = {}): CurvatureReport {
   const { epoch = 0, k = 3, layers = ['dense_1', 'dense_2'] } = options;
@@ -85,6 +103,14 @@ export function syntheticReport(options: SyntheticReportOptions = {}): Curvature
       stderr: frobeniusSq.map((row) => row.map((v) => 0.05 * v)),
       offDiagonalRatio: offDiagonal / total,
       matvecs: 8,
+      method: 'randomized',
+      withinLayer: { pairs: 0, meanRatio: Number.NaN, massRatio: 0, massRatioStderr: 0 },
+      crossLayer: {
+        pairs: 2,
+        meanRatio: rng.uniform(),
+        massRatio: offDiagonal / (frobeniusSq[0][0] + frobeniusSq[1][1]),
+        massRatioStderr: 0.01,
+      },
     },
     layers: layers.map((name) => ({
       name,
@@ -92,7 +118,21 @@ export function syntheticReport(options: SyntheticReportOptions = {}): Curvature
       trace: scale * 2 * rng.uniform(),
       negativeMass: 0.1 * rng.uniform(),
     })),
+    kronecker: layers.map((name) => ({
+      name,
+      kind: 'dense' as const,
+      method: 'dense' as const,
+      exact: true,
+      relativeError: rng.uniform(),
+      relativeErrorStderr: 0,
+      overlap: rng.uniform(),
+      inputDominance: 1 + 10 * rng.uniform(),
+      rank1Energy: rng.uniform(),
+      outliers: 2,
+      matvecs: 12,
+    })),
+    classes: classesSection(rng.uniform()),
     seconds: 0.2 + rng.uniform(),
-    matvecs: eigenMatvecs + 30 + 40 + 8,
+    matvecs: eigenMatvecs + 30 + 40 + 8 + 12 * layers.length + 50,
   });
 }

@@ -29,6 +29,18 @@
  *
  * @packageDocumentation
  */
+export {
+  CLASS_HIERARCHY_MAX_BYTES,
+  CLASS_MEAN_RANK_TOLERANCE,
+  type ClassHierarchyModel,
+  type ClassHierarchyOptions,
+  type ClassHierarchyResult,
+  classHierarchy,
+  type Eigengap,
+  type HierarchyLevel,
+  type HierarchyTrace,
+  type TopSpectrum,
+} from './class-hierarchy.js';
 export { LossError, SelfCheckError, UnsupportedLayerError } from './errors.js';
 export {
   type CentralDifference,
@@ -59,6 +71,12 @@ export {
   kroneckerDecoupling,
   kroneckerFactors,
 } from './kronecker.js';
+export {
+  KRONECKER_OUTLIER_THRESHOLD,
+  type KroneckerSummary,
+  type KroneckerSummaryOptions,
+  kroneckerSummary,
+} from './kronecker-summary.js';
 export {
   flattenLayers,
   LAYOUT_KINDS,
@@ -93,11 +111,13 @@ export {
   checkSupportedLayers,
   KERAS_LOSSES,
   type KerasLossName,
+  type ModelCurvature,
   type ModelCurvatureOptions,
   modelCurvature,
   SUPPORTED_ACTIVATIONS,
   SUPPORTED_LAYERS,
 } from './model.js';
+export { classesSection, kroneckerSection, REPORT_LEVEL2_VALUES } from './report-sections.js';
 export { isSecondOrderActive, SECOND_ORDER_KERNELS, withSecondOrder } from './second-order.js';
 export {
   SELF_CHECK_MAX_UNCERTAINTY,

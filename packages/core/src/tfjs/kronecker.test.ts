@@ -183,17 +183,29 @@ describe('Kronecker factors and decoupling (cpu)', () => {
     model.dispose();
   });
 
-  it('refuses non-Sequential models', async () => {
+  it('takes functional models that are chains (as fit() hands a Sequential over), refuses others', async () => {
     await useBackend('cpu');
+    type Symbolic = ReturnType<typeof tf.input>;
     const input = tf.input({ shape: [D] });
-    const out = tf.layers.dense({ units: C }).apply(input) as ReturnType<typeof tf.input>;
-    const model = tf.model({ inputs: input, outputs: out });
+    const hidden = tf.layers.dense({ units: C, activation: 'relu' }).apply(input) as Symbolic;
+    const out = tf.layers.dense({ units: C }).apply(hidden) as Symbolic;
+    const chain = tf.model({ inputs: input, outputs: out });
     const xs = tf.zeros([N, D]);
+    const ys = tf.zeros([N, C]);
+    const factors = await kroneckerFactors(chain, { tf, x: xs, y: ys, loss: 'meanSquaredError' });
+    expect(factors).toHaveLength(2);
+    // A skip connection: the last layer reads the sum of the input branch and the hidden one.
+    const input2 = tf.input({ shape: [D] });
+    const hidden2 = tf.layers.dense({ units: C, activation: 'relu' }).apply(input2) as Symbolic;
+    const skip = tf.layers.dense({ units: C }).apply(input2) as Symbolic;
+    const sum = tf.layers.add().apply([hidden2, skip]) as Symbolic;
+    const branched = tf.model({ inputs: input2, outputs: sum });
     await expect(
-      kroneckerFactors(model, { tf, x: xs, y: xs, loss: 'meanSquaredError' }),
+      kroneckerFactors(branched, { tf, x: xs, y: ys, loss: 'meanSquaredError' }),
     ).rejects.toThrow(UnsupportedLayerError);
-    xs.dispose();
-    model.dispose();
+    tf.dispose([xs, ys]);
+    chain.dispose();
+    branched.dispose();
   });
 
   it('linear model with MSE: H = (2/C) I ⊗ E[x̃x̃ᵀ], the decoupling is exact', async () => {
@@ -298,6 +310,45 @@ describe('Kronecker factors and decoupling (cpu)', () => {
       }
       expect(Math.abs(r.overlap - d.overlap)).toBeLessThan(1e-3);
     }
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+
+  it('handles dead ReLU units (exactly zero rows of H_L): eigenvalues of the live part, zeros', async () => {
+    await useBackend('cpu');
+    const model = mlp();
+    setSeededWeights(tf, model, 451, 1.5);
+    // hidden unit 0: zero weights and bias −1, so relu(z_0) = 0 and z_0's rows of H vanish
+    const [kernel, bias] = model.layers[0].getWeights();
+    const k = kernel.arraySync() as number[][];
+    for (const row of k) row[0] = 0;
+    const b = bias.arraySync() as number[];
+    b[0] = -1;
+    model.layers[0].setWeights([tf.tensor2d(k), tf.tensor1d(b)]);
+    const xs = tf.tensor2d(Float32Array.from(gaussianData(452, N, D)), [N, D]);
+    const ys = tf.tensor1d(oneHotLabels(N, C).ids, 'int32');
+    const options = { tf, x: xs, y: ys, loss: 'softmaxCrossEntropy' } as const;
+    const [hidden] = await kroneckerDecoupling(model, { ...options, topK: 6, selfCheck: false });
+    const { operator, layout } = modelCurvature(model, {
+      ...options,
+      layout: 'unit',
+      selfCheck: false,
+    });
+    const m = D + 1;
+    const block = subBlock(await denseMatrix(operator), layout.dim, 0, HIDDEN * m);
+    for (let i = 0; i < m; i++)
+      expect(block.subarray(i * HIDDEN * m, (i + 1) * HIDDEN * m).every((v) => v === 0)).toBe(true);
+    const live = subBlock(block, HIDDEN * m, m, (HIDDEN - 1) * m);
+    const { values } = symmetricEigen(live, (HIDDEN - 1) * m);
+    const expected = Array.from(values).reverse();
+    for (let i = 0; i < 6; i++) {
+      // H_L is PSD here (M = JᵀAJ): the top values are the live part's, then zeros; the report
+      // symmetrizes its float32-assembled block first, a change at float32 rounding.
+      const reference = Math.max(expected[i], 0);
+      expect(Math.abs(hidden.hessianValues[i] - reference)).toBeLessThan(TOLERANCE * expected[0]);
+    }
+    expect(hidden.hessianValues.every(Number.isFinite)).toBe(true);
+    expect(hidden.rank1Energy.every((e) => e > 0 && e <= 1 + 1e-12)).toBe(true);
     tf.dispose([xs, ys]);
     model.dispose();
   });

@@ -8,7 +8,16 @@ import { checkInteger } from '../options.js';
 import { createRandom } from '../random.js';
 import { symmetricEigen } from '../symmetric-eigen.js';
 import { LossError, UnsupportedLayerError } from './errors.js';
-import { flattenLayers, type LayerLike, type WeightLike } from './layouts.js';
+import {
+  type ConvConfig,
+  type ConvGeometry,
+  type ConvLayerLike,
+  convConfig,
+  convGeometry,
+  convPreActivation,
+  unfoldPatches,
+} from './kronecker-conv.js';
+import { flattenLayers, type WeightLike } from './layouts.js';
 import { endsInActivation } from './logits.js';
 import { LOSS_NAMES, type LossName } from './losses.js';
 import {
@@ -21,9 +30,9 @@ import {
 import type { Tf } from './types.js';
 
 /**
- * Kronecker decoupling of Dense-layer Hessians (Wu, Zhu, Wu, Wang & Ge, "Dissecting Hessian:
- * Understanding Common Structure of Hessian in Neural Networks", arXiv 2010.04261, 2020–22;
- * METHODS.md section B).
+ * Kronecker decoupling of Dense- and Conv2D-layer Hessians (Wu, Zhu, Wu, Wang & Ge, "Dissecting
+ * Hessian: Understanding Common Structure of Hessian in Neural Networks", arXiv 2010.04261,
+ * 2020–22; METHODS.md section B).
  *
  * For a Dense layer with input x (augmented with a 1 when the layer has a bias) and
  * pre-activation z = W x̃, the layer's Hessian block is exactly H_L = E[M ⊗ x̃x̃ᵀ] with
@@ -31,15 +40,27 @@ import type { Tf } from './types.js';
  * b_j), so Kronecker formulas read (output factor) ⊗ (input factor). The decoupling conjecture
  * is H_L ≈ K = E[M] ⊗ E[x̃x̃ᵀ].
  *
+ * A Conv2D layer is z_{n,p} = W x̃_{n,p} at each of its |P| output positions p, x̃_{n,p} the
+ * unfolded input patch in kernel order [k_h, k_w, c_in] (+1 for the bias; see
+ * kronecker-conv.ts), W [c_out, m] row j = the 'unit' block `<layer>/unit_j`. Its block is
+ * exactly H_L = E_n[Σ_{p,q} M_{n,pq} ⊗ x̃_{n,p} x̃_{n,q}ᵀ] with M_{n,pq} = ∂²ℓ/∂z_p∂z_qᵀ
+ * (c_out × c_out). The factors used here (KFC-style, Grosse & Martens 2016) are
+ *   output factor  E[M̄] = E_n[Σ_p M_{n,pp}]            (sum over positions of the diagonal blocks)
+ *   input factor   E[x̃x̃ᵀ] = E_n[(1/|P|) Σ_p x̃_{n,p} x̃_{n,p}ᵀ]  (mean over positions)
+ * and K = E[M̄] ⊗ E[x̃x̃ᵀ]. This is what H_L becomes when derivatives at different positions are
+ * uncorrelated (M_{pq} ≈ 0 for p ≠ q) and the patch statistics do not depend on the position or
+ * on M; with a single output position (|P| = 1) both factors are exactly the Dense ones.
+ *
  * M is computed by backpropagating a square-root factor of the loss Hessian A = LLᵀ in the
  * logits: g_c = J_{logits ← z}ᵀ L[:, c], M = Σ_c g_c g_cᵀ = JᵀAJ (C vector-Jacobian products per
- * chunk give the factor for every Dense layer at once). This is the exact ∂²ℓ/∂z² when every
- * map between z and the logits is piecewise linear (the layer's own activation and all later
- * layers: linear, relu, LeakyReLU, max/average pooling, Flatten/Reshape, Dropout and
- * BatchNormalization in inference mode), because the σ'' terms vanish almost everywhere. With a
- * smooth activation downstream (tanh, sigmoid, elu, gelu, …) or LayerNormalization, JᵀAJ is only
- * the Gauss–Newton part of M; such layers are labelled `exact: false` with the offending pieces
- * listed in `smoothDownstream`.
+ * chunk give the factor for every layer at once; for a Conv2D layer g_c is a whole
+ * [H', W', c_out] map, of which only the diagonal-in-position blocks Σ_c g_{c,p} g_{c,p}ᵀ are
+ * kept). This is the exact ∂²ℓ/∂z² when every map between z and the logits is piecewise linear
+ * (the layer's own activation and all later layers: linear, relu, LeakyReLU, max/average
+ * pooling, Flatten/Reshape, Dropout and BatchNormalization in inference mode), because the σ''
+ * terms vanish almost everywhere. With a smooth activation downstream (tanh, sigmoid, elu,
+ * gelu, …) or LayerNormalization, JᵀAJ is only the Gauss–Newton part of M; such layers are
+ * labelled `exact: false` with the offending pieces listed in `smoothDownstream`.
  */
 
 /** The parts of a Sequential tfjs-layers model that {@link kroneckerFactors} uses. */
@@ -60,31 +81,38 @@ export interface KroneckerFactorsOptions {
   /** Samples per chunk (default all N). */
   readonly batchSize?: number;
   /**
-   * Also return each sample's x̃_n and M_n (default false). Memory N·(m + n_out²) float64 per
-   * layer: for tests and small probes.
+   * Also return each sample's x̃_{n,p} and M_{n,pp} (default false). Memory
+   * N·|P|·(m + n_out²) float64 per layer: for tests and small probes.
    */
   readonly perSample?: boolean;
 }
 
-/** Both Kronecker factors of one Dense layer. */
+/** Both Kronecker factors of one Dense or Conv2D layer. */
 export interface KroneckerLayerFactors {
   /** The layer's name; its Hessian block is the 'unit' layout's blocks `<name>/unit_j`. */
   readonly name: string;
-  /** n_out. */
+  /** 'dense' or 'conv2d' (patch-unfolded, see the module comment). */
+  readonly kind: 'dense' | 'conv2d';
+  /** n_out (Dense units, Conv2D filters c_out). */
   readonly units: number;
-  /** m = n_in (+1 with a bias): the input factor's dimension. */
+  /** m = n_in (Conv2D: k_h·k_w·c_in) (+1 with a bias): the input factor's dimension. */
   readonly inputs: number;
+  /** Output positions |P| = H'·W' (1 for Dense). */
+  readonly positions: number;
   /** Whether x̃ carries the bias column (the last entry, = 1). */
   readonly bias: boolean;
-  /** E[x̃x̃ᵀ], m×m row-major, float64 accumulation over the probe set. */
+  /** E[x̃x̃ᵀ] (Conv2D: also averaged over positions), m×m row-major, float64 accumulation. */
   readonly inputMoment: Float64Array;
-  /** E[M], n_out×n_out row-major, float64 accumulation. */
+  /** E[M] (Conv2D: E[Σ_p M_pp], summed over positions), n_out×n_out row-major, float64. */
   readonly outputHessian: Float64Array;
   /** Whether M = JᵀAJ is the exact ∂²ℓ/∂z² (everything downstream piecewise linear). */
   readonly exact: boolean;
   /** The smooth pieces downstream that make M only its Gauss–Newton part (empty when exact). */
   readonly smoothDownstream: readonly string[];
-  /** With `perSample`: x̃_n as rows [N, m] and M_n as [N, n_out, n_out], row-major. */
+  /**
+   * With `perSample`: x̃_{n,p} as rows [N, |P|, m] and the diagonal-in-position output Hessians
+   * M_{n,pp} as [N, |P|, n_out, n_out], row-major (|P| = 1 for Dense).
+   */
   readonly perSample?: { readonly inputs: Float64Array; readonly outputHessians: Float64Array };
 }
 
@@ -111,11 +139,15 @@ interface ActivationLike {
   getClassName(): string;
 }
 
-interface DenseLike extends LayerLike {
-  readonly kernel?: WeightLike | null;
-  readonly bias?: WeightLike | null;
+interface FactoredLike extends ConvLayerLike {
   readonly activation?: ActivationLike | null;
   apply(x: Tensor, kwargs?: { training?: boolean }): unknown;
+}
+
+/** A layer that gets factors: its index in the flattened layers, and its conv configuration. */
+interface Factored {
+  readonly index: number;
+  readonly conv?: ConvConfig;
 }
 
 interface Resolved {
@@ -154,39 +186,84 @@ function resolveLoss(
   return { loss, strip: ends };
 }
 
-/** The model's layers with the Dense ones picked out; checks the model is supported. */
-function denseLayers(
+/** The symbolic wiring of a functional tfjs-layers model, as {@link isChain} reads it. */
+interface WiredLayer {
+  readonly input?: unknown;
+  readonly output?: unknown;
+  getClassName(): string;
+}
+
+/**
+ * Whether a functional model applies its layers in order, each to the previous one's output,
+ * once: the inner model of a `tf.Sequential` (what `fit()` hands its callbacks) is one.
+ */
+function isChain(model: KroneckerModel): boolean {
+  const layers = model.layers as readonly WiredLayer[];
+  let previous: unknown;
+  for (const layer of layers) {
+    let input: unknown;
+    let output: unknown;
+    try {
+      // Throws for a layer applied more than once (several inbound nodes).
+      input = layer.input;
+      output = layer.output;
+    } catch {
+      return false;
+    }
+    if (Array.isArray(input) || Array.isArray(output)) return false;
+    if (layer.getClassName() !== 'InputLayer' && input !== previous) return false;
+    previous = output;
+  }
+  return true;
+}
+
+/**
+ * The model's layers with the Dense and Conv2D ones picked out; checks the model and every
+ * Conv2D configuration are supported.
+ */
+function factoredLayers(
   model: KroneckerModel,
   where: string,
-): { layers: DenseLike[]; dense: number[] } {
+): { layers: FactoredLike[]; factored: Factored[] } {
   const cls = model.getClassName?.();
-  if (cls !== undefined && cls !== 'Sequential') {
+  if (cls !== undefined && cls !== 'Sequential' && !isChain(model)) {
     throw new UnsupportedLayerError(
-      `${where}: expected a Sequential model (layers applied in order), got a ${cls}`,
+      `${where}: expected a Sequential model or a functional one whose layers form a chain (each reads the previous one's output), got a ${cls} that does not`,
       [cls],
     );
   }
   checkSupportedLayers(model);
-  const layers = flattenLayers(model) as DenseLike[];
-  const dense = layers.flatMap((l, i) => (l.getClassName() === 'Dense' && l.kernel ? [i] : []));
-  if (dense.length === 0) {
-    throw new UnsupportedLayerError(`${where}: expected at least one Dense layer, got none`, []);
+  // A functional chain lists its InputLayer; applying the layers in order starts after it.
+  const layers = (flattenLayers(model) as FactoredLike[]).filter(
+    (l) => l.getClassName() !== 'InputLayer',
+  );
+  const factored: Factored[] = layers.flatMap((l, index) => {
+    if (!l.kernel) return [];
+    const c = l.getClassName();
+    if (c === 'Dense') return [{ index }];
+    return c === 'Conv2D' ? [{ index, conv: convConfig(l, where) }] : [];
+  });
+  if (factored.length === 0) {
+    throw new UnsupportedLayerError(
+      `${where}: expected at least one Dense or Conv2D layer, got none`,
+      [],
+    );
   }
   const trainable = new Set(model.trainableWeights);
-  for (const i of dense) {
-    const l = layers[i];
+  for (const { index } of factored) {
+    const l = layers[index];
     if (!l.kernel || !trainable.has(l.kernel) || (l.bias && !trainable.has(l.bias))) {
       throw new UnsupportedLayerError(
-        `${where}: expected the weights of Dense layer ${l.name} to be trainable`,
+        `${where}: expected the weights of ${l.getClassName()} layer ${l.name} to be trainable`,
         [l.name],
       );
     }
   }
-  return { layers, dense };
+  return { layers, factored };
 }
 
-/** Smooth pieces from Dense layer `index`'s activation to the logits. */
-function smoothPieces(layers: readonly DenseLike[], index: number, strip: boolean): string[] {
+/** Smooth pieces from layer `index`'s activation to the logits. */
+function smoothPieces(layers: readonly FactoredLike[], index: number, strip: boolean): string[] {
   const out: string[] = [];
   for (let i = index; i < layers.length; i++) {
     const l = layers[i];
@@ -203,35 +280,44 @@ function smoothPieces(layers: readonly DenseLike[], index: number, strip: boolea
 }
 
 /**
- * The forward pass to the logits, with each Dense pre-activation shifted by `deltas[k]`
- * (zeros: J_{logits ← z_k}ᵀ u is the gradient in delta k). Returns the Dense inputs too.
+ * The forward pass to the logits, with each factored layer's pre-activation shifted by
+ * `deltas[k]` (zeros: J_{logits ← z_k}ᵀ u is the gradient in delta k). Returns the factored
+ * layers' inputs and pre-activation shapes too.
  */
 function forward(
   tf: Tf,
-  layers: readonly DenseLike[],
-  dense: readonly number[],
+  layers: readonly FactoredLike[],
+  factored: readonly Factored[],
   x: Tensor,
   strip: boolean,
   deltas: readonly Tensor[] | undefined,
   where: string,
-): { logits: Tensor; inputs: Tensor[] } {
+): { logits: Tensor; inputs: Tensor[]; shapes: number[][] } {
   let h = x;
   const inputs: Tensor[] = [];
+  const shapes: number[][] = [];
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
     const last = i === layers.length - 1;
-    const k = dense.indexOf(i);
+    const k = factored.findIndex((f) => f.index === i);
     if (k >= 0) {
-      if (h.rank !== 2) {
+      const conv = factored[k].conv;
+      const rank = conv ? 4 : 2;
+      if (h.rank !== rank) {
         throw new UnsupportedLayerError(
-          `${where}: expected Dense layer ${l.name} to take rank-2 inputs [N, n_in], got [${h.shape}]`,
+          `${where}: expected ${l.getClassName()} layer ${l.name} to take rank-${rank} inputs, got [${h.shape}]`,
           [l.name],
         );
       }
       inputs.push(h);
-      let z = tf.matMul(h, (l.kernel as WeightLike).read());
-      if (l.bias) z = tf.add(z, l.bias.read());
+      let z: Tensor;
+      if (conv) z = convPreActivation(tf, l, conv, h);
+      else {
+        z = tf.matMul(h, (l.kernel as WeightLike).read());
+        if (l.bias) z = tf.add(z, l.bias.read());
+      }
       if (deltas) z = tf.add(z, deltas[k]);
+      shapes.push(z.shape);
       h = last && strip ? z : l.activation ? l.activation.apply(z) : z;
     } else if (last && strip) {
       // the final Activation('softmax'|'sigmoid') or Softmax layer: the logits are its input
@@ -245,7 +331,7 @@ function forward(
       h = out as Tensor;
     }
   }
-  return { logits: h, inputs };
+  return { logits: h, inputs, shapes };
 }
 
 /**
@@ -267,18 +353,31 @@ function factorColumn(tf: Tf, loss: LossName, z: Tensor, targets: Tensor, c: num
   return tf.mul(tf.sqrt(tf.mul(mass, pc)), tf.sub(e, p));
 }
 
+/** Shapes of one factored layer, fixed on the first chunk. */
+interface LayerShape {
+  readonly units: number;
+  readonly inputs: number;
+  readonly bias: boolean;
+  readonly positions: number;
+  readonly geometry?: ConvGeometry;
+}
+
 /**
- * The Kronecker factors E[x̃x̃ᵀ] and E[M] of every Dense layer of a Sequential model on a probe
- * set (see the module comment for what M is and when it is exact). Cost per chunk: one forward
- * pass plus C forward-and-backward passes (one vector-Jacobian product per column of the loss
- * Hessian's factor, shared by all layers), then O(N·(m² + C·n_out²)) float64 work per layer.
+ * The Kronecker factors E[x̃x̃ᵀ] and E[M] of every Dense and Conv2D layer of a Sequential model
+ * on a probe set (see the module comment for what M is, when it is exact, and the Conv2D
+ * normalisation: output factor summed over positions, input factor averaged over them). Cost
+ * per chunk: one forward pass plus C forward-and-backward passes (one vector-Jacobian product
+ * per column of the loss Hessian's factor, shared by all layers), then O(N·|P|·(m² + C·n_out²))
+ * float64 work per layer (|P| = 1 for Dense).
  *
- * @throws {@link UnsupportedLayerError} for a non-Sequential model, unsupported layers, a Dense
- *   layer on rank > 2 inputs or no Dense layer; {@link LossError} for an unusable loss or labels.
+ * @throws {@link UnsupportedLayerError} for a non-Sequential model, unsupported layers, a Conv2D
+ *   layer that is dilated, channelsFirst or not 'valid'/'same' padded, a Dense layer on rank > 2
+ *   inputs or no Dense/Conv2D layer; {@link LossError} for an unusable loss or labels.
  * @example
  * ```ts
- * const [hidden, out] = await kroneckerFactors(model, { tf, x, y, loss: 'softmaxCrossEntropy' });
+ * const [conv, out] = await kroneckerFactors(model, { tf, x, y, loss: 'softmaxCrossEntropy' });
  * out.outputHessian; // E[A], rank C − 1 for CE
+ * conv.positions; // |P| = H'·W'
  * ```
  */
 export async function kroneckerFactors(
@@ -287,7 +386,7 @@ export async function kroneckerFactors(
 ): Promise<KroneckerLayerFactors[]> {
   const where = 'kroneckerFactors';
   const { tf, x, y } = options;
-  const { layers, dense } = denseLayers(model, where);
+  const { layers, factored } = factoredLayers(model, where);
   const resolved = resolveLoss(model, options.loss, where);
   const n = x.shape[0];
   if (x.rank < 1 || n === undefined || n < 1 || y.rank < 1 || y.shape[0] !== n) {
@@ -297,17 +396,11 @@ export async function kroneckerFactors(
   }
   const batchSize = options.batchSize ?? n;
   checkInteger(where, 'batchSize', batchSize, 1);
-  const shapes = dense.map((i) => {
-    const l = layers[i];
-    const [nIn, units] = (l.kernel as WeightLike).shape as number[];
-    return { units, inputs: nIn + (l.bias ? 1 : 0), bias: Boolean(l.bias) };
-  });
-  const moments = shapes.map((s) => new Float64Array(s.inputs * s.inputs));
-  const hessians = shapes.map((s) => new Float64Array(s.units * s.units));
-  const perInputs = options.perSample ? shapes.map((s) => new Float64Array(n * s.inputs)) : [];
-  const perHessians = options.perSample
-    ? shapes.map((s) => new Float64Array(n * s.units * s.units))
-    : [];
+  let shapes: LayerShape[] | undefined;
+  let moments: Float64Array[] = [];
+  let hessians: Float64Array[] = [];
+  let perInputs: Float64Array[] = [];
+  let perHessians: Float64Array[] = [];
   const sparse =
     resolved.loss === 'softmaxCrossEntropy' && (y.rank === 1 || (y.rank === 2 && y.shape[1] === 1));
   for (let start = 0; start < n; start += batchSize) {
@@ -319,14 +412,37 @@ export async function kroneckerFactors(
         [size, ...t.shape.slice(1).map(() => -1)],
       );
     let inputData: ArrayLike<number>[] = [];
+    let inputShapes: number[][] = [];
+    let preShapes: number[][] = [];
     const logits = tf.tidy(() => {
-      const run = forward(tf, layers, dense, slice(x), resolved.strip, undefined, where);
+      const run = forward(tf, layers, factored, slice(x), resolved.strip, undefined, where);
       inputData = run.inputs.map((t) => t.dataSync());
+      inputShapes = run.inputs.map((t) => t.shape);
+      preShapes = run.shapes;
       return run.logits;
     });
     if (logits.rank !== 2) {
       logits.dispose();
       throw new LossError(`${where}: expected logits of rank 2 [N, C], got [${logits.shape}]`);
+    }
+    if (shapes === undefined) {
+      shapes = factored.map(({ index, conv }, k) => {
+        const l = layers[index];
+        const kernel = (l.kernel as WeightLike).shape as number[];
+        const bias = Boolean(l.bias);
+        const units = kernel[kernel.length - 1];
+        const fanIn = kernel.slice(0, -1).reduce((p, d) => p * d, 1);
+        if (!conv) return { units, inputs: fanIn + (bias ? 1 : 0), bias, positions: 1 };
+        const geometry = convGeometry(conv, inputShapes[k], l.name, where);
+        const positions = geometry.output[0] * geometry.output[1];
+        return { units, inputs: fanIn + (bias ? 1 : 0), bias, positions, geometry };
+      });
+      moments = shapes.map((s) => new Float64Array(s.inputs * s.inputs));
+      hessians = shapes.map((s) => new Float64Array(s.units * s.units));
+      if (options.perSample) {
+        perInputs = shapes.map((s) => new Float64Array(n * s.positions * s.inputs));
+        perHessians = shapes.map((s) => new Float64Array(n * s.positions * s.units * s.units));
+      }
     }
     const classes = logits.shape[1] as number;
     const targets = tf.tidy(() => {
@@ -336,20 +452,27 @@ export async function kroneckerFactors(
       }
       return tf.cast(t, 'float32');
     });
-    for (let k = 0; k < dense.length; k++) {
-      const { inputs: m, bias } = shapes[k];
+    for (const [k, shape] of shapes.entries()) {
+      const { inputs: m, bias, positions, geometry } = shape;
       const data = inputData[k];
       const nIn = m - (bias ? 1 : 0);
-      const row = new Float64Array(m);
+      const rows = new Float64Array(positions * m);
       const acc = moments[k];
+      const weight = 1 / (n * positions);
       for (let s = 0; s < size; s++) {
-        for (let i = 0; i < nIn; i++) row[i] = data[s * nIn + i];
-        if (bias) row[nIn] = 1;
-        if (options.perSample) perInputs[k].set(row, (start + s) * m);
-        for (let i = 0; i < m; i++) {
-          const ri = row[i] / n;
-          if (ri === 0) continue;
-          for (let j = 0; j < m; j++) acc[i * m + j] += ri * row[j];
+        if (geometry) unfoldPatches(geometry, data, s, bias, rows);
+        else {
+          for (let i = 0; i < nIn; i++) rows[i] = data[s * nIn + i];
+          if (bias) rows[nIn] = 1;
+        }
+        if (options.perSample) perInputs[k].set(rows, (start + s) * positions * m);
+        for (let p = 0; p < positions; p++) {
+          const row = rows.subarray(p * m, (p + 1) * m);
+          for (let i = 0; i < m; i++) {
+            const ri = row[i] * weight;
+            if (ri === 0) continue;
+            for (let j = 0; j < m; j++) acc[i * m + j] += ri * row[j];
+          }
         }
       }
     }
@@ -358,28 +481,29 @@ export async function kroneckerFactors(
       tf.tidy(() => {
         const u = factorColumn(tf, resolved.loss, logits, targets, c);
         const xc = slice(x);
-        const deltas = shapes.map((s) => tf.zeros([size, s.units]));
+        const deltas = preShapes.map((s) => tf.zeros(s));
         const f = (...ds: Tensor[]) =>
-          tf.sum(tf.mul(forward(tf, layers, dense, xc, resolved.strip, ds, where).logits, u));
+          tf.sum(tf.mul(forward(tf, layers, factored, xc, resolved.strip, ds, where).logits, u));
         grads = tf
           .grads(f)(deltas)
           .map((g) => g.dataSync());
       });
-      for (let k = 0; k < dense.length; k++) {
-        const units = shapes[k].units;
+      for (const [k, { units, positions }] of shapes.entries()) {
         const g = grads[k];
         const acc = hessians[k];
         const per = perHessians[k];
         for (let s = 0; s < size; s++) {
-          const base = s * units;
-          const perBase = (start + s) * units * units;
-          for (let i = 0; i < units; i++) {
-            const gi = g[base + i];
-            if (gi === 0) continue;
-            for (let j = 0; j < units; j++) {
-              const v = gi * g[base + j];
-              acc[i * units + j] += v / n;
-              if (per) per[perBase + i * units + j] += v;
+          for (let p = 0; p < positions; p++) {
+            const base = (s * positions + p) * units;
+            const perBase = ((start + s) * positions + p) * units * units;
+            for (let i = 0; i < units; i++) {
+              const gi = g[base + i];
+              if (gi === 0) continue;
+              for (let j = 0; j < units; j++) {
+                const v = gi * g[base + j];
+                acc[i * units + j] += v / n;
+                if (per) per[perBase + i * units + j] += v;
+              }
             }
           }
         }
@@ -387,13 +511,19 @@ export async function kroneckerFactors(
     }
     tf.dispose([logits, targets]);
   }
-  return dense.map((i, k) => {
-    const smooth = smoothPieces(layers, i, resolved.strip);
+  const done = shapes as LayerShape[];
+  return factored.map(({ index, conv }, k) => {
+    const smooth = smoothPieces(layers, index, resolved.strip);
+    const { units, inputs, bias, positions } = done[k];
     return {
-      name: layers[i].name,
-      ...shapes[k],
-      inputMoment: symmetrize(moments[k], shapes[k].inputs),
-      outputHessian: symmetrize(hessians[k], shapes[k].units),
+      name: layers[index].name,
+      kind: conv ? 'conv2d' : 'dense',
+      units,
+      inputs,
+      positions,
+      bias,
+      inputMoment: symmetrize(moments[k], inputs),
+      outputHessian: symmetrize(hessians[k], units),
       exact: smooth.length === 0,
       smoothDownstream: smooth,
       ...(options.perSample
@@ -433,18 +563,24 @@ export interface KroneckerDecouplingOptions extends Omit<KroneckerFactorsOptions
   readonly selfCheck?: boolean;
 }
 
-/** Decoupling metrics of one Dense layer. */
+/** Decoupling metrics of one Dense or Conv2D layer. */
 export interface KroneckerLayerReport {
   readonly name: string;
+  /** 'dense' or 'conv2d' (see {@link KroneckerLayerFactors.kind}). */
+  readonly kind: 'dense' | 'conv2d';
+  /** n_out (Conv2D: c_out). */
   readonly units: number;
+  /** m (Conv2D: k_h·k_w·c_in), +1 with a bias. */
   readonly inputs: number;
+  /** Output positions |P| (1 for Dense). */
+  readonly positions: number;
   readonly bias: boolean;
   /** Whether E[M] is the exact output Hessian (see {@link KroneckerLayerFactors.exact}). */
   readonly exact: boolean;
   readonly smoothDownstream: readonly string[];
   /** 'dense': H_L assembled (n_out·m ≤ maxExactDim); 'randomized': matvec estimates. */
   readonly method: 'dense' | 'randomized';
-  /** ‖H_L − K‖_F / ‖H_L‖_F, K = E[M] ⊗ E[x̃x̃ᵀ]. */
+  /** ‖H_L − K‖_F / ‖H_L‖_F, K = E[M] ⊗ E[x̃x̃ᵀ] (Conv2D: the module comment's normalisation). */
   readonly relativeError: number;
   /** Delta-method standard error of `relativeError` ('randomized' only; 0 for 'dense'). */
   readonly relativeErrorStandardError: number;
@@ -461,7 +597,7 @@ export interface KroneckerLayerReport {
   /** λ_i(H_L) / λ_i(K). */
   readonly eigenvalueRatios: Float64Array;
   /**
-   * s₁²/Σs² of each of H_L's top-k eigenvectors reshaped to [n_out, m]. (K's eigenvectors are
+   * s₁²/Σs² of each of H_L's top-k eigenvectors reshaped to [n_out, m] (Conv2D: [c_out, patch]). (K's eigenvectors are
    * u ⊗ v, rank 1 by construction: energy 1, up to mixing within repeated eigenvalues.)
    */
   readonly rank1Energy: Float64Array;
@@ -473,16 +609,47 @@ export interface KroneckerLayerReport {
   readonly matvecs: number;
 }
 
-/** Eigenpairs descending: values and column vectors as separate arrays. */
+/**
+ * Eigenpairs descending: values and column vectors as separate arrays. Rows (and columns) that
+ * are exactly zero, such as the units of a ReLU layer that are dead on the whole probe set, are
+ * split off first (each gives the eigenpair (0, e_i)) and the rest is decomposed on its own:
+ * this is exact, cheaper, and keeps the Householder reduction away from the subnormal columns
+ * that such blocks produce (their β = 2/‖v‖² overflowed to NaN in symmetricEigen).
+ */
 function eigenDescending(
   a: Float64Array,
   n: number,
 ): { values: Float64Array; vectors: Float64Array[] } {
-  const { values, vectors } = symmetricEigen(a, n);
-  const order = Array.from({ length: n }, (_, i) => n - 1 - i);
+  const live: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let zero = true;
+    for (let j = 0; j < n && zero; j++) zero = a[i * n + j] === 0;
+    if (!zero) live.push(i);
+  }
+  const r = live.length;
+  const pairs: { value: number; vector: Float64Array }[] = [];
+  if (r > 0) {
+    const sub = new Float64Array(r * r);
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < r; j++) sub[i * r + j] = a[live[i] * n + live[j]];
+    const { values, vectors } = symmetricEigen(sub, r);
+    for (let k = 0; k < r; k++) {
+      const vector = new Float64Array(n);
+      for (let i = 0; i < r; i++) vector[live[i]] = vectors[i * r + k];
+      pairs.push({ value: values[k], vector });
+    }
+  }
+  const isLive = new Set(live);
+  for (let i = 0; i < n; i++) {
+    if (isLive.has(i)) continue;
+    const vector = new Float64Array(n);
+    vector[i] = 1;
+    pairs.push({ value: 0, vector });
+  }
+  pairs.sort((p, q) => q.value - p.value);
   return {
-    values: Float64Array.from(order, (i) => values[i]),
-    vectors: order.map((k) => Float64Array.from({ length: n }, (_, i) => vectors[i * n + k])),
+    values: Float64Array.from(pairs, (p) => p.value),
+    vectors: pairs.map((p) => p.vector),
   };
 }
 
@@ -568,8 +735,8 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /**
- * The Kronecker-decoupling metrics (Wu et al. 2020–22; METHODS.md B) of every Dense layer of a
- * Sequential model: relative Frobenius error of K = E[M] ⊗ E[x̃x̃ᵀ] against the exact layer block
+ * The Kronecker-decoupling metrics (Wu et al. 2020–22; METHODS.md B) of every Dense and Conv2D
+ * layer of a Sequential model: relative Frobenius error of K = E[M] ⊗ E[x̃x̃ᵀ] against the exact layer block
  * H_L of the Hessian ({@link modelCurvature}, 'unit' layout, restricted to the layer), top-k
  * eigenspace overlap, eigenvalue ratios, rank-1 energy of H_L's reshaped top eigenvectors and
  * the input dominance. K's top eigenpairs come from the factors' eigendecompositions
@@ -607,7 +774,7 @@ export async function kroneckerDecoupling(
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.selfCheck === undefined ? {} : { selfCheck: options.selfCheck }),
   });
-  // One block per Dense layer (its consecutive unit blocks), everything else kept as is.
+  // One block per Dense/Conv2D layer (its consecutive unit blocks), everything else kept as is.
   const sizes: { name: string; size: number }[] = [];
   for (const b of layout.blocks) {
     const cut = b.name.lastIndexOf('/unit_');
@@ -692,8 +859,10 @@ export async function kroneckerDecoupling(
     overlap /= k;
     reports.push({
       name: f.name,
+      kind: f.kind,
       units: n,
       inputs: m,
+      positions: f.positions,
       bias: f.bias,
       exact: f.exact,
       smoothDownstream: f.smoothDownstream,

@@ -149,7 +149,10 @@ export function modelLayout(model: LayersModelLike, kind: LayoutKind = 'tensor')
   } else if (kind === 'layer') {
     for (const w of weights) addToLayer(w);
   } else if (kind === 'class') {
-    const last = weights.map(unitLayer).filter((l) => l !== undefined).at(-1);
+    const last = weights
+      .map(unitLayer)
+      .filter((l) => l !== undefined)
+      .at(-1);
     const done = new Set<WeightLike>();
     for (const w of weights) {
       if (done.has(w)) continue;

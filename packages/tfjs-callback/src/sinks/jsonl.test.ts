@@ -170,12 +170,12 @@ describe('a writer killed with SIGKILL while appending', () => {
     const here = import.meta.dirname;
     const root = resolve(here, '../../../..');
     const child = join(dir, 'writer.mts');
-    // Reports of ~100 kB (1000 layers), written back to back, to make a kill mid-write likely.
+    // Reports of ~110 kB (300 layers), written back to back, to make a kill mid-write likely.
     await writeFile(
       child,
       `import { jsonlSink } from ${JSON.stringify(join(here, 'jsonl.ts'))};
        import { syntheticReport } from ${JSON.stringify(resolve(here, '../../test/synthetic-reports.ts'))};
-       const layers = Array.from({ length: 1000 }, (_, i) => 'layer_' + i);
+       const layers = Array.from({ length: 300 }, (_, i) => 'layer_' + i);
        const sink = jsonlSink(process.argv[2]);
        for (let i = 0; ; i++) await sink.write(syntheticReport({ epoch: i % 7, layers }));`,
     );

@@ -1,0 +1,119 @@
+import { arithmeticTolerance } from '@hessian-probe/core/testing';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  formatClaims,
+  formatLayers,
+  formatTraining,
+  runLayerSpectra,
+  spearman,
+} from './layer-spectra.js';
+
+beforeAll(async () => {
+  if (!(await tf.setBackend('cpu'))) throw new Error('could not switch tfjs to cpu');
+});
+
+// float32 products: the last layer's E block is zero, so its gap is rounding, a few u relative.
+const TOLERANCE = arithmeticTolerance.float32;
+
+describe('runLayerSpectra (quick sizes)', () => {
+  const run = runLayerSpectra({
+    tf,
+    trainPerClass: 10,
+    testPerClass: 10,
+    pool: 7,
+    underWidth: 3,
+    overWidth: 16,
+    epochs: 4,
+    checkpoints: [0],
+    maxExactDim: 200,
+    probes: 2,
+    steps: 12,
+    traceMatvecs: 9,
+    gapProbes: 4,
+    couplingProbes: 2,
+  });
+
+  it('gives one row per network, checkpoint and layer, exact or SLQ by block size', async () => {
+    const rows = await run;
+    // 2 nets × checkpoints {0, 4} × 3 layers.
+    expect(rows).toHaveLength(2 * 2 * 3);
+    expect(rows.map((r) => `${r.model}@${r.epoch}`)).toEqual(
+      ['under@0', 'under@4', 'over@0', 'over@4'].flatMap((k) => [k, k, k]),
+    );
+    // 4×4 inputs: under 16·3+3, 3·3+3, 3·10+10; over 16·16+16 = 272 > 200 (SLQ), 272, 170.
+    expect(rows.slice(0, 3).map((r) => [r.size, r.method])).toEqual([
+      [51, 'exact'],
+      [12, 'exact'],
+      [40, 'exact'],
+    ]);
+    expect(rows.slice(6, 9).map((r) => [r.size, r.method])).toEqual([
+      [272, 'stochastic'],
+      [272, 'stochastic'],
+      [170, 'exact'],
+    ]);
+    for (const r of rows) {
+      expect(r.parameters).toBe(rows.filter((s) => s.model === r.model)[0].parameters);
+      expect(r.negativeFraction).toBeGreaterThanOrEqual(0);
+      expect(r.negativeFraction).toBeLessThanOrEqual(1);
+      expect(r.effectiveRankFraction).toBeGreaterThan(0);
+      expect(r.effectiveRankFraction).toBeLessThanOrEqual(1);
+      expect(r.lambdaMin).toBeLessThanOrEqual(r.lambdaMax);
+    }
+  });
+
+  it('has no Gauss–Newton gap in the output layer (E = 0 there) and one in the hidden layers', async () => {
+    const rows = await run;
+    for (const r of rows.filter((s) => s.layer === 'output')) {
+      expect(r.gaussNewtonGap).toBeLessThan(4 * TOLERANCE);
+      expect(Number.isNaN(r.couplingWithNext)).toBe(true);
+    }
+    expect(rows.filter((s) => s.layer === 'hidden_1').every((s) => s.gaussNewtonGap > 1e-3)).toBe(
+      true,
+    );
+  });
+
+  it('adds up the exact layer traces of each checkpoint to the reported sum', async () => {
+    const rows = await run;
+    const under = rows.filter((r) => r.model === 'under' && r.epoch === 0);
+    const sum = under.reduce((s, r) => s + r.trace, 0);
+    expect(under[0].traceSum).toBe(sum);
+    expect(sum).toBeGreaterThan(0);
+  });
+
+  it('trains: the over-parameterized net fits its training set better after 4 epochs', async () => {
+    const rows = await run;
+    const over = rows.filter((r) => r.model === 'over' && r.layerIndex === 0);
+    expect(over[1].trainLoss).toBeLessThan(over[0].trainLoss);
+    expect(over[1].trainAccuracy).toBeGreaterThan(over[0].trainAccuracy);
+  });
+
+  it('prints tables with one line per row and a verdict per claim', async () => {
+    const rows = await run;
+    expect(formatTraining(rows).split('\n')).toHaveLength(2 + 4);
+    expect(formatLayers(rows, 'over').split('\n')).toHaveLength(2 + 6);
+    const claims = formatClaims(rows).split('\n').slice(2);
+    expect(claims).toHaveLength(8);
+    for (const line of claims) expect(line).toMatch(/\| (agrees|does not agree|inconclusive)/);
+  });
+});
+
+describe('spearman', () => {
+  it('is 1 for a monotone pair, −1 for a reversed one, and handles ties', () => {
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 45])).toBe(1);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBe(-1);
+    // Ranks of [1, 1, 2] are [0.5, 0.5, 2]; against [0, 1, 2]: ρ = 1.5/√(1.5·2).
+    expect(spearman([1, 1, 2], [0, 1, 2])).toBeCloseTo(1.5 / Math.sqrt(1.5 * 2), 14);
+  });
+});
+
+describe('runLayerSpectra options', () => {
+  it.each([
+    ['epochs -1', { epochs: -1 }],
+    ['pool 5', { pool: 5 }],
+    ['traceMatvecs 2', { traceMatvecs: 2 }],
+    ['probes 0', { probes: 0 }],
+  ])('rejects %s before training', async (_, bad) => {
+    await expect(runLayerSpectra({ tf, ...bad })).rejects.toThrow(RangeError);
+  });
+});

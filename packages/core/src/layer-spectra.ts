@@ -1,0 +1,713 @@
+/**
+ * Layer-wise ("local") Hessian spectra: the metrics of METHODS.md section D for each diagonal
+ * block H_ll = ∂²L/∂θ_l² of a curvature operator, the coupling between blocks, and the
+ * Gauss–Newton gap ‖H − G‖_F/‖G‖_F. After Bolshim & Kugaevskikh 2025, "Local Properties of Neural
+ * Networks Through the Lens of Layer-wise Hessians", arXiv 2510.17486 (the paper's exact metric
+ * list was not available; this is the natural set METHODS.md D names).
+ */
+import { blockNorms, blockRatios, exactBlockNorms } from './blocks.js';
+import { denseMatrix } from './dense.js';
+import { densityResolution, spectralDensity } from './density.js';
+import { DimensionError } from './errors.js';
+import { createLayout, type ParameterLayout } from './layout.js';
+import { SampleMoments } from './moments.js';
+import { checkedMatvec, type LinearOperator, restrictOperator } from './operator.js';
+import { checkInteger } from './options.js';
+import { checkSeed, createRandom } from './random.js';
+import { spectralSummary } from './summary.js';
+import { symmetricEigen } from './symmetric-eigen.js';
+import { estimateTrace } from './trace.js';
+
+/**
+ * How a metric was computed: `'exact'` from the eigenvalues of the densely assembled block (one
+ * matvec per entry; exact up to the operator's rounding), `'stochastic'` from stochastic Lanczos
+ * quadrature and Hutch++.
+ */
+export type LayerSpectrumMethod = 'exact' | 'stochastic';
+
+/** Options of {@link layerSpectrum}. */
+export interface LayerSpectrumOptions {
+  /**
+   * Largest block assembled densely, an integer >= 0 (default 256: 256 matvecs and a 0.5 MiB
+   * matrix). Larger blocks take the stochastic route; 0 forces it.
+   */
+  maxExactDim?: number;
+  /** Stochastic route: SLQ probes, an integer >= 1 (default 4); one Lanczos run each. */
+  probes?: number;
+  /** Stochastic route: Lanczos steps per probe, an integer >= 1 (default 32; capped at dim). */
+  steps?: number;
+  /** Stochastic route: Hutch++ products for the trace, an integer >= 3 (default 30). */
+  traceMatvecs?: number;
+  /** Seed of the random probes, a safe integer (default 0). */
+  seed?: number;
+}
+
+/**
+ * The local spectrum of one block H (dimension n = P_l, eigenvalues λ_i), in eigenvalue units
+ * (loss per parameter unit squared) unless stated. With δ = σ_G = √(1e-5·max(1, λmax − λmin)),
+ * the density's resolution ({@link densityResolution}; the `'resolution'` rule of
+ * `negativeCutoff`, as `runAnalyses` counts negative mass), and the magnitudes
+ * p_i = |λ_i|/Σ_j|λ_j|:
+ */
+export interface LayerSpectrum {
+  /** `'exact'` (dense eigenvalues) or `'stochastic'` (SLQ + Hutch++). */
+  method: LayerSpectrumMethod;
+  /** The block's dimension n = P_l. */
+  dim: number;
+  /** Largest eigenvalue (stochastic: the largest Ritz value, a lower bound). */
+  lambdaMax: number;
+  /** Smallest eigenvalue (stochastic: the smallest Ritz value, an upper bound). */
+  lambdaMin: number;
+  /** tr H = Σλ_i (stochastic: Hutch++). */
+  trace: number;
+  /** Standard error of `trace` (0 when exact; NaN when Hutch++ drew fewer than two probes). */
+  traceStderr: number;
+  /** tr H / n: the mean eigenvalue. */
+  tracePerParameter: number;
+  /** ‖H‖²_F = Σλ_i² (stochastic: Hutchinson's E‖Hz‖² from the SLQ probes, unbiased). */
+  frobeniusSq: number;
+  /** Standard error of `frobeniusSq` (0 when exact; NaN with a single probe). */
+  frobeniusSqStderr: number;
+  /** Fraction of eigenvalues below −δ, #{λ_i < −δ}/n ∈ [0, 1] (as `ReportLayer.negativeMass`). */
+  negativeMass: number;
+  /** Share of Σ|λ_i| carried by eigenvalues below −δ, Σ_{λ_i<−δ}|λ_i| / Σ|λ_i| ∈ [0, 1]; 0 for H = 0. */
+  negativeTraceMass: number;
+  /** −Σ p_i ln p_i in nats, ∈ [0, ln n] (0 for H = 0). */
+  spectralEntropy: number;
+  /** exp(spectralEntropy) ∈ [1, n] (Roy & Vetterli 2007); 0 for H = 0. */
+  effectiveRank: number;
+  /** (Σ|λ_i|)² / Σλ_i² ∈ [1, n]; 0 for H = 0. */
+  participationRatio: number;
+  /** ‖H‖²_F / max|λ_i|² ∈ [1, n] (= ‖H‖²_F/λmax² when λmax dominates); 0 for H = 0. */
+  stableRank: number;
+  /**
+   * Bulk edge b = m + 3s, m = tr H/n and s² = ‖H‖²_F/n − m² the mean and variance of the
+   * eigenvalue distribution: both come from the trace and the Frobenius norm, so the edge is
+   * the same statistic in both routes. By Cantelli's inequality at most n/10 eigenvalues lie
+   * above it, so a bulk cannot be counted as outliers; separated outliers (the C − 1 class
+   * outliers of a classifier's Hessian) lie far above it when n ≫ their number.
+   */
+  bulkEdge: number;
+  /**
+   * Eigenvalues above `bulkEdge`. Stochastic: the largest number of one probe's Ritz values
+   * above it, over the probes. By Cauchy interlacing the k-th largest Ritz value is at most λ_k,
+   * so this is a lower bound, exact once Lanczos has converged to the outliers (it finds
+   * isolated extreme eigenvalues first).
+   */
+  outlierCount: number;
+  /** Matrix-vector products of the block operator spent. */
+  matvecs: number;
+}
+
+const SPECTRUM = 'layerSpectrum';
+
+/** Standard deviations above the mean eigenvalue at which the bulk ends (see `bulkEdge`). */
+const BULK_EDGE_SDS = 3;
+
+/**
+ * The local spectrum of one symmetric block (build it with {@link restrictOperator}; Bolshim &
+ * Kugaevskikh 2025, arXiv 2510.17486): every metric of {@link LayerSpectrum}.
+ *
+ * - **exact** when `dim <= maxExactDim`: the block is assembled with `dim` matvecs
+ *   ({@link denseMatrix}), symmetrised (float32 products are symmetric only up to rounding;
+ *   the symmetric part has the same trace and eigenvalues to that rounding) and solved by
+ *   {@link symmetricEigen}. Every metric is then exact up to the operator's rounding.
+ * - **stochastic** above: `probes` Lanczos runs of `steps` steps ({@link spectralDensity},
+ *   partial reorthogonalisation) give Gauss rules whose measure stands for the eigenvalue
+ *   distribution; ‖H‖²_F, entropy, effective rank and participation ratio are the plug-in
+ *   estimates of {@link spectralSummary} over it (‖H‖²_F unbiased, degree 2 <= 2m − 1, the
+ *   ratios consistent with O(1/probes) bias; |x| is 1-Lipschitz, so Σ|λ| errs by at most
+ *   n·π(λmax − λmin)/(4m) per probe from the quadrature, see {@link spectralDensity}), the negative
+ *   fraction and mass come from the nodes below −δ, and the trace is Hutch++ with
+ *   `traceMatvecs` products ({@link estimateTrace}), whose error is far below Hutchinson's on
+ *   blocks with a few large eigenvalues.
+ *
+ * Cost: `dim` matvecs (exact) or `probes·min(steps, dim) + traceMatvecs` (stochastic). Options
+ * are checked before the first product.
+ *
+ * @throws {@link OptionError} naming a bad option.
+ * @throws {@link MatvecError} when a product throws, has the wrong length or is not finite.
+ *
+ * @example
+ * ```ts
+ * const block = restrictOperator(hessian, layerLayout, 'dense_1');
+ * const s = await layerSpectrum(block, { maxExactDim: 256, probes: 4, steps: 32, seed: 1 });
+ * console.log(s.method, s.lambdaMax, s.effectiveRank, s.outlierCount);
+ * ```
+ */
+export async function layerSpectrum(
+  op: LinearOperator,
+  options: LayerSpectrumOptions = {},
+): Promise<LayerSpectrum> {
+  const checked = checkSpectrumOptions(SPECTRUM, options);
+  checkInteger(SPECTRUM, 'op.dim', op.dim, 1);
+  return spectrumOf(op, checked);
+}
+
+interface CheckedSpectrumOptions {
+  maxExactDim: number;
+  probes: number;
+  steps: number;
+  traceMatvecs: number;
+  seed: number;
+}
+
+function checkSpectrumOptions(
+  where: string,
+  options: LayerSpectrumOptions,
+): CheckedSpectrumOptions {
+  const { maxExactDim = 256, probes = 4, steps = 32, traceMatvecs = 30, seed = 0 } = options;
+  checkInteger(where, 'maxExactDim', maxExactDim, 0);
+  checkInteger(where, 'probes', probes, 1);
+  checkInteger(where, 'steps', steps, 1);
+  checkInteger(where, 'traceMatvecs', traceMatvecs, 3);
+  checkSeed(seed, where);
+  return { maxExactDim, probes, steps, traceMatvecs, seed };
+}
+
+/** The spectrum of `op`; `dense` is its assembled matrix when the caller already has it. */
+async function spectrumOf(
+  op: LinearOperator,
+  options: CheckedSpectrumOptions,
+  dense?: Float64Array,
+): Promise<LayerSpectrum> {
+  const n = op.dim;
+  const { maxExactDim, probes, steps, traceMatvecs, seed } = options;
+  if (n <= maxExactDim) {
+    const values = symmetricEigen(
+      symmetrize(dense ?? (await denseMatrix(op, { maxDim: n })), n),
+      n,
+    ).values;
+    const summary = spectralSummary(values);
+    const edge = bulkEdge(summary.trace, summary.frobeniusNorm ** 2, n);
+    return {
+      method: 'exact',
+      dim: n,
+      lambdaMax: summary.lambdaMax,
+      lambdaMin: summary.lambdaMin,
+      trace: summary.trace,
+      traceStderr: 0,
+      tracePerParameter: summary.trace / n,
+      frobeniusSq: summary.frobeniusNorm ** 2,
+      frobeniusSqStderr: 0,
+      ...negativeShares(values, new Float64Array(n).fill(1), summary.lambdaMin, summary.lambdaMax),
+      spectralEntropy: summary.spectralEntropy,
+      effectiveRank: summary.effectiveRank,
+      participationRatio: summary.participationRatio,
+      stableRank: summary.stableRank,
+      bulkEdge: edge,
+      outlierCount: values.filter((x) => x > edge).length,
+      matvecs: n,
+    };
+  }
+  const run = await spectralDensity(op, {
+    probes,
+    steps,
+    seed,
+    gridSize: 2,
+    negativeThreshold: 'resolution',
+  });
+  const trace = await estimateTrace(op, { matvecs: traceMatvecs, seed });
+  const summary = spectralSummary(run);
+  // Per probe, n·Σ_k τ_k θ_k² = n·q₁ᵀH²q₁ = ‖Hz‖² for the Rademacher z = √n·q₁ (the rule is
+  // exact for degree 2): Hutchinson's estimator of ‖H‖²_F, one sample per probe.
+  const squares = new SampleMoments(1);
+  const values: number[] = [];
+  const masses: number[] = [];
+  for (let l = 0; l < probes; l++) {
+    let sum = 0;
+    for (let k = 0; k < run.nodes[l].length; k++) {
+      const theta = run.nodes[l][k];
+      sum += run.weights[l][k] * theta * theta;
+      values.push(theta);
+      masses.push((n * run.weights[l][k]) / probes);
+    }
+    squares.add([n * sum]);
+  }
+  const frobeniusSq = squares.mean()[0];
+  const edge = bulkEdge(trace.estimate, frobeniusSq, n);
+  let outliers = 0;
+  for (const nodes of run.nodes)
+    outliers = Math.max(outliers, nodes.filter((x) => x > edge).length);
+  return {
+    method: 'stochastic',
+    dim: n,
+    lambdaMax: run.lambdaMax,
+    lambdaMin: run.lambdaMin,
+    trace: trace.estimate,
+    traceStderr: trace.stderr,
+    tracePerParameter: trace.estimate / n,
+    frobeniusSq,
+    frobeniusSqStderr: squares.standardError()[0],
+    negativeMass: run.negativeMass,
+    negativeTraceMass: negativeShares(values, masses, run.lambdaMin, run.lambdaMax)
+      .negativeTraceMass,
+    spectralEntropy: summary.spectralEntropy,
+    effectiveRank: summary.effectiveRank,
+    participationRatio: summary.participationRatio,
+    stableRank: summary.stableRank,
+    bulkEdge: edge,
+    outlierCount: outliers,
+    matvecs: run.matvecs + trace.matvecs,
+  };
+}
+
+/** (A + Aᵀ)/2 of the row-major n×n `dense`, as a new matrix. */
+function symmetrize(dense: Float64Array, n: number): Float64Array {
+  const a = Float64Array.from(dense);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const mean = 0.5 * (a[i * n + j] + a[j * n + i]);
+      a[i * n + j] = mean;
+      a[j * n + i] = mean;
+    }
+  }
+  return a;
+}
+
+/** m + 3s of the eigenvalue distribution with Σλ = `trace`, Σλ² = `frobeniusSq`. */
+function bulkEdge(trace: number, frobeniusSq: number, n: number): number {
+  const mean = trace / n;
+  return mean + BULK_EDGE_SDS * Math.sqrt(Math.max(0, frobeniusSq / n - mean * mean));
+}
+
+/**
+ * Negative fraction and negative share of Σ|λ| of atoms λ with masses (counts) summing to n,
+ * counting below −σ_G over [lambdaMin, lambdaMax].
+ */
+function negativeShares(
+  values: ArrayLike<number>,
+  masses: ArrayLike<number>,
+  lambdaMin: number,
+  lambdaMax: number,
+): { negativeMass: number; negativeTraceMass: number } {
+  const delta = densityResolution(lambdaMin, lambdaMax);
+  let total = 0;
+  let count = 0;
+  let absolute = 0;
+  let negativeAbsolute = 0;
+  for (let i = 0; i < values.length; i++) {
+    total += masses[i];
+    absolute += masses[i] * Math.abs(values[i]);
+    if (values[i] < -delta) {
+      count += masses[i];
+      negativeAbsolute -= masses[i] * values[i];
+    }
+  }
+  return {
+    negativeMass: count / total,
+    negativeTraceMass: absolute === 0 ? 0 : negativeAbsolute / absolute,
+  };
+}
+
+/** Options of {@link gaussNewtonGap}. */
+export interface GaussNewtonGapOptions {
+  /** Largest dimension assembled densely (both matrices), an integer >= 0 (default 256). */
+  maxExactDim?: number;
+  /** Stochastic route: Rademacher probes, an integer >= 1 (default 8; >= 2 for a stderr). */
+  probes?: number;
+  /** Seed of the probes, a safe integer (default 0). */
+  seed?: number;
+}
+
+/** The Gauss–Newton gap of one block or of the whole matrix: {@link gaussNewtonGap}. */
+export interface GaussNewtonGap {
+  /** ‖H − G‖_F / ‖G‖_F, >= 0 (NaN when H = G = 0, Infinity when only G = 0). */
+  ratio: number;
+  /** Standard error of `ratio` by the delta method (0 when exact; NaN with a single probe). */
+  stderr: number;
+  /** ‖H − G‖²_F = ‖E‖²_F (stochastic: unbiased estimate). */
+  errorFrobeniusSq: number;
+  /** ‖G‖²_F (stochastic: unbiased estimate). */
+  ggnFrobeniusSq: number;
+  /** `'exact'` (dense assembly) or `'stochastic'` (Hutchinson). */
+  method: LayerSpectrumMethod;
+  /**
+   * Products spent, of H and G together: 2·dim (exact), dim when {@link layerSpectra} reused
+   * the block it had assembled for the spectrum, 2·probes (stochastic).
+   */
+  matvecs: number;
+}
+
+const GAP = 'gaussNewtonGap';
+
+/**
+ * The Gauss–Newton gap ‖E‖_F/‖G‖_F = ‖H − G‖_F/‖G‖_F of a Hessian H and its generalised
+ * Gauss–Newton matrix G (METHODS.md notation: H = G + E, E the residual term, zero for the
+ * last layer's block and wherever the softmax is one-hot); a measure the authors of
+ * Bolshim & Kugaevskikh 2025 (arXiv 2510.17486) add in later work. Pass the full operators,
+ * or one block of each from {@link restrictOperator}.
+ *
+ * - exact when `dim <= maxExactDim`: both matrices assembled (`dim` products each).
+ * - stochastic above: for Rademacher z (E zzᵀ = I), E‖(H − G)z‖² = ‖H − G‖²_F and
+ *   E‖Gz‖² = ‖G‖²_F, one product of each per probe; the ratio of the means is consistent, with
+ *   a delta-method standard error from the probes' sample covariance:
+ *   Var(r) ≈ (Var ē − 2r²Cov(ē, ḡ) + r⁴Var ḡ)/(4r²ḡ²) for r² = ē/ḡ.
+ *
+ * @throws {@link DimensionError} when the operators' dimensions differ; {@link OptionError} for a
+ *   bad option; {@link MatvecError} when a product is unusable.
+ *
+ * @example
+ * ```ts
+ * const { operator: h } = modelCurvature(model, { tf, x, y });
+ * const { operator: g } = modelCurvature(model, { tf, x, y, kind: 'ggn' });
+ * const { ratio, stderr } = await gaussNewtonGap(h, g, { probes: 16, seed: 1 });
+ * ```
+ */
+export async function gaussNewtonGap(
+  hessian: LinearOperator,
+  ggn: LinearOperator,
+  options: GaussNewtonGapOptions = {},
+): Promise<GaussNewtonGap> {
+  const checked = checkGapOptions(GAP, options);
+  checkInteger(GAP, 'hessian.dim', hessian.dim, 1);
+  if (ggn.dim !== hessian.dim) {
+    throw new DimensionError(
+      `${GAP}: expected the GGN of dimension ${hessian.dim} (the Hessian's), got ${ggn.dim}`,
+    );
+  }
+  return gapOf(hessian, ggn, checked);
+}
+
+interface CheckedGapOptions {
+  maxExactDim: number;
+  probes: number;
+  seed: number;
+}
+
+function checkGapOptions(where: string, options: GaussNewtonGapOptions): CheckedGapOptions {
+  const { maxExactDim = 256, probes = 8, seed = 0 } = options;
+  checkInteger(where, 'maxExactDim', maxExactDim, 0);
+  checkInteger(where, 'probes', probes, 1);
+  checkSeed(seed, where);
+  return { maxExactDim, probes, seed };
+}
+
+/** The gap of H and G; `dense` is H's assembled matrix when the caller already has it. */
+async function gapOf(
+  hessian: LinearOperator,
+  ggn: LinearOperator,
+  options: CheckedGapOptions,
+  dense?: Float64Array,
+): Promise<GaussNewtonGap> {
+  const n = hessian.dim;
+  const { maxExactDim, probes, seed } = options;
+  if (n <= maxExactDim) {
+    const h = dense ?? (await denseMatrix(hessian, { maxDim: n }));
+    const g = await denseMatrix(ggn, { maxDim: n });
+    let error = 0;
+    let reference = 0;
+    for (let i = 0; i < h.length; i++) {
+      error += (h[i] - g[i]) ** 2;
+      reference += g[i] ** 2;
+    }
+    return {
+      ratio: Math.sqrt(error / reference),
+      stderr: 0,
+      errorFrobeniusSq: error,
+      ggnFrobeniusSq: reference,
+      method: 'exact',
+      matvecs: dense === undefined ? 2 * n : n,
+    };
+  }
+  const rng = createRandom(seed);
+  const moments = new SampleMoments(2);
+  const products = new Float64Array(probes * 2);
+  for (let k = 0; k < probes; k++) {
+    const z = rng.rademacherVector(n);
+    const hz = await checkedMatvec(hessian, z, GAP, k);
+    const gz = await checkedMatvec(ggn, z, GAP, k);
+    let error = 0;
+    let reference = 0;
+    for (let i = 0; i < n; i++) {
+      error += (hz[i] - gz[i]) ** 2;
+      reference += gz[i] ** 2;
+    }
+    moments.add([error, reference]);
+    products[2 * k] = error;
+    products[2 * k + 1] = reference;
+  }
+  const [e, g] = moments.mean();
+  const ratio = Math.sqrt(e / g);
+  return {
+    ratio,
+    stderr: ratioStderr(products, probes, e, g, ratio),
+    errorFrobeniusSq: e,
+    ggnFrobeniusSq: g,
+    method: 'stochastic',
+    matvecs: 2 * probes,
+  };
+}
+
+/** Delta-method standard error of √(ē/ḡ) from paired samples (e_k, g_k) stored interleaved. */
+function ratioStderr(
+  samples: Float64Array,
+  probes: number,
+  e: number,
+  g: number,
+  ratio: number,
+): number {
+  if (probes < 2) return Number.NaN;
+  if (ratio === 0) return 0;
+  let vee = 0;
+  let vgg = 0;
+  let veg = 0;
+  for (let k = 0; k < probes; k++) {
+    const de = samples[2 * k] - e;
+    const dg = samples[2 * k + 1] - g;
+    vee += de * de;
+    vgg += dg * dg;
+    veg += de * dg;
+  }
+  // Covariances of the means: sample covariance (divisor K − 1) / K.
+  const scale = 1 / ((probes - 1) * probes);
+  const r2 = ratio * ratio;
+  const varR2 = (scale * (vee - 2 * r2 * veg + r2 * r2 * vgg)) / (g * g);
+  return Math.sqrt(Math.max(0, varR2) / (4 * r2));
+}
+
+/** Options of {@link layerCoupling}. */
+export interface LayerCouplingOptions {
+  /** Largest operator dimension assembled densely, an integer >= 0 (default 256). */
+  maxExactDim?: number;
+  /** Stochastic route: Gaussian probes per layer, an integer >= 1 (default 4). */
+  probes?: number;
+  /** Seed of the probes, a safe integer (default 0). */
+  seed?: number;
+}
+
+/** Squared block norms between layers and the normalised coupling: {@link layerCoupling}. */
+export interface LayerCoupling {
+  /** Layer names, the row and column labels. */
+  names: string[];
+  /**
+   * `frobeniusSq[v][w]` = F²_vw = ‖H_vw‖²_F, symmetric. Stochastic: the mean of the two
+   * independent unbiased estimates of {@link blockNorms} (its [v][w] and [w][v]).
+   */
+  frobeniusSq: number[][];
+  /** Standard errors of `frobeniusSq` (0 when exact; NaN with a single probe). */
+  stderr: number[][];
+  /**
+   * F_vw / √(F_vv F_ww) ({@link blockRatios}), 1 on the diagonal; 0 for uncoupled layers. From
+   * estimates it takes square roots, so it is biased low (less as probes grow).
+   */
+  normalized: number[][];
+  /** `'exact'` (dense assembly, `dim` products) or `'stochastic'` (`probes × layers`). */
+  method: LayerSpectrumMethod;
+  /** Products spent. */
+  matvecs: number;
+}
+
+const COUPLING = 'layerCoupling';
+
+/**
+ * The coupling between the layers of a layout, F_vw/√(F_vv F_ww) with F_vw = ‖H_vw‖_F
+ * (METHODS.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486): how far the layer-wise view of
+ * {@link layerSpectrum} leaves out the cross-layer blocks. Exact ({@link exactBlockNorms} of the
+ * dense operator) when `op.dim <= maxExactDim`, else block probing ({@link blockNorms}).
+ *
+ * @throws {@link DimensionError} or {@link LayoutError} for a layout that does not tile
+ *   `op.dim`; {@link OptionError} for a bad option; {@link MatvecError} from a product.
+ *
+ * @example
+ * ```ts
+ * const { names, normalized } = await layerCoupling(hessian, modelLayout(model, 'layer').layout);
+ * ```
+ */
+export async function layerCoupling(
+  op: LinearOperator,
+  layout: ParameterLayout,
+  options: LayerCouplingOptions = {},
+): Promise<LayerCoupling> {
+  const checked = checkCouplingOptions(COUPLING, options);
+  checkLayoutOf(COUPLING, layout, op.dim);
+  return couplingOf(op, layout, checked);
+}
+
+interface CheckedCouplingOptions {
+  maxExactDim: number;
+  probes: number;
+  seed: number;
+}
+
+function checkCouplingOptions(
+  where: string,
+  options: LayerCouplingOptions,
+): CheckedCouplingOptions {
+  const { maxExactDim = 256, probes = 4, seed = 0 } = options;
+  checkInteger(where, 'maxExactDim', maxExactDim, 0);
+  checkInteger(where, 'probes', probes, 1);
+  checkSeed(seed, where);
+  return { maxExactDim, probes, seed };
+}
+
+async function couplingOf(
+  op: LinearOperator,
+  layout: ParameterLayout,
+  options: CheckedCouplingOptions,
+): Promise<LayerCoupling> {
+  const n = op.dim;
+  const count = layout.blocks.length;
+  if (n <= options.maxExactDim) {
+    const exact = exactBlockNorms(await denseMatrix(op, { maxDim: n }), n, layout);
+    // Float32 products are symmetric only up to rounding; average the two mirror blocks.
+    const frobeniusSq = symmetrizeNorms(exact.frobeniusSq);
+    return {
+      names: exact.names,
+      frobeniusSq,
+      stderr: frobeniusSq.map((row) => row.map(() => 0)),
+      normalized: blockRatios(frobeniusSq).normalizedCoupling,
+      method: 'exact',
+      matvecs: n,
+    };
+  }
+  const run = await blockNorms(op, layout, { probes: options.probes, seed: options.seed });
+  const frobeniusSq = symmetrizeNorms(run.frobeniusSq);
+  const stderr = Array.from({ length: count }, (_, v) =>
+    Array.from({ length: count }, (_, w) =>
+      v === w ? run.stderr[v][v] : Math.hypot(run.stderr[v][w], run.stderr[w][v]) / 2,
+    ),
+  );
+  return {
+    names: run.names,
+    frobeniusSq,
+    stderr,
+    normalized: blockRatios(frobeniusSq).normalizedCoupling,
+    method: 'stochastic',
+    matvecs: run.matvecs,
+  };
+}
+
+function symmetrizeNorms(a: readonly (readonly number[])[]): number[][] {
+  return a.map((row, v) => row.map((x, w) => 0.5 * (x + a[w][v])));
+}
+
+/** Options of {@link layerSpectra}. */
+export interface LayerSpectraOptions extends LayerSpectrumOptions {
+  /**
+   * The Gauss–Newton operator G over the same coordinates: when given, each layer gets its
+   * {@link gaussNewtonGap} (H_ll vs G_ll) and the result the overall gap (H vs G), exact up to
+   * `maxExactDim`, else with `gapProbes` probes (2 products each, one of H and one of G).
+   */
+  ggn?: LinearOperator;
+  /** Probes of each stochastic Gauss–Newton gap, an integer >= 1 (default 8). */
+  gapProbes?: number;
+  /**
+   * Probes per layer for the coupling, an integer >= 1; the coupling is computed only when
+   * this is given (exact when the operator's dimension is at most `maxExactDim`).
+   */
+  couplingProbes?: number;
+}
+
+/** One layer of {@link layerSpectra}. */
+export interface NamedLayerSpectrum extends LayerSpectrum {
+  /** The layer's block name. */
+  name: string;
+  /** ‖H_ll − G_ll‖_F/‖G_ll‖_F, when a GGN operator was given. */
+  gaussNewtonGap?: GaussNewtonGap;
+}
+
+/** Result of {@link layerSpectra}. */
+export interface LayerSpectraResult {
+  /** One entry per block of the layout, in layout order. */
+  layers: NamedLayerSpectrum[];
+  /** Coupling between the layers, when `couplingProbes` was given. */
+  coupling?: LayerCoupling;
+  /** ‖H − G‖_F/‖G‖_F of the whole matrices, when a GGN operator was given. */
+  gaussNewtonGap?: GaussNewtonGap;
+  /** Products spent, of the Hessian and the GGN together. */
+  matvecs: number;
+}
+
+const SPECTRA = 'layerSpectra';
+
+/**
+ * {@link layerSpectrum} of every block of `layout` (each through {@link restrictOperator}), and
+ * optionally the {@link layerCoupling} between them and the {@link gaussNewtonGap} per layer
+ * and overall (METHODS.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486). Every layer's
+ * estimators use the same `seed` (the layers are different operators, so their estimates stay
+ * independent of each other's presence); the coupling and the gaps use it too.
+ *
+ * Per-layer traces add up to the full trace, tr H = Σ_l tr H_ll: exactly in the exact route,
+ * within √(Σ_l traceStderr²) in the stochastic one.
+ *
+ * Cost, in products: Σ_l (P_l if exact, else probes·min(steps, P_l) + traceMatvecs); with a
+ * GGN, Σ_l (P_l if exact: G's block only, H's is assembled once for both; else 2·gapProbes)
+ * + (2P if exact, else 2·gapProbes); with the coupling, P if exact, else couplingProbes ×
+ * layers. All options are checked first.
+ *
+ * @throws {@link OptionError}, {@link DimensionError} or {@link LayoutError} before any product;
+ *   {@link MatvecError} from a product.
+ *
+ * @example
+ * ```ts
+ * const { operator: h } = modelCurvature(model, { tf, x, y });
+ * const { operator: g } = modelCurvature(model, { tf, x, y, kind: 'ggn' });
+ * const { layout } = modelLayout(model, 'layer');
+ * const result = await layerSpectra(h, layout, { ggn: g, couplingProbes: 4, seed: 1 });
+ * for (const l of result.layers) console.log(l.name, l.lambdaMax, l.gaussNewtonGap?.ratio);
+ * ```
+ */
+export async function layerSpectra(
+  op: LinearOperator,
+  layout: ParameterLayout,
+  options: LayerSpectraOptions = {},
+): Promise<LayerSpectraResult> {
+  const spectrumOptions = checkSpectrumOptions(SPECTRA, options);
+  const { ggn, gapProbes = 8, couplingProbes } = options;
+  checkInteger(SPECTRA, 'op.dim', op.dim, 1);
+  checkLayoutOf(SPECTRA, layout, op.dim);
+  checkInteger(SPECTRA, 'gapProbes', gapProbes, 1);
+  if (couplingProbes !== undefined) checkInteger(SPECTRA, 'couplingProbes', couplingProbes, 1);
+  if (ggn !== undefined && ggn.dim !== op.dim) {
+    throw new DimensionError(
+      `${SPECTRA}: expected ggn of dimension ${op.dim} (the operator's), got ${ggn?.dim}`,
+    );
+  }
+  let matvecs = 0;
+  const counted = (inner: LinearOperator): LinearOperator => ({
+    dim: inner.dim,
+    ...(inner.precision === undefined ? {} : { precision: inner.precision }),
+    matvec(v) {
+      matvecs++;
+      return inner.matvec(v);
+    },
+  });
+  const h = counted(op);
+  const g = ggn === undefined ? undefined : counted(ggn);
+  const { maxExactDim, seed } = spectrumOptions;
+  const gapOptions = { maxExactDim, probes: gapProbes, seed };
+  const layers: NamedLayerSpectrum[] = [];
+  for (const block of layout.blocks) {
+    const local = restrictOperator(h, layout, block.name);
+    // An exact block is assembled once, for its spectrum and its gap.
+    const dense =
+      block.size <= maxExactDim ? await denseMatrix(local, { maxDim: block.size }) : undefined;
+    const spectrum = await spectrumOf(local, spectrumOptions, dense);
+    const gap =
+      g === undefined
+        ? undefined
+        : await gapOf(local, restrictOperator(g, layout, block.name), gapOptions, dense);
+    layers.push({
+      name: block.name,
+      ...spectrum,
+      ...(gap === undefined ? {} : { gaussNewtonGap: gap }),
+    });
+  }
+  const result: LayerSpectraResult = { layers, matvecs: 0 };
+  if (g !== undefined) result.gaussNewtonGap = await gapOf(h, g, gapOptions);
+  if (couplingProbes !== undefined) {
+    result.coupling = await couplingOf(h, layout, { maxExactDim, probes: couplingProbes, seed });
+  }
+  result.matvecs = matvecs;
+  return result;
+}
+
+function checkLayoutOf(where: string, layout: ParameterLayout, dim: number): void {
+  if (layout?.dim !== dim) {
+    throw new DimensionError(
+      `${where}: expected a layout of dimension ${dim} (the operator's), got ${layout?.dim}`,
+    );
+  }
+  createLayout(layout.blocks, layout.dim);
+}
