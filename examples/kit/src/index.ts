@@ -20,6 +20,7 @@ export {
 } from './flags.js';
 export {
   formatNumber,
+  formatWithError,
   markdownTable,
   type ResultPaths,
   writeResults,

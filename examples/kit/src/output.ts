@@ -37,6 +37,22 @@ export function formatNumber(value: number | undefined, digits = 4): string {
 }
 
 /**
+ * An estimate with its standard error for a table, `'0.1235 ± 0.0012'`; the bare number when
+ * the error is absent or 0 (an exact value); '—' when the value is absent.
+ *
+ * @example
+ * ```ts
+ * formatWithError(0.5, 0.01); // '0.5000 ± 0.010'
+ * ```
+ */
+export function formatWithError(value: number | undefined, stderr: number | undefined): string {
+  if (value === undefined) return '—';
+  return stderr === undefined || stderr === 0
+    ? formatNumber(value)
+    : `${formatNumber(value)} ± ${formatNumber(stderr, 2)}`;
+}
+
+/**
  * Writes text to `path` atomically: a temporary file in the same folder, then a rename.
  *
  * @example

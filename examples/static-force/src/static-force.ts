@@ -17,6 +17,7 @@ import {
   type Random,
 } from '@hessian-probe/core';
 import { modelCurvature } from '@hessian-probe/core/tfjs';
+import { formatNumber, formatWithError, markdownTable } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 import { fitPowerLaw, type PowerLaw } from './power-law.js';
 
@@ -217,7 +218,18 @@ function closedForm(
   return model === 'linear' && init === 'zero' ? 1 / (c - 1) : null;
 }
 
-function buildModel(
+/**
+ * The experiment's network, no biases: 'linear' is one Dense layer `out` (z = Wx); 'one-hidden'
+ * is Dense `hidden` (ReLU, width `hidden`) then Dense `out`, so the 'unit' layout's blocks are
+ * `hidden/unit_i` (hidden neurons) and `out/unit_c` (classes). Every kernel is drawn from `rng`
+ * as {@link StaticForceInit} says (LeCun N(0, 1/fan_in), or 0).
+ *
+ * @example
+ * ```ts
+ * const model = buildModel(tf, 'one-hidden', 'lecun', 16, 16, 10, createRandom(1));
+ * ```
+ */
+export function buildModel(
   tf: typeof tfjs,
   kind: StaticForceModel,
   init: StaticForceInit,
@@ -244,7 +256,9 @@ function buildModel(
     const [fanIn, fanOut] = w.shape as [number, number];
     const scale = init === 'zero' ? 0 : 1 / Math.sqrt(fanIn);
     const values = rng.gaussianVector(fanIn * fanOut).map((v) => v * scale);
-    w.write(tf.tensor2d(Float32Array.from(values), [fanIn, fanOut]));
+    const kernel = tf.tensor2d(Float32Array.from(values), [fanIn, fanOut]);
+    w.write(kernel);
+    kernel.dispose();
   }
   return model;
 }
@@ -315,21 +329,21 @@ export function formatRows(rows: readonly StaticForceRow[]): string {
     String(r.C),
     String(r.P),
     r.norms,
-    num(r.classMeanRatio),
-    withError(r.classMassRatio, r.classMassStderr),
-    r.closedForm === null ? '—' : num(r.closedForm),
-    num(r.neuronMeanRatio),
-    withError(r.neuronMassRatio, r.neuronMassStderr),
-    num(r.crossMeanRatio),
-    withError(r.crossMassRatio, r.crossMassStderr),
+    formatNumber(r.classMeanRatio),
+    formatWithError(r.classMassRatio, r.classMassStderr),
+    r.closedForm === null ? '—' : formatNumber(r.closedForm),
+    formatNumber(r.neuronMeanRatio),
+    formatWithError(r.neuronMassRatio, r.neuronMassStderr),
+    formatNumber(r.crossMeanRatio),
+    formatWithError(r.crossMassRatio, r.crossMassStderr),
     r.seconds.toFixed(1),
   ]);
-  return table(header, lines);
+  return markdownTable(header, lines);
 }
 
 /** The fitted exponents as a markdown table. */
 export function formatExponents(exponents: readonly ExponentRow[]): string {
-  return table(
+  return markdownTable(
     ['model', 'init', 'loss', 'statistic', 'b (ratio ≈ a·C^b)', '± stderr', 'a', 'points'],
     exponents.map((e) => [
       e.model,
@@ -338,24 +352,8 @@ export function formatExponents(exponents: readonly ExponentRow[]): string {
       e.statistic,
       e.fit.b.toFixed(3),
       e.fit.bStderr.toFixed(3),
-      num(e.fit.a),
+      formatNumber(e.fit.a),
       String(e.fit.points),
     ]),
   );
-}
-
-function table(header: readonly string[], lines: readonly (readonly string[])[]): string {
-  return [header, header.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
-}
-
-function num(value: number | undefined): string {
-  if (value === undefined) return '—';
-  return value === 0 ? '0' : value.toPrecision(4);
-}
-
-function withError(value: number | undefined, stderr: number | undefined): string {
-  if (value === undefined) return '—';
-  return stderr === undefined || stderr === 0
-    ? num(value)
-    : `${num(value)} ± ${stderr.toPrecision(2)}`;
 }
