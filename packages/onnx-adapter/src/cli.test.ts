@@ -192,6 +192,44 @@ describe('hessian-probe onnx', () => {
     expect(report.matvecs).toBe(CLI_BUDGETS.trace.matvecs);
   });
 
+  it('differentiates only the initializers named by --parameters, in that order', async () => {
+    const full = decodeReport(await readFile(path('trace.json'), 'utf8'));
+    const [first, second] = full.model.layout.blocks.map((b) => b.name);
+    const run = await cli(
+      'onnx',
+      'analyze',
+      path('mlp.onnx'),
+      '--inputs',
+      `x=${path('x.npy')}`,
+      '--labels',
+      path('y32.npy'),
+      '--analyses',
+      'trace',
+      '--parameters',
+      `${second},${first}`,
+      '--json',
+      path('subset.json'),
+    );
+    expect(run.code).toBe(0);
+    const report = decodeReport(await readFile(path('subset.json'), 'utf8'));
+    expect(report.model.layout.blocks.map((b) => b.name)).toEqual([second, first]);
+    const sizes = full.model.layout.blocks.slice(0, 2).reduce((s, b) => s + b.size, 0);
+    expect(report.model.parameterCount).toBe(sizes);
+    const unknown = await cli(
+      'onnx',
+      'analyze',
+      path('mlp.onnx'),
+      '--inputs',
+      `x=${path('x.npy')}`,
+      '--labels',
+      path('y32.npy'),
+      '--parameters',
+      'no_such_weight',
+    );
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no_such_weight/);
+  });
+
   it('analyzes the Gauss–Newton matrix with --kind ggn: report kind, same numbers as the operator', async () => {
     const run = await cli(
       'onnx',
@@ -601,6 +639,21 @@ describe('hessian-probe onnx', () => {
         'eigen,trace',
       ],
       /--forward-only: runs the trace only, got --analyses eigen,trace/,
+    ],
+    [
+      'a repeated parameter',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--parameters',
+        'w,w',
+      ],
+      /--parameters: expected distinct names, got 'w' twice/,
     ],
     [
       'a bad seed',

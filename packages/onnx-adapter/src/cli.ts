@@ -98,6 +98,9 @@ Options of analyze:
   --analyses LIST              comma-separated among eigen,trace,density,blocks,layers
                                (default eigen,trace,density,blocks)
   --k N                        number of top eigenvalues (default 3)
+  --parameters LIST            comma-separated initializer names to differentiate, in layout
+                               order (default: the float initializers that feed a
+                               Gemm/MatMul/Conv, or an Add/Mul after one: see the README)
   --seed N                     seed of the random probes (default 0)
   --out ANNOTATED.onnx         write the model with the report in its metadata_props
   --json REPORT.json           write the CurvatureReport as JSON
@@ -126,6 +129,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   tolerance: { type: 'string' },
   'forward-only': { type: 'boolean' },
+  parameters: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -262,6 +266,7 @@ interface AnalyzeOptions {
   readonly json?: string;
   readonly force: boolean;
   readonly forwardOnly: boolean;
+  readonly parameters?: readonly string[];
   readonly inputSpecs: readonly string[];
   readonly labels: string;
 }
@@ -343,9 +348,25 @@ function checkOptions(values: Values): AnalyzeOptions {
     ...(values.out === undefined ? {} : { out: values.out }),
     ...(values.json === undefined ? {} : { json: values.json }),
     force: values.force === true,
+    ...(values.parameters === undefined ? {} : { parameters: parameterList(values.parameters) }),
     inputSpecs,
     labels: values.labels,
   };
+}
+
+/** `--parameters a,b,c`: non-empty, distinct names. */
+function parameterList(text: string): string[] {
+  const names = text.split(',').map((n) => n.trim());
+  if (names.includes('')) {
+    throw new CliUsageError(
+      `--parameters: expected comma-separated names, got an empty one in '${text}'`,
+    );
+  }
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated !== undefined) {
+    throw new CliUsageError(`--parameters: expected distinct names, got '${repeated}' twice`);
+  }
+  return names;
 }
 
 async function readModelFile(path: string): Promise<{ bytes: Uint8Array; model: ModelProto }> {
@@ -667,6 +688,7 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
       loss: o.loss,
       kind: o.kind,
       ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }),
+      ...(o.parameters === undefined ? {} : { parameters: o.parameters }),
     });
   } catch (error) {
     throw asInputError(error, modelPath);
@@ -772,6 +794,7 @@ async function analyzeForwardOnly(
       loss: o.loss,
       probes: FORWARD_ONLY_PROBES,
       seed: o.seed,
+      ...(o.parameters === undefined ? {} : { parameters: o.parameters }),
     });
   } catch (error) {
     throw asInputError(error, modelPath);
