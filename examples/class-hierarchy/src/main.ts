@@ -11,22 +11,24 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { positiveInteger, useBackend, writeResults } from '@hessian-probe/example-kit';
+import {
+  EXPERIMENT_FLAGS,
+  experimentArgs,
+  positiveInteger,
+  useBackend,
+  writeResults,
+} from '@hessian-probe/example-kit';
 import { formatTables, runClassHierarchy } from './class-hierarchy.js';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: experimentArgs(),
   options: {
     hidden: { type: 'string' },
     'train-per-class': { type: 'string' },
     'probe-per-class': { type: 'string' },
     epochs: { type: 'string' },
     'top-k': { type: 'string' },
-    seed: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    markdown: { type: 'string' },
+    ...EXPERIMENT_FLAGS,
   },
 });
 

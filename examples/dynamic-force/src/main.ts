@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  EXPERIMENT_FLAGS,
+  experimentArgs,
   integerList,
   positiveInteger,
   positiveNumber,
@@ -33,7 +35,7 @@ import {
 } from './dynamic-force.js';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: experimentArgs(),
   options: {
     samples: { type: 'string' },
     pool: { type: 'string' },
@@ -44,11 +46,7 @@ const { values } = parseArgs({
     'learning-rate': { type: 'string' },
     'exact-max-dim': { type: 'string' },
     probes: { type: 'string' },
-    seed: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    markdown: { type: 'string' },
+    ...EXPERIMENT_FLAGS,
   },
 });
 

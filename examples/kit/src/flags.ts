@@ -5,6 +5,39 @@
 import type * as tfjs from '@tensorflow/tfjs';
 
 /**
+ * The flags every experiment takes, as `node:util` `parseArgs` options: `--seed N`,
+ * `--backend wasm|cpu` (default wasm), `--quick` (small sizes, under a minute), `--json PATH`
+ * (the rows as an array of objects) and `--markdown PATH` (the tables).
+ *
+ * @example
+ * ```ts
+ * const { values } = parseArgs({
+ *   args: experimentArgs(),
+ *   options: { epochs: { type: 'string' }, ...EXPERIMENT_FLAGS },
+ * });
+ * ```
+ */
+export const EXPERIMENT_FLAGS = {
+  seed: { type: 'string' },
+  backend: { type: 'string', default: 'wasm' },
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  markdown: { type: 'string' },
+} as const;
+
+/**
+ * The command line after the script, without the `--` that `pnpm start -- …` passes through.
+ *
+ * @example
+ * ```ts
+ * parseArgs({ args: experimentArgs(), options: EXPERIMENT_FLAGS });
+ * ```
+ */
+export function experimentArgs(): string[] {
+  return process.argv.slice(2).filter((a) => a !== '--');
+}
+
+/**
  * A positive safe integer from a flag's text, or `fallback` when the flag is absent.
  *
  * @throws RangeError naming `--name` when the text is not a positive integer.

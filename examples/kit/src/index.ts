@@ -12,7 +12,9 @@ export {
   PIXELS,
 } from './digits.js';
 export {
+  EXPERIMENT_FLAGS,
   type ExampleBackend,
+  experimentArgs,
   integerList,
   positiveInteger,
   positiveNumber,

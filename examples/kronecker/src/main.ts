@@ -13,7 +13,13 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { positiveInteger, useBackend, writeResults } from '@hessian-probe/example-kit';
+import {
+  EXPERIMENT_FLAGS,
+  experimentArgs,
+  positiveInteger,
+  useBackend,
+  writeResults,
+} from '@hessian-probe/example-kit';
 import {
   compareWithPaper,
   formatRows,
@@ -23,7 +29,7 @@ import {
 } from './kronecker.js';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: experimentArgs(),
   options: {
     hidden: { type: 'string' },
     samples: { type: 'string' },
@@ -31,11 +37,7 @@ const { values } = parseArgs({
     epochs: { type: 'string' },
     shifts: { type: 'string' },
     'exact-max-dim': { type: 'string' },
-    seed: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    markdown: { type: 'string' },
+    ...EXPERIMENT_FLAGS,
   },
 });
 

@@ -13,11 +13,18 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { integerList, positiveInteger, useBackend, writeResults } from '@hessian-probe/example-kit';
+import {
+  EXPERIMENT_FLAGS,
+  experimentArgs,
+  integerList,
+  positiveInteger,
+  useBackend,
+  writeResults,
+} from '@hessian-probe/example-kit';
 import { formatClaims, formatLayers, formatTraining, runLayerSpectra } from './layer-spectra.js';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: experimentArgs(),
   options: {
     'train-per-class': { type: 'string' },
     'test-per-class': { type: 'string' },
@@ -29,11 +36,7 @@ const { values } = parseArgs({
     'max-exact-dim': { type: 'string' },
     probes: { type: 'string' },
     steps: { type: 'string' },
-    seed: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    markdown: { type: 'string' },
+    ...EXPERIMENT_FLAGS,
   },
 });
 

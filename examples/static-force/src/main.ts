@@ -12,7 +12,14 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { integerList, positiveInteger, useBackend, writeResults } from '@hessian-probe/example-kit';
+import {
+  EXPERIMENT_FLAGS,
+  experimentArgs,
+  integerList,
+  positiveInteger,
+  useBackend,
+  writeResults,
+} from '@hessian-probe/example-kit';
 import {
   DEFAULT_CLASSES,
   fitExponents,
@@ -22,7 +29,7 @@ import {
 } from './static-force.js';
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: experimentArgs(),
   options: {
     samples: { type: 'string' },
     input: { type: 'string' },
@@ -30,11 +37,7 @@ const { values } = parseArgs({
     classes: { type: 'string' },
     'exact-max-dim': { type: 'string' },
     probes: { type: 'string' },
-    seed: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    markdown: { type: 'string' },
+    ...EXPERIMENT_FLAGS,
   },
 });
 

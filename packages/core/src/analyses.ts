@@ -6,7 +6,7 @@
 
 import { blockMeanAbs, blockStructure } from './block-structure.js';
 import { blockNorms, exactBlockNorms } from './blocks.js';
-import { denseMatrix } from './dense.js';
+import { denseMatrix, symmetricPart } from './dense.js';
 import { negativeCutoff, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
 import { DimensionError, OptionError } from './errors.js';
@@ -359,7 +359,7 @@ async function blockSection(
   const { layout, probes } = options;
   if (layout.dim <= probes * layout.blocks.length) {
     const n = layout.dim;
-    const a = symmetrize(await denseMatrix(op, { maxDim: n }), n);
+    const a = symmetricPart(await denseMatrix(op, { maxDim: n }), n);
     const exact = exactBlockNorms(a, n, layout);
     const structure = blockStructure(exact);
     return {
@@ -386,22 +386,6 @@ async function blockSection(
     withinLayer: structure.withinLayer,
     crossLayer: structure.crossLayer,
   };
-}
-
-/**
- * The symmetric part of a row-major n×n matrix, in place: products in float32 are symmetric
- * only up to rounding; the symmetric part has the same trace, eigenvalues and block norms
- * within that rounding.
- */
-function symmetrize(a: Float64Array, n: number): Float64Array {
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const mean = 0.5 * (a[i * n + j] + a[j * n + i]);
-      a[i * n + j] = mean;
-      a[j * n + i] = mean;
-    }
-  }
-  return a;
 }
 
 function defaultNow(): number {

@@ -39,3 +39,25 @@ export async function denseMatrix(
   }
   return a;
 }
+
+/**
+ * The symmetric part (A + Aᵀ)/2 of a row-major n×n matrix, as a new matrix. A matrix assembled
+ * from float32 products is symmetric only up to their rounding; its symmetric part has the same
+ * trace, and eigenvalues and block norms within that rounding.
+ *
+ * @example
+ * ```ts
+ * const h = symmetricPart(await denseMatrix(hessian), hessian.dim);
+ * ```
+ */
+export function symmetricPart(a: Float64Array, n: number): Float64Array {
+  const out = Float64Array.from(a);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const mean = 0.5 * (a[i * n + j] + a[j * n + i]);
+      out[i * n + j] = mean;
+      out[j * n + i] = mean;
+    }
+  }
+  return out;
+}

@@ -6,7 +6,7 @@
  * list was not available; this is the natural set METHODS.md D names).
  */
 import { blockNorms, blockRatios, exactBlockNorms } from './blocks.js';
-import { denseMatrix } from './dense.js';
+import { denseMatrix, symmetricPart } from './dense.js';
 import { densityResolution, spectralDensity } from './density.js';
 import { DimensionError } from './errors.js';
 import { createLayout, type ParameterLayout } from './layout.js';
@@ -175,7 +175,7 @@ async function spectrumOf(
   const { maxExactDim, probes, steps, traceMatvecs, seed } = options;
   if (n <= maxExactDim) {
     const values = symmetricEigen(
-      symmetrize(dense ?? (await denseMatrix(op, { maxDim: n })), n),
+      symmetricPart(dense ?? (await denseMatrix(op, { maxDim: n })), n),
       n,
     ).values;
     const summary = spectralSummary(values);
@@ -250,19 +250,6 @@ async function spectrumOf(
     outlierCount: outliers,
     matvecs: run.matvecs + trace.matvecs,
   };
-}
-
-/** (A + Aᵀ)/2 of the row-major n×n `dense`, as a new matrix. */
-function symmetrize(dense: Float64Array, n: number): Float64Array {
-  const a = Float64Array.from(dense);
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const mean = 0.5 * (a[i * n + j] + a[j * n + i]);
-      a[i * n + j] = mean;
-      a[j * n + i] = mean;
-    }
-  }
-  return a;
 }
 
 /** m + 3s of the eigenvalue distribution with Σλ = `trace`, Σλ² = `frobeniusSq`. */
