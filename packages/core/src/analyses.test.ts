@@ -422,7 +422,7 @@ describe('runAnalyses: options are checked before the first product', () => {
       LayoutError,
       /cover/,
     ],
-    ['layers steps 0', { layers: { steps: 0 } }, OptionError, /layers\.steps/],
+    ['layers steps 1', { layers: { steps: 1 } }, OptionError, /layers\.steps/],
     [
       'a layer trace budget below Hutch++',
       { layers: { traceMatvecs: 2 } },

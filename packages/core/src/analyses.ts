@@ -82,7 +82,7 @@ export interface LayersAnalysisOptions {
   layout?: ParameterLayout;
   /** Lanczos probes per stochastic layer (every metric but `trace`), an integer >= 1 (default 1). */
   probes?: number;
-  /** Lanczos steps per probe, an integer >= 1 (default 16; capped at the layer's size). */
+  /** Lanczos steps per probe, an integer >= 2 (default 16; capped at the layer's size). */
   steps?: number;
   /** Hutch++ products per layer for `trace`, an integer >= 3 (default 12). */
   traceMatvecs?: number;
@@ -484,7 +484,7 @@ function checkOptions(
     section('layers', layers);
     const { probes = 1, steps = 16, traceMatvecs = 12 } = layers;
     checkInteger(WHERE, 'layers.probes', probes, 1);
-    checkInteger(WHERE, 'layers.steps', steps, 1);
+    checkInteger(WHERE, 'layers.steps', steps, 2);
     checkInteger(WHERE, 'layers.traceMatvecs', traceMatvecs, 3);
     const {
       maxExactDim = probes * steps + traceMatvecs,

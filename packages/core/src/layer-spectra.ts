@@ -34,7 +34,10 @@ export interface LayerSpectrumOptions {
   maxExactDim?: number;
   /** Stochastic route: SLQ probes, an integer >= 1 (default 4); one Lanczos run each. */
   probes?: number;
-  /** Stochastic route: Lanczos steps per probe, an integer >= 1 (default 32; capped at dim). */
+  /**
+   * Stochastic route: Lanczos steps per probe, an integer >= 2 (default 32; capped at dim): the
+   * Frobenius norm is the quadrature of λ², exact only from two steps on.
+   */
   steps?: number;
   /** Stochastic route: Hutch++ products for the trace, an integer >= 3 (default 30). */
   traceMatvecs?: number;
@@ -159,7 +162,8 @@ function checkSpectrumOptions(
   const { maxExactDim = 256, probes = 4, steps = 32, traceMatvecs = 30, seed = 0 } = options;
   checkInteger(where, 'maxExactDim', maxExactDim, 0);
   checkInteger(where, 'probes', probes, 1);
-  checkInteger(where, 'steps', steps, 1);
+  // ‖H‖²_F comes from the Gauss rule's Σ τθ², exact for degree 2 <= 2m − 1: m >= 2.
+  checkInteger(where, 'steps', steps, 2);
   checkInteger(where, 'traceMatvecs', traceMatvecs, 3);
   checkSeed(seed, where);
   return { maxExactDim, probes, steps, traceMatvecs, seed };

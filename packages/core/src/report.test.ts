@@ -122,6 +122,7 @@ function fullReport(): CurvatureReportInput {
         inputDominance: Number.POSITIVE_INFINITY,
         rank1Energy: 0.5,
         outliers: 2,
+        converged: true,
         matvecs: 18,
       },
     ],

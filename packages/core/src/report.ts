@@ -174,6 +174,11 @@ export interface ReportKroneckerLayer {
   readonly rank1Energy: number;
   /** Eigenvalues of E[M] above 1e-3 × its largest (C − 1 for a last layer under CE). */
   readonly outliers: number;
+  /**
+   * Whether H_L's top eigenpairs, on which `overlap` and `rank1Energy` rest, converged (always
+   * when assembled; optional, absent in reports written before it was recorded).
+   */
+  readonly converged?: boolean;
   /** Hessian-vector products spent on the layer. */
   readonly matvecs: number;
 }
@@ -617,6 +622,7 @@ const KNOWN = {
     'inputDominance',
     'rank1Energy',
     'outliers',
+    'converged',
     'matvecs',
   ],
   classes: [
@@ -1035,6 +1041,7 @@ function checkKronecker(c: Checker, value: unknown): ReportKroneckerLayer[] {
         inputDominance: c.number(`${where}.inputDominance`, layer.inputDominance),
         rank1Energy: c.ratio(`${where}.rank1Energy`, layer.rank1Energy),
         outliers: c.integer(`${where}.outliers`, layer.outliers, 0),
+        converged: c.optional(layer, 'converged', (v) => c.boolean(`${where}.converged`, v)),
         matvecs: c.integer(`${where}.matvecs`, layer.matvecs, 0),
       },
       KNOWN.kroneckerLayer,
@@ -1065,7 +1072,7 @@ function checkClasses(c: Checker, value: unknown): ReportClasses {
       classMeanOverlapHessian: c.optional(classes, 'classMeanOverlapHessian', (v) =>
         c.ratio('classes.classMeanOverlapHessian', v),
       ),
-      overlapK: c.integer('classes.overlapK', classes.overlapK, 1),
+      overlapK: c.integer('classes.overlapK', classes.overlapK, 0),
       level1Values: c.numbers('classes.level1Values', classes.level1Values),
       level2Values: c.numbers('classes.level2Values', classes.level2Values),
       gaussNewtonValues: c.numbers('classes.gaussNewtonValues', classes.gaussNewtonValues),

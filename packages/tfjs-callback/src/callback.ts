@@ -114,7 +114,7 @@ export interface CallbackBlocksOptions {
 export interface CallbackLayersOptions {
   /** Lanczos probes per layer for λmax and the negative mass (default 1). */
   probes?: number;
-  /** Lanczos steps per probe (default 16). */
+  /** Lanczos steps per probe, >= 2 (default 16). */
   steps?: number;
   /**
    * Hutch++ products per layer for the trace (default 12). Layers of at most
@@ -1472,7 +1472,7 @@ function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
   if (layers) {
     out.layers = {
       probes: integer('layers', 'probes', layers.probes, 1),
-      steps: integer('layers', 'steps', layers.steps, 1),
+      steps: integer('layers', 'steps', layers.steps, 2),
       traceMatvecs: integer('layers', 'traceMatvecs', layers.traceMatvecs, 3),
       ...(layers.couplingProbes === undefined
         ? {}

@@ -129,6 +129,7 @@ export function syntheticReport(options: SyntheticReportOptions = {}): Curvature
       inputDominance: 1 + 10 * rng.uniform(),
       rank1Energy: rng.uniform(),
       outliers: 2,
+      converged: true,
       matvecs: 12,
     })),
     classes: classesSection(rng.uniform()),

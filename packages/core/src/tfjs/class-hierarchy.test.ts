@@ -426,6 +426,11 @@ describe('classHierarchy (2-layer tanh MLP, C = 4, N = 24, cpu)', () => {
       classHierarchy(watched, { tf, x: xt, y: yt, maxBytes: bytes - 1 }),
     ).rejects.toThrow(SizeLimitError);
     await expect(classHierarchy(watched, { tf, x: xt, y: noClass2 })).rejects.toThrow(LossError);
+    // The eigensolvers' budget: maxMatvecs below topK = C + 1, and a tolerance of 0.
+    await expect(classHierarchy(watched, { tf, x: xt, y: yt, maxMatvecs: C })).rejects.toThrow(
+      /maxMatvecs/,
+    );
+    await expect(classHierarchy(watched, { tf, x: xt, y: yt, tol: 0 })).rejects.toThrow(/tol/);
     expect(applied).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xt, yt, noClass2]);

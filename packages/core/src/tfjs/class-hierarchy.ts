@@ -293,6 +293,12 @@ export async function classHierarchy(
   }
   checkInteger(where, 'topK', topK, c + 1, p);
   if (options.traceProbes !== undefined) checkInteger(where, 'traceProbes', options.traceProbes, 2);
+  // The eigensolvers' own checks would come only after the class means and the trace: both
+  // solves (G's top-K, H's top rank ≤ C < topK) need maxMatvecs >= topK.
+  if (options.tol !== undefined) checkPositive(where, 'tol', options.tol);
+  if (options.maxMatvecs !== undefined) {
+    checkInteger(where, 'maxMatvecs', options.maxMatvecs, topK);
+  }
   checkSeed(seed, where);
   const labels = classIds(y, c, where);
   const counts = new Int32Array(c);
@@ -464,7 +470,8 @@ export async function classHierarchy(
         sum += s * s;
       }
     }
-    return k === 0 ? 0 : sum / k;
+    // ‖UᵀV‖²_F/k <= 1 exactly; for nearly equal subspaces rounding lands a few ulps above it.
+    return k === 0 ? 0 : Math.min(1, sum / k);
   };
 
   const solve = async (kind: 'ggn' | 'hessian', k: number) => {

@@ -377,6 +377,7 @@ describe('kroneckerSummary', () => {
     rank1Energy: Float64Array.of(0.8, 0.7),
     inputDominance: Number.POSITIVE_INFINITY,
     outputHessianValues: Float64Array.of(2, 0.5, 1e-2, 1e-5),
+    converged: false,
     matvecs: 40,
   } as const;
 
@@ -394,6 +395,7 @@ describe('kroneckerSummary', () => {
       rank1Energy: 0.8,
       outliers: 3,
       outlierThreshold: KRONECKER_OUTLIER_THRESHOLD,
+      converged: false,
       matvecs: 40,
     });
     expect(kroneckerSummary([report], { outlierThreshold: 1e-2 })[0].outliers).toBe(2);

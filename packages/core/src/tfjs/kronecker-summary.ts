@@ -39,6 +39,8 @@ export interface KroneckerSummary {
   /** The threshold used for `outliers` (relative to the largest eigenvalue of E[M]). */
   readonly outlierThreshold: number;
   /** Hessian-vector products spent on the layer. */
+  /** Whether H_L's top eigenpairs converged (see {@link KroneckerLayerReport.converged}). */
+  readonly converged: boolean;
   readonly matvecs: number;
 }
 
@@ -82,6 +84,7 @@ export function kroneckerSummary(
       rank1Energy: l.rank1Energy[0] ?? 0,
       outliers: top > 0 ? values.filter((v) => v > outlierThreshold * top).length : 0,
       outlierThreshold,
+      converged: l.converged,
       matvecs: l.matvecs,
     };
   });

@@ -1,12 +1,13 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { denseMatrix } from '../dense.js';
+import { denseMatrix, symmetricPart } from '../dense.js';
 import { topEigenpairs } from '../eigenpairs.js';
 import { OptionError } from '../errors.js';
 import { layoutFromSizes } from '../layout.js';
 import { type LinearOperator, restrictOperator } from '../operator.js';
 import { checkInteger } from '../options.js';
-import { createRandom } from '../random.js';
+import { checkSeed, createRandom } from '../random.js';
 import { symmetricEigen } from '../symmetric-eigen.js';
+import { dot } from '../vector.js';
 import { LossError, UnsupportedLayerError } from './errors.js';
 import {
   type ConvConfig,
@@ -522,8 +523,8 @@ export async function kroneckerFactors(
       inputs,
       positions,
       bias,
-      inputMoment: symmetrize(moments[k], inputs),
-      outputHessian: symmetrize(hessians[k], units),
+      inputMoment: symmetricPart(moments[k], inputs),
+      outputHessian: symmetricPart(hessians[k], units),
       exact: smooth.length === 0,
       smoothDownstream: smooth,
       ...(options.perSample
@@ -531,17 +532,6 @@ export async function kroneckerFactors(
         : {}),
     };
   });
-}
-
-function symmetrize(a: Float64Array, n: number): Float64Array {
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      const v = (a[i * n + j] + a[j * n + i]) / 2;
-      a[i * n + j] = v;
-      a[j * n + i] = v;
-    }
-  }
-  return a;
 }
 
 /** Options of {@link kroneckerDecoupling}. */
@@ -606,6 +596,12 @@ export interface KroneckerLayerReport {
   /** Eigenvalues of E[M], descending (for the rank C − 1 / outlier count). */
   readonly outputHessianValues: Float64Array;
   /** Hessian-vector products spent on this layer. */
+  /**
+   * Whether H_L's top-k eigenpairs converged (true when assembled; on the 'randomized' route,
+   * {@link topEigenpairs}' verdict at tol 1e-5): `overlap`, `eigenvalueRatios` and
+   * `rank1Energy` rest on them.
+   */
+  readonly converged: boolean;
   readonly matvecs: number;
 }
 
@@ -725,13 +721,8 @@ function rank1Energy(v: Float64Array, n: number, m: number): number {
   let trace = 0;
   for (let i = 0; i < small; i++) trace += gram[i * small + i];
   const { values } = symmetricEigen(gram, small);
-  return trace > 0 ? values[small - 1] / trace : 0;
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+  // λmax/trace <= 1 exactly; for a rank-1 matrix rounding lands a few ulps above it.
+  return trace > 0 ? Math.min(1, values[small - 1] / trace) : 0;
 }
 
 /**
@@ -764,6 +755,7 @@ export async function kroneckerDecoupling(
   checkInteger(where, 'topK', topK, 1);
   checkInteger(where, 'maxExactDim', maxExactDim, 1);
   checkInteger(where, 'probes', probes, 2);
+  checkSeed(seed, where);
   const factors = await kroneckerFactors(model, options);
   const { operator, layout } = modelCurvature(model, {
     tf: options.tf,
@@ -799,9 +791,11 @@ export async function kroneckerDecoupling(
     let standardError = 0;
     let matvecs: number;
     let method: 'dense' | 'randomized';
+    // Whether H_L's top-k eigenpairs met their tolerance (always, when assembled).
+    let converged = true;
     if (d <= maxExactDim) {
       method = 'dense';
-      const h = symmetrize(await denseMatrix(block, { maxDim: maxExactDim }), d);
+      const h = symmetricPart(await denseMatrix(block, { maxDim: maxExactDim }), d);
       matvecs = d;
       let num = 0;
       let den = 0;
@@ -852,11 +846,13 @@ export async function kroneckerDecoupling(
       const top = await topEigenpairs(block, { k, tol: 1e-5, seed });
       hessianValues = top.values;
       hessianVectors = top.vectors;
+      converged = top.converged;
       matvecs = probes + top.matvecs;
     }
     let overlap = 0;
     for (const u of hessianVectors) for (const v of kron.vectors) overlap += dot(u, v) ** 2;
-    overlap /= k;
+    // ‖UᵀV‖²_F/k <= 1 exactly; for nearly equal subspaces rounding lands a few ulps above it.
+    overlap = Math.min(1, overlap / k);
     reports.push({
       name: f.name,
       kind: f.kind,
@@ -879,6 +875,7 @@ export async function kroneckerDecoupling(
           ? inputValues[0] / inputValues[1]
           : Number.POSITIVE_INFINITY,
       outputHessianValues: outputValues,
+      converged,
       matvecs,
     });
   }

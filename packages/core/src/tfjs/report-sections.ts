@@ -38,6 +38,7 @@ export function kroneckerSection(layers: readonly KroneckerLayerReport[]): Repor
     inputDominance: l.inputDominance ?? Number.POSITIVE_INFINITY,
     rank1Energy: l.rank1Energy,
     outliers: l.outliers,
+    converged: l.converged,
     matvecs: l.matvecs,
   }));
 }
