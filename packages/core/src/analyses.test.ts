@@ -6,7 +6,7 @@ import { blockNorms, exactBlockNorms } from './blocks.js';
 import { type SpectralDensityResult, spectralDensity } from './density.js';
 import { topEigenpairs } from './eigenpairs.js';
 import { DimensionError, LayoutError, MatvecError, OptionError } from './errors.js';
-import { layerSpectra, layerSpectrum } from './layer-spectra.js';
+import { layerSeed, layerSpectra, layerSpectrum } from './layer-spectra.js';
 import { type LayoutBlock, layoutFromSizes, type ParameterLayout } from './layout.js';
 import { denseOperator, type LinearOperator, restrictOperator } from './operator.js';
 import { createRandom } from './random.js';
@@ -142,15 +142,17 @@ describe('runAnalyses against a dense reference', () => {
       crossLayer: structure.crossLayer,
     });
 
-    // dense_1 (42 > 2·12 + 9 entries) takes the Lanczos route, dense_2 (18 <= 33) the dense one.
+    // dense_1 (42 > 2·12 + 9 entries) takes the Lanczos route, dense_2 (18 <= 33) the dense one;
+    // each layer draws from its own seed, derived from the section's and the layer's name.
     const dense1 = restrictOperator(operator, layers, 'dense_1');
+    const layerSeed1 = layerSeed(seeds.layers, 'dense_1');
     const lanczosLayer = await spectralDensity(dense1, {
       probes: 2,
       steps: 12,
       gridSize: 2,
-      seed: seeds.layers,
+      seed: layerSeed1,
     });
-    const layerTrace = await estimateTrace(dense1, { matvecs: 9, seed: seeds.layers });
+    const layerTrace = await estimateTrace(dense1, { matvecs: 9, seed: layerSeed1 });
     expect(result.layers?.[0]).toMatchObject({
       name: 'dense_1',
       lambdaMax: lanczosLayer.lambdaMax,
@@ -163,7 +165,7 @@ describe('runAnalyses against a dense reference', () => {
       probes: 2,
       steps: 12,
       traceMatvecs: 9,
-      seed: seeds.layers,
+      seed: layerSeed1,
     });
     expect(result.layers?.[0]).toEqual({ name: 'dense_1', ...metrics });
     const exactLayerTrace = traceOf(diagonalBlock(matrix, n, layers.blocks[0]), 42);

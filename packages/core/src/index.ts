@@ -88,6 +88,7 @@ export {
   type LayerSpectrumMethod,
   type LayerSpectrumOptions,
   layerCoupling,
+  layerSeed,
   layerSpectra,
   layerSpectrum,
   type NamedLayerSpectrum,

@@ -7,6 +7,7 @@ import {
   gaussNewtonGap,
   type LayerSpectrum,
   layerCoupling,
+  layerSeed,
   layerSpectra,
   layerSpectrum,
 } from './layer-spectra.js';
@@ -439,5 +440,18 @@ describe('options are checked before the first product', () => {
   ] as const)('%s', async (_, call, type) => {
     await expect(call()).rejects.toThrow(type);
     expect(op.calls).toBe(0);
+  });
+});
+
+describe('layerSeed', () => {
+  it('gives each layer name its own safe-integer seed, the same on every call', () => {
+    const names = ['dense_1', 'dense_2', 'conv2d_1', 'dense_1/kernel', ''];
+    for (const base of [0, 7, Number.MAX_SAFE_INTEGER - 1]) {
+      const seeds = names.map((n) => layerSeed(base, n));
+      expect(new Set(seeds).size).toBe(names.length);
+      for (const s of seeds) expect(Number.isSafeInteger(s) && s >= 0).toBe(true);
+      expect(names.map((n) => layerSeed(base, n))).toEqual(seeds);
+    }
+    expect(layerSeed(1, 'dense_1')).not.toBe(layerSeed(2, 'dense_1'));
   });
 });

@@ -615,9 +615,10 @@ const SPECTRA = 'layerSpectra';
 /**
  * {@link layerSpectrum} of every block of `layout` (each through {@link restrictOperator}), and
  * optionally the {@link layerCoupling} between them and the {@link gaussNewtonGap} per layer
- * and overall (METHODS.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486). Every layer's
- * estimators use the same `seed` (the layers are different operators, so their estimates stay
- * independent of each other's presence); the coupling and the gaps use it too.
+ * and overall (METHODS.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486). Each layer's
+ * estimators draw from a seed of their own, derived from `seed` and the layer's name
+ * ({@link layerSeed}): independent probes for different layers, and numbers that do not depend
+ * on which other layers are present; the coupling and the overall gap use `seed` itself.
  *
  * Per-layer traces add up to the full trace, tr H = Σ_l tr H_ll: exactly in the exact route,
  * within √(Σ_l traceStderr²) in the stochastic one.
@@ -674,11 +675,17 @@ export async function layerSpectra(
     // An exact block is assembled once, for its spectrum and its gap.
     const dense =
       block.size <= maxExactDim ? await denseMatrix(local, { maxDim: block.size }) : undefined;
-    const spectrum = await spectrumOf(local, spectrumOptions, dense);
+    const own = layerSeed(seed, block.name);
+    const spectrum = await spectrumOf(local, { ...spectrumOptions, seed: own }, dense);
     const gap =
       g === undefined
         ? undefined
-        : await gapOf(local, restrictOperator(g, layout, block.name), gapOptions, dense);
+        : await gapOf(
+            local,
+            restrictOperator(g, layout, block.name),
+            { ...gapOptions, seed: own },
+            dense,
+          );
     layers.push({
       name: block.name,
       ...spectrum,
@@ -692,6 +699,24 @@ export async function layerSpectra(
   }
   result.matvecs = matvecs;
   return result;
+}
+
+/**
+ * The seed of one layer in {@link layerSpectra}: `seed` shifted by a 32-bit FNV-1a hash of the
+ * layer's name, a safe integer.
+ *
+ * @example
+ * ```ts
+ * layerSeed(0, 'dense_1') !== layerSeed(0, 'dense_2'); // true
+ * ```
+ */
+export function layerSeed(seed: number, name: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    hash ^= name.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (seed + hash * 0x100001) % Number.MAX_SAFE_INTEGER;
 }
 
 function checkLayoutOf(where: string, layout: ParameterLayout, dim: number): void {
