@@ -343,6 +343,7 @@ describe('hessian-probe onnx', () => {
     );
     expect(run.stdout).toMatch(/trace W\s+.*estimate \(second differences\)/);
     expect(run.stdout).toMatch(/forward passes\s+129/);
+    expect(run.stderr).toMatch(/: 30 probes × 2 blocks, 129 forward passes…\n/);
     const report = decodeReport(await readFile(path('sine.json'), 'utf8'));
     const direct = await forwardOnlyTrace(sine, {
       inputs: { x: { data: x, shape: [N, 4] } },
@@ -371,6 +372,12 @@ describe('hessian-probe onnx', () => {
     expect(readAnnotation(annotated)).toEqual(report);
     const shown = await cli('onnx', 'show', path('sine.annotated.onnx'));
     expect(shown.stdout).toMatch(/estimate \(second differences\)/);
+
+    // --probes K: 1 + 8 + 2·K·B passes, announced before the run and spent as announced.
+    const few = await cli(...args, '--labels', path('y.npy'), '--forward-only', '--probes', '4');
+    expect(few.code).toBe(0);
+    expect(few.stderr).toMatch(/: 4 probes × 2 blocks, 25 forward passes…\n/);
+    expect(few.stdout).toMatch(/forward passes\s+25\n/);
   });
 
   it('feeds a model with two inputs from NAME=FILE pairs', async () => {
@@ -639,6 +646,53 @@ describe('hessian-probe onnx', () => {
         'eigen,trace',
       ],
       /--forward-only: runs the trace only, got --analyses eigen,trace/,
+    ],
+    [
+      '--forward-only with --backend',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--forward-only',
+        '--backend',
+        'wasm',
+      ],
+      /--forward-only: runs onnxruntime only, no TensorFlow\.js backend, got --backend wasm/,
+    ],
+    [
+      '--probes without --forward-only',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--probes',
+        '10',
+      ],
+      /--probes: sets the probes of --forward-only only, got --probes 10 without it/,
+    ],
+    [
+      'a single probe',
+      () => [
+        'onnx',
+        'analyze',
+        path('mlp.onnx'),
+        '--inputs',
+        path('x.npy'),
+        '--labels',
+        path('y.npy'),
+        '--forward-only',
+        '--probes',
+        '1',
+      ],
+      /--probes: expected an integer >= 2, got '1'/,
     ],
     [
       'a repeated parameter',

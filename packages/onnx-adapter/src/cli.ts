@@ -35,7 +35,8 @@ import * as tfjs from '@tensorflow/tfjs';
 import type { Scalar } from '@tensorflow/tfjs-core';
 import { annotateModel, readAnnotation, writeFileAtomic } from './annotate.js';
 import { type HostLabels, type OnnxCurvature, onnxCurvature } from './curvature.js';
-import { type ForwardOnlyResult, forwardOnlyTrace } from './forward-only.js';
+import { type ForwardOnlyResult, forwardOnlyTrace, NOISE_POINTS } from './forward-only.js';
+import { defaultParameters } from './graph.js';
 import { int64ToNumbers, type NpyArray, readNpy } from './npy.js';
 import { type ModelProto, parseModel } from './proto.js';
 import type { HostInput } from './runtime.js';
@@ -76,7 +77,7 @@ export const CLI_BUDGETS = {
   layers: { probes: 1, steps: 16, traceMatvecs: 12 },
 } as const;
 
-/** Rademacher probes per block of `--forward-only` (each costs two forward passes). */
+/** Default Rademacher probes per block of `--forward-only` (`--probes`; each costs two forward passes). */
 export const FORWARD_ONLY_PROBES = 30;
 
 /** The usage text printed by `--help` and after a usage error. */
@@ -105,12 +106,14 @@ Options of analyze:
   --out ANNOTATED.onnx         write the model with the report in its metadata_props
   --json REPORT.json           write the CurvatureReport as JSON
   --force                      allow --out to replace MODEL.onnx
-  --backend cpu|wasm           TensorFlow.js backend (default cpu)
+  --backend cpu|wasm           TensorFlow.js backend (default cpu; not with --forward-only)
   --tolerance T                conversion tolerance vs onnxruntime (default 1e-4, relative)
   --forward-only               for graphs with operators the converter lacks: estimate only the
                                trace and per-initializer block traces from onnxruntime forward
-                               passes (second differences; ${FORWARD_ONLY_PROBES} probes per block); an estimate
-                               with sampling and rounding errors, not exact curvature
+                               passes (second differences); an estimate with sampling and
+                               rounding errors, not exact curvature
+  --probes N                   with --forward-only: Rademacher probes per block, an integer >= 2
+                               (default ${FORWARD_ONLY_PROBES}); 2·N·B + ${1 + NOISE_POINTS} forward passes for B blocks
 
 Exit codes: 0 success, 2 bad usage or bad input, 1 internal error.
 `;
@@ -129,6 +132,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   tolerance: { type: 'string' },
   'forward-only': { type: 'boolean' },
+  probes: { type: 'string' },
   parameters: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -266,6 +270,8 @@ interface AnalyzeOptions {
   readonly json?: string;
   readonly force: boolean;
   readonly forwardOnly: boolean;
+  /** Probes per block of `--forward-only`. */
+  readonly probes: number;
   readonly parameters?: readonly string[];
   readonly inputSpecs: readonly string[];
   readonly labels: string;
@@ -335,11 +341,21 @@ function checkOptions(values: Values): AnalyzeOptions {
         `--forward-only: converts nothing and computes no eigenvalues, got --${values.k === undefined ? 'tolerance' : 'k'}`,
       );
     }
+    if (values.backend !== undefined) {
+      throw new CliUsageError(
+        `--forward-only: runs onnxruntime only, no TensorFlow.js backend, got --backend ${values.backend}`,
+      );
+    }
+  } else if (values.probes !== undefined) {
+    throw new CliUsageError(
+      `--probes: sets the probes of --forward-only only, got --probes ${values.probes} without it`,
+    );
   }
   return {
     loss,
     kind,
     forwardOnly,
+    probes: integer('probes', values.probes, FORWARD_ONLY_PROBES, 2),
     analyses: CLI_ANALYSES.filter((a) => names.includes(a)),
     k: integer('k', values.k, CLI_BUDGETS.eigen.k, 1),
     seed: integer('seed', values.seed, 0, 0),
@@ -783,8 +799,9 @@ async function analyzeForwardOnly(
 ): Promise<number> {
   const started = performance.now();
   const timestamp = new Date().toISOString();
+  const blocks = (o.parameters ?? defaultParameters(model)).length;
   io.stderr(
-    `hessian-probe: forward-only estimate of ${modelPath} (second differences, onnxruntime)…\n`,
+    `hessian-probe: forward-only estimate of ${modelPath} (second differences, onnxruntime): ${o.probes} probes × ${blocks} blocks, ${forwardPasses(o.probes, blocks)} forward passes…\n`,
   );
   let result: ForwardOnlyResult;
   try {
@@ -792,7 +809,7 @@ async function analyzeForwardOnly(
       inputs,
       labels,
       loss: o.loss,
-      probes: FORWARD_ONLY_PROBES,
+      probes: o.probes,
       seed: o.seed,
       ...(o.parameters === undefined ? {} : { parameters: o.parameters }),
     });
@@ -844,6 +861,14 @@ async function analyzeForwardOnly(
   io.stdout(formatSummary(report));
   io.stderr(`hessian-probe: done in ${seconds.toFixed(2)} s\n`);
   return EXIT.ok;
+}
+
+/**
+ * Forward passes of {@link forwardOnlyTrace} with per-block traces: the shared center, the noise
+ * measurement ({@link NOISE_POINTS}) and two per probe of every block.
+ */
+function forwardPasses(probes: number, blocks: number): number {
+  return 1 + NOISE_POINTS + 2 * probes * blocks;
 }
 
 /** The report as JSON: {@link encodeReport}'s text (non-finite numbers as strings), indented. */

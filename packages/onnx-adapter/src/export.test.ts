@@ -662,6 +662,55 @@ describe('toOnnx: the file', () => {
     const sum = tf.layers.add({}).apply([input, second]) as SymbolicTensor;
     const two = tf.model({ name: 'two_inputs', inputs: [input, second], outputs: sum });
     expect(() => toOnnx(two)).toThrow(/two_inputs \(\w+\): 2 inputs and 1 outputs/);
+
+    // A layer in the model's list that was never applied: tfjs's `.input` throws for it too.
+    const chain = tf.sequential({
+      layers: [tf.layers.dense({ name: 'applied', inputShape: [4], units: 2 })],
+    });
+    chain.layers.push(tf.layers.dense({ name: 'loose', units: 2 }));
+    expect(() => toOnnx(chain)).toThrow(/loose \(Dense\): it is not connected \(no input\)$/);
+    chain.layers.pop(); // unbuilt: tfjs cannot dispose it
+    chain.dispose();
+  });
+
+  it('refuses NaN and Infinity weights with one typed error naming layer and weight, and writes nothing', async () => {
+    const tf = await useBackend('cpu');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ name: 'finite', inputShape: [3], units: 2 }),
+        tf.layers.dense({ name: 'corrupt', units: 2 }),
+      ],
+    });
+    const corrupt = model.getLayer('corrupt');
+    // getWeights() returns the variables' own tensors: read, not disposed.
+    const values = corrupt.getWeights()[0].dataSync().slice();
+    values[3] = Number.NaN;
+    values[1] = Number.POSITIVE_INFINITY;
+    const bad = [tf.tensor2d(values, [2, 2]), tf.fill([2], Number.NaN)];
+    corrupt.setWeights(bad);
+    tf.dispose(bad);
+    const path = join(dir, 'non-finite', 'model.onnx');
+    await mkdir(join(dir, 'non-finite'));
+    const error = await writeOnnx(model, path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OnnxExportError);
+    const e = error as OnnxExportError;
+    expect(e.code).toBe('onnx-export-unsupported');
+    expect(e.layers).toEqual([
+      {
+        layer: 'corrupt',
+        className: 'Dense',
+        reason:
+          'weight corrupt/kernel has 2 non-finite values (first: Infinity at flat index 1); weight corrupt/bias has 2 non-finite values (first: NaN at flat index 0)',
+      },
+    ]);
+    expect(e.message).toMatch(
+      /^toOnnx: expected finite weights, got NaN or Infinity in 1 layers: corrupt \(Dense\)/,
+    );
+    expect(await readdir(join(dir, 'non-finite'))).toEqual([]);
+    model.dispose();
   });
 
   it('is what `hessian-probe onnx analyze` and `onnx show` work on', async () => {

@@ -58,8 +58,8 @@ export interface UnsupportedLayer {
 
 /**
  * A model {@link toOnnx} cannot export: an unsupported layer class, activation or
- * configuration (dilation, channelsFirst, …), or a model that is not a chain of single-input
- * layers. `layers` lists every offending layer (all of them, not just the first); nothing is
+ * configuration (dilation, channelsFirst, …), a model that is not a chain of single-input
+ * layers, or weights that are not finite (NaN, ±Infinity). `layers` lists every offending layer (all of them, not just the first); nothing is
  * encoded or written before it is raised. Code `'onnx-export-unsupported'`.
  *
  * @example
@@ -98,7 +98,11 @@ function plan(model: LayersModel): { steps: ExportLayer[]; problems: Unsupported
     try {
       input = layer.input;
     } catch {
-      reasons.push('it is applied more than once (shared layers are not exported)');
+      reasons.push(
+        layer.inboundNodes.length === 0
+          ? 'it is not connected (no input)'
+          : 'it is applied more than once (shared layers are not exported)',
+      );
     }
     if (Array.isArray(input)) {
       reasons.push(
@@ -126,6 +130,38 @@ function plan(model: LayersModel): { steps: ExportLayer[]; problems: Unsupported
     previous = Array.isArray(output) ? undefined : output;
   }
   return { steps, problems };
+}
+
+/** Every exported layer's weights that hold NaN or ±Infinity, one entry per layer. */
+function nonFiniteWeights(steps: readonly ExportLayer[]): UnsupportedLayer[] {
+  const problems: UnsupportedLayer[] = [];
+  for (const layer of steps) {
+    const reasons: string[] = [];
+    for (const weight of layer.weights) {
+      const values = weight.read().dataSync();
+      let count = 0;
+      let first = -1;
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) {
+          count++;
+          if (first < 0) first = i;
+        }
+      }
+      if (count > 0) {
+        reasons.push(
+          `weight ${weight.originalName ?? weight.name} has ${count} non-finite values (first: ${values[first]} at flat index ${first})`,
+        );
+      }
+    }
+    if (reasons.length > 0) {
+      problems.push({
+        layer: layer.name,
+        className: layer.getClassName(),
+        reason: reasons.join('; '),
+      });
+    }
+  }
+  return problems;
 }
 
 function valueInfo(
@@ -172,8 +208,9 @@ function valueInfo(
  *
  * @param model - a `tf.Sequential` or a functional `tf.LayersModel` that is a chain.
  * @throws `ReportFormatError` (core) for a malformed `options.report`, then
- *   {@link OnnxExportError} listing every layer that cannot be exported; both before anything
- *   is encoded.
+ *   {@link OnnxExportError} listing every layer that cannot be exported, then
+ *   {@link OnnxExportError} listing every layer whose weights hold NaN or ±Infinity (named as
+ *   the initializers would be); all before anything is encoded.
  * @example
  * ```ts
  * const callback = hessianCallback({ tf, probe: { x: xProbe, y: yProbe } });
@@ -192,6 +229,15 @@ export function toOnnx(model: LayersModel, options: ToOnnxOptions = {}): Uint8Ar
         .map((p) => `${p.layer} (${p.className}): ${p.reason}`)
         .join('; ')}`,
       problems,
+    );
+  }
+  const corrupt = nonFiniteWeights(steps);
+  if (corrupt.length > 0) {
+    throw new OnnxExportError(
+      `toOnnx: expected finite weights, got NaN or Infinity in ${corrupt.length} layers: ${corrupt
+        .map((p) => `${p.layer} (${p.className}): ${p.reason}`)
+        .join('; ')}`,
+      corrupt,
     );
   }
   const input = model.inputs[0];

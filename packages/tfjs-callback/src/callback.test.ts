@@ -109,6 +109,26 @@ describe('hessianCallback: options are checked at construction', () => {
       /density options among/,
     ],
     [
+      'the Gauss–Newton gap of a GGN analysis',
+      (o) => ({ ...o, kind: 'ggn', analyses: { layers: { gaussNewtonGap: true } } }),
+      /kind 'hessian' with analyses\.layers\.gaussNewtonGap/,
+    ],
+    [
+      'Kronecker factors of a GGN analysis',
+      (o) => ({ ...o, kind: 'ggn', analyses: { kronecker: true } }),
+      /kind 'hessian' with analyses\.kronecker/,
+    ],
+    [
+      'the class hierarchy of a mean-squared-error loss',
+      (o) => ({ ...o, loss: 'meanSquaredError', analyses: { classes: true } }),
+      /softmax cross-entropy loss with analyses\.classes .*got loss 'meanSquaredError'/,
+    ],
+    [
+      'a one-probe class trace',
+      (o) => ({ ...o, analyses: { classes: { traceProbes: 1 } } }),
+      /traceProbes to be 0 \(exact\) or >= 2/,
+    ],
+    [
       'tf without tfjs-layers and no model',
       (o) => ({ ...o, tf: { ...tf, Callback: undefined } }),
       /tfjs-layers' Callback class .* or options\.model/,
@@ -311,7 +331,13 @@ describe('hessianCallback in model.fit()', () => {
         model,
         probe: { x: probe.x, y: probe.y },
         schedule: { everyEpochs: 1, everyBatches: 3 },
-        analyses: { density: true, blocks: true, layers: true },
+        analyses: {
+          density: true,
+          blocks: { layout: 'class' },
+          layers: { gaussNewtonGap: true, couplingProbes: 2 },
+          kronecker: { topK: 2 },
+          classes: { traceProbes: 2, maxMatvecs: 40 },
+        },
         budget: 1,
       });
       return [callback];
@@ -358,7 +384,14 @@ describe('hessianCallback in model.fit()', () => {
       tf,
       probe: { x: probe.x, y: probe.y },
       schedule: { everyEpochs: 1, everyBatches: 2 },
-      analyses: { ...CHEAP, density: true, blocks: { layout: 'unit', probes: 1 }, layers: true },
+      analyses: {
+        ...CHEAP,
+        density: true,
+        blocks: { layout: 'unit', probes: 1 },
+        layers: { gaussNewtonGap: true },
+        kronecker: { topK: 2 },
+        classes: { traceProbes: 2, maxMatvecs: 40 },
+      },
       budget: 1,
     });
     const withCallback = await epochCounts([callback]);

@@ -157,7 +157,10 @@ export interface CallbackClassesOptions {
   traceProbes?: number;
   /** Also the Hessian's top eigenspace and its overlap with the class means (default true). */
   hessian?: boolean;
-  /** Products each eigensolve (G's, H's) may spend (default 100). */
+  /**
+   * Products each eigensolve (G's top C + 1, H's top C) may spend, an integer >= C + 1
+   * (default max(100, 2·(C + 1)), C the model's output classes).
+   */
   maxMatvecs?: number;
 }
 
@@ -187,7 +190,8 @@ export interface CallbackAnalyses {
    */
   kronecker?: CallbackKroneckerOptions | boolean;
   /**
-   * Default off; `true` means `{ traceProbes: 4, hessian: true, maxMatvecs: 100 }`: the report's
+   * Default off; `true` means `{ traceProbes: 4, hessian: true }` and an eigensolver budget of
+   * max(100, 2·(C + 1)) products: the report's
    * `classes` section (`classHierarchy`; softmax cross-entropy models, one-hot or class-id
    * probe labels with every class present).
    */
@@ -359,7 +363,8 @@ export const DEFAULT_ANALYSES = {
     gaussNewtonGap: false,
   },
   kronecker: { topK: 4, maxExactDim: 256, probes: 8 },
-  classes: { traceProbes: 4, hessian: true, maxMatvecs: 100 },
+  // maxMatvecs depends on the model's number of classes: resolved at each analysis.
+  classes: { traceProbes: 4, hessian: true, maxMatvecs: undefined as number | undefined },
 } as const;
 
 /**
@@ -567,7 +572,7 @@ interface CheckedAnalyses {
     gaussNewtonGap: boolean;
   };
   kronecker?: { topK: number; maxExactDim: number; probes: number };
-  classes?: { traceProbes: number; hessian: boolean; maxMatvecs: number };
+  classes?: { traceProbes: number; hessian: boolean; maxMatvecs?: number };
 }
 
 /** An analysis asked for by the schedule, waiting for its turn. */
@@ -798,7 +803,8 @@ class Controller {
       }
     }
     const checkPending = o.selfCheck && selfCheckResult(model) === undefined;
-    const products = productBound(o.analyses, model) + (checkPending ? SELF_CHECK_PRODUCTS : 0);
+    const products =
+      productBound(o.analyses, model, o.probeSize) + (checkPending ? SELF_CHECK_PRODUCTS : 0);
     return this.#productSeconds * products;
   }
 
@@ -983,15 +989,17 @@ class Controller {
       matvecs += sections.kronecker.reduce((sum, l) => sum + l.matvecs, 0);
     }
     if (classes) {
-      const { traceProbes, ...rest } = classes;
+      const { traceProbes, hessian, maxMatvecs } = classes;
       const hierarchy = await classHierarchy(model, {
         tf: o.tf,
         x,
         y,
-        ...rest,
+        hessian,
+        maxMatvecs: maxMatvecs ?? defaultClassMatvecs(outputClasses(model)),
         ...(traceProbes === 0 ? {} : { traceProbes }),
         seed: o.seed,
         selfCheck: o.selfCheck,
+        ...(o.probe.batchSize === undefined ? {} : { batchSize: o.probe.batchSize }),
       });
       sections.classes = classesSection(hierarchy);
       matvecs += sections.classes.matvecs;
@@ -1070,7 +1078,7 @@ function sameCoordinates(model: { layout: ParameterLayout; order?: Int32Array })
 const SELF_CHECK_PRODUCTS = 20;
 
 /** The most Hessian-vector products one analysis with these options may take. */
-function productBound(analyses: CheckedAnalyses, model: FitModel): number {
+function productBound(analyses: CheckedAnalyses, model: FitModel, probeSize: number): number {
   let products = 0;
   if (analyses.eigen) products += analyses.eigen.maxMatvecs;
   if (analyses.trace) products += analyses.trace.matvecs;
@@ -1088,17 +1096,14 @@ function productBound(analyses: CheckedAnalyses, model: FitModel): number {
       products += dim <= maxExactDim ? dim : couplingProbes * blocks.length;
     }
     if (gaussNewtonGap) {
-      // runAnalyses' default gapProbes (8), two products each (H and G), per layer and overall.
+      // runAnalyses' default gapProbes (8), two products each (H and G), per layer and overall
+      // (only with kind 'hessian': checkAnalysesFor refuses it otherwise).
       for (const b of blocks) products += b.size <= maxExactDim ? b.size : 16;
       products += dim <= maxExactDim ? 2 * dim : 16;
     }
   }
   if (analyses.kronecker || analyses.classes) {
-    // Output classes C: the units of the last Dense/Conv2D layer (the 'class' layout's blocks).
-    const units = modelLayout(model, 'class').layout.blocks.filter((b) =>
-      b.name.includes('/unit_'),
-    );
-    const classes = units.length;
+    const classes = outputClasses(model);
     if (analyses.kronecker) {
       const { maxExactDim, probes } = analyses.kronecker;
       // The factors: C vector-Jacobian products (about half a product each), counted as C.
@@ -1109,24 +1114,34 @@ function productBound(analyses: CheckedAnalyses, model: FitModel): number {
         const layer = layerOfBlock(b.name);
         perLayer.set(layer, (perLayer.get(layer) ?? 0) + b.size);
       }
-      // A dense block: one product per entry; else the probes and topEigenpairs' default budget.
+      // A dense block: one product per entry; else the probes and topEigenpairs' default
+      // budget, max(1000, 10·m) with its subspace m = max(20, 2·topK + 10).
+      const eigenBudget = Math.max(1000, 10 * Math.max(20, 2 * analyses.kronecker.topK + 10));
       for (const d of perLayer.values()) {
-        products += d <= maxExactDim ? d : probes + KRONECKER_EIGEN_PRODUCTS;
+        products += d <= maxExactDim ? d : probes + eigenBudget;
       }
     }
     if (analyses.classes) {
-      const { traceProbes, hessian, maxMatvecs } = analyses.classes;
-      // C² class-mean products over the class subsets cost about C full-batch ones, as do the
-      // N·C single-sample products of the exact trace.
-      products += classes + (traceProbes === 0 ? classes : traceProbes);
+      const { traceProbes, hessian, maxMatvecs = defaultClassMatvecs(classes) } = analyses.classes;
+      // C² class-mean products over the class subsets cost about C full-batch ones; the exact
+      // trace's N·C single-sample products are counted one each (an over-estimate: their cost
+      // is mostly per-call overhead).
+      products += classes + (traceProbes === 0 ? probeSize * classes : traceProbes);
       products += maxMatvecs * (hessian ? 2 : 1);
     }
   }
   return products;
 }
 
-/** The eigensolver budget of a randomized Kronecker layer (topEigenpairs' default, at least 1000). */
-const KRONECKER_EIGEN_PRODUCTS = 1000;
+/** The model's output classes C: the units of its last Dense/Conv2D layer ('class' layout). */
+function outputClasses(model: FitModel): number {
+  return modelLayout(model, 'class').layout.blocks.filter((b) => b.name.includes('/unit_')).length;
+}
+
+/** The default product budget of each class-hierarchy eigensolve: max(100, 2·(C + 1)). */
+function defaultClassMatvecs(classes: number): number {
+  return Math.max(100, 2 * (classes + 1));
+}
 
 /** The steps this fit() plans, from tfjs's `params` (epochs × steps per epoch), if it says. */
 function plannedSteps(params: Record<string, unknown>): { plannedSteps?: number } {
@@ -1312,7 +1327,7 @@ function checkOptions(options: HessianCallbackOptions): CheckedOptions {
     model,
     name,
     schedule: createSchedule(options.schedule ?? {}),
-    analyses: checkAnalyses(options.analyses ?? {}),
+    analyses: checkAnalysesFor(checkAnalyses(options.analyses ?? {}), kind, loss),
     kind,
     loss,
     seed,
@@ -1375,6 +1390,32 @@ function describeValue(value: unknown): string {
   if (isTensor(value)) return `a tensor of shape [${value.shape}]`;
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   return String(value);
+}
+
+/** The analyses that need a particular curvature kind or loss. */
+function checkAnalysesFor(
+  analyses: CheckedAnalyses,
+  kind: CurvatureKind,
+  loss: LossName | KerasLossName | undefined,
+): CheckedAnalyses {
+  if (analyses.layers?.gaussNewtonGap && kind !== 'hessian') {
+    throw new OptionError(
+      `${WHERE}: expected kind 'hessian' with analyses.layers.gaussNewtonGap (the gap compares the Hessian with the GGN), got kind '${kind}'`,
+    );
+  }
+  if (analyses.kronecker && kind !== 'hessian') {
+    throw new OptionError(
+      `${WHERE}: expected kind 'hessian' with analyses.kronecker (it factors the Hessian's layer blocks), got kind '${kind}'`,
+    );
+  }
+  const mapped =
+    loss !== undefined && loss in KERAS_LOSSES ? KERAS_LOSSES[loss as KerasLossName] : loss;
+  if (analyses.classes && mapped !== undefined && mapped !== 'softmaxCrossEntropy') {
+    throw new OptionError(
+      `${WHERE}: expected a softmax cross-entropy loss with analyses.classes (Papyan's hierarchy of its Gauss–Newton matrix), got loss '${loss}'`,
+    );
+  }
+  return analyses;
 }
 
 function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
@@ -1499,7 +1540,9 @@ function checkAnalyses(analyses: CallbackAnalyses): CheckedAnalyses {
     out.classes = {
       traceProbes,
       hessian: boolean('classes', 'hessian', classes.hessian),
-      maxMatvecs: integer('classes', 'maxMatvecs', classes.maxMatvecs, 1),
+      ...(classes.maxMatvecs === undefined
+        ? {}
+        : { maxMatvecs: integer('classes', 'maxMatvecs', classes.maxMatvecs, 3) }),
     };
   }
   return out;

@@ -435,4 +435,30 @@ describe('classHierarchy (2-layer tanh MLP, C = 4, N = 24, cpu)', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xt, yt, noClass2]);
   });
+
+  it('refuses models trained with another loss or ending in a sigmoid, before any work', async () => {
+    const xt = tf.tensor2d(Float32Array.from(x), [N, D]);
+    const yt = tf.tensor1d(ids, 'int32');
+    const mse = mlp();
+    mse.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    await expect(classHierarchy(mse, { tf, x: xt, y: yt })).rejects.toThrow(
+      /softmax cross-entropy .* compiled with 'meanSquaredError'/,
+    );
+    const sigmoid = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [D], units: HIDDEN, activation: 'tanh' }),
+        tf.layers.dense({ units: C, activation: 'sigmoid' }),
+      ],
+    });
+    await expect(classHierarchy(sigmoid, { tf, x: xt, y: yt })).rejects.toThrow(LossError);
+    const crossEntropy = mlp();
+    crossEntropy.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    const before = tf.memory().numTensors;
+    await expect(classHierarchy(crossEntropy, { tf, x: xt, y: yt, maxBytes: 1 })).rejects.toThrow(
+      SizeLimitError,
+    ); // accepted loss: fails only at the memory check
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([xt, yt]);
+    for (const m of [mse, sigmoid, crossEntropy]) m.dispose();
+  });
 });

@@ -7,8 +7,14 @@ import { symmetricEigen } from '../symmetric-eigen.js';
 import { dot } from '../vector.js';
 import { LossError } from './errors.js';
 import { gradients } from './hvp.js';
-import { modelLogits } from './logits.js';
-import { type CurvatureModel, checkSupportedLayers, modelCurvature } from './model.js';
+import { endsInActivation, modelLogits } from './logits.js';
+import {
+  type CurvatureModel,
+  checkSupportedLayers,
+  KERAS_LOSSES,
+  type KerasLossName,
+  modelCurvature,
+} from './model.js';
 import { withExplicitTransposes } from './second-order.js';
 import type { Tf } from './types.js';
 
@@ -90,6 +96,12 @@ export interface ClassHierarchyOptions {
   readonly tol?: number;
   /** Matvec budget of each eigensolve (default {@link topEigenpairs}'s). */
   readonly maxMatvecs?: number;
+  /**
+   * Samples per chunk of the eigensolves' Gauss–Newton and Hessian products (default all N;
+   * see {@link modelCurvature}). The class means and the trace take one class's samples, or
+   * one sample, per vector-Jacobian product.
+   */
+  readonly batchSize?: number;
   /** Seed of the random parts: the eigensolvers' start vectors and the trace probes (default 0). */
   readonly seed?: number;
   /**
@@ -225,6 +237,29 @@ export interface ClassHierarchyResult {
 }
 
 /**
+ * The decomposition is of the softmax cross-entropy's Gauss–Newton matrix: a model compiled
+ * with another loss, or ending in another activation than softmax (or none), would get numbers
+ * for a loss it is not trained on.
+ */
+function checkCrossEntropyModel(model: ClassHierarchyModel, where: string): void {
+  const compiled =
+    Array.isArray(model.loss) && model.loss.length === 1 ? model.loss[0] : model.loss;
+  if (typeof compiled === 'string') {
+    const mapped = compiled in KERAS_LOSSES ? KERAS_LOSSES[compiled as KerasLossName] : compiled;
+    if (mapped !== 'softmaxCrossEntropy') {
+      throw new LossError(
+        `${where}: expected a model trained with softmax cross-entropy (the hierarchy is of its Gauss–Newton matrix), got one compiled with '${compiled}'`,
+      );
+    }
+  }
+  if (endsInActivation(model, 'sigmoid')) {
+    throw new LossError(
+      `${where}: expected a model whose output is softmax probabilities or logits, got one ending in sigmoid`,
+    );
+  }
+}
+
+/**
  * Papyan's three-level decomposition of the Gauss–Newton matrix G of a softmax classifier on a
  * probe batch (Papyan 2019, arXiv 1901.08244; see the module comment for the definitions),
  * with the spectra of each level, the trace fractions, G's and H's top eigenvalues, their
@@ -272,6 +307,7 @@ export async function classHierarchy(
   const where = 'classHierarchy';
   const { tf, x, y, hessian: withHessian = true, seed = 0 } = options;
   checkSupportedLayers(model);
+  checkCrossEntropyModel(model, where);
   const c = outputClasses(model, where);
   const n = x.shape[0];
   if (x.rank < 1 || n === undefined || n < 1 || y.shape[0] !== n) {
@@ -299,6 +335,7 @@ export async function classHierarchy(
   if (options.maxMatvecs !== undefined) {
     checkInteger(where, 'maxMatvecs', options.maxMatvecs, topK);
   }
+  if (options.batchSize !== undefined) checkInteger(where, 'batchSize', options.batchSize, 1);
   checkSeed(seed, where);
   const labels = classIds(y, c, where);
   const counts = new Int32Array(c);
@@ -482,6 +519,7 @@ export async function classHierarchy(
       loss: 'softmaxCrossEntropy',
       kind,
       ...(options.selfCheck === undefined ? {} : { selfCheck: options.selfCheck }),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
     return topEigenpairs(operator, {
       k,

@@ -93,6 +93,13 @@ describe('modelLayout', () => {
     model.dispose();
   });
 
+  it("'class' refuses a model whose output layer is frozen instead of splitting a hidden one", () => {
+    const model = smallModel();
+    model.layers[2].trainable = false;
+    expect(() => modelLayout(model, 'class')).toThrow(/out frozen/);
+    model.dispose();
+  });
+
   it('permuteOperator rearranges products exactly (PᵀAP)', async () => {
     const order = Int32Array.of(2, 0, 1);
     const a = Float64Array.of(1, 2, 3, 2, 4, 5, 3, 5, 6);

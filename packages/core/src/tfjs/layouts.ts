@@ -149,10 +149,17 @@ export function modelLayout(model: LayersModelLike, kind: LayoutKind = 'tensor')
   } else if (kind === 'layer') {
     for (const w of weights) addToLayer(w);
   } else if (kind === 'class') {
-    const last = weights
-      .map(unitLayer)
-      .filter((l) => l !== undefined)
-      .at(-1);
+    // The output layer: the model's last Dense/Conv2D layer, whose units are the classes. When
+    // it is frozen, no trainable block is a class: refuse rather than split a hidden layer.
+    const output = flattenLayers(model)
+      .filter((l) => UNIT_LAYERS.has(l.getClassName()) && (l as UnitLayer).kernel)
+      .at(-1) as (LayerLike & UnitLayer) | undefined;
+    if (output === undefined || !offsets.has(output.kernel!)) {
+      throw new LayoutError(
+        `modelLayout: expected the model's last Dense or Conv2D layer to have a trainable kernel for the 'class' layout, got ${output === undefined ? 'no such layer' : `${output.name} frozen`}`,
+      );
+    }
+    const last = unitLayer(output.kernel!);
     const done = new Set<WeightLike>();
     for (const w of weights) {
       if (done.has(w)) continue;
