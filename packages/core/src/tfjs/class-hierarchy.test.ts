@@ -421,7 +421,7 @@ describe('classHierarchy (2-layer tanh MLP, C = 4, N = 24, cpu)', () => {
       'int32',
     );
     const before = tf.memory().numTensors;
-    const bytes = (C * C + C) * p * 8;
+    const bytes = (C * C + C) * p * 8 + C ** 4 * 8;
     await expect(
       classHierarchy(watched, { tf, x: xt, y: yt, maxBytes: bytes - 1 }),
     ).rejects.toThrow(SizeLimitError);

@@ -68,7 +68,8 @@ export interface ClassHierarchyOptions {
   readonly y: Tensor;
   /**
    * Largest memory for the class means, in bytes (default {@link CLASS_HIERARCHY_MAX_BYTES}
-   * = 512 MiB): the C² means δ_{c,c′} and the C means δ_c take (C² + C)·P·8 bytes (float64).
+   * = 512 MiB): the C² means δ_{c,c′} and the C means δ_c take (C² + C)·P·8 bytes (float64),
+   * the Gram matrix of the level spectra C⁴·8 more.
    * Checked before any tensor work. The eigensolvers need in addition about
    * 2·max(20, 2k + 10) vectors of P float64 (see {@link topEigenpairs}).
    */
@@ -285,7 +286,7 @@ function checkCrossEntropyModel(model: ClassHierarchyModel, where: string): void
  * The model runs in inference mode; a final softmax is taken off ({@link modelLogits}) so the
  * loss is softmax cross-entropy on the logits.
  *
- * @throws {@link SizeLimitError} when (C² + C)·P·8 bytes exceed `maxBytes`, {@link LossError}
+ * @throws {@link SizeLimitError} when (C² + C)·P·8 + C⁴·8 bytes exceed `maxBytes`, {@link LossError}
  *   for labels that are not class ids or one-hot rows in [0, C), or a class without samples,
  *   {@link OptionError} for bad options, {@link UnsupportedLayerError} for unsupported
  *   layers: all before any tensor work.
@@ -321,10 +322,12 @@ export async function classHierarchy(
   );
   const { maxBytes = CLASS_HIERARCHY_MAX_BYTES, topK = c + 1 } = options;
   checkPositive(where, 'maxBytes', maxBytes);
-  const bytes = (c * c + c) * p * 8;
+  // The class means, and the C²×C² Gram matrix of the level spectra (whose dense products and
+  // eigendecompositions take O(C⁶) time: the byte limit bounds that too).
+  const bytes = (c * c + c) * p * 8 + c ** 4 * 8;
   if (bytes > maxBytes) {
     throw new SizeLimitError(
-      `${where}: expected (C² + C)·P·8 <= maxBytes = ${maxBytes} bytes of class means, got ${bytes} (C = ${c}, P = ${p})`,
+      `${where}: expected (C² + C)·P·8 + C⁴·8 <= maxBytes = ${maxBytes} bytes of class means and their Gram matrix, got ${bytes} (C = ${c}, P = ${p})`,
     );
   }
   checkInteger(where, 'topK', topK, c + 1, p);
