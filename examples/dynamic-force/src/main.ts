@@ -17,9 +17,12 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
   integerList,
+  nonNegativeInteger,
+  parseFlagsOrExit,
   positiveInteger,
   positiveNumber,
   useBackend,
@@ -34,38 +37,40 @@ import {
   summarize,
 } from './dynamic-force.js';
 
-const { values } = parseArgs({
-  args: experimentArgs(),
-  options: {
-    samples: { type: 'string' },
-    pool: { type: 'string' },
-    hidden: { type: 'string' },
-    classes: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'exact-max-dim': { type: 'string' },
-    probes: { type: 'string' },
-    ...EXPERIMENT_FLAGS,
-  },
+const { values, options, backend } = await parseFlagsOrExit('dynamic-force', async () => {
+  const { values } = parseArgs({
+    args: experimentArgs(),
+    options: {
+      samples: { type: 'string' },
+      pool: { type: 'string' },
+      hidden: { type: 'string' },
+      classes: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'learning-rate': { type: 'string' },
+      'exact-max-dim': { type: 'string' },
+      probes: { type: 'string' },
+      ...EXPERIMENT_FLAGS,
+    },
+  });
+  checkResultPaths(values);
+  const quick = values.quick;
+  const classes = integerList('classes', values.classes, quick ? [10] : [10, 32]);
+  const options = {
+    tf,
+    series: defaultSeries(classes),
+    samples: positiveInteger('samples', values.samples, quick ? 200 : 500),
+    pool: positiveInteger('pool', values.pool, quick ? 7 : 4),
+    hidden: positiveInteger('hidden', values.hidden, quick ? 8 : 16),
+    epochs: positiveInteger('epochs', values.epochs, quick ? 2 : 5),
+    batchSize: positiveInteger('batch-size', values['batch-size'], 20),
+    learningRate: positiveNumber('learning-rate', values['learning-rate'], 0.01),
+    exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1200),
+    probes: positiveInteger('probes', values.probes, 8),
+    seed: nonNegativeInteger('seed', values.seed, 1),
+  };
+  return { values, options, backend: await useBackend(tf, values.backend) };
 });
-
-const quick = values.quick;
-const classes = integerList('classes', values.classes, quick ? [10] : [10, 32]);
-const options = {
-  tf,
-  series: defaultSeries(classes),
-  samples: positiveInteger('samples', values.samples, quick ? 200 : 500),
-  pool: positiveInteger('pool', values.pool, quick ? 7 : 4),
-  hidden: positiveInteger('hidden', values.hidden, quick ? 8 : 16),
-  epochs: positiveInteger('epochs', values.epochs, quick ? 2 : 5),
-  batchSize: positiveInteger('batch-size', values['batch-size'], 20),
-  learningRate: positiveNumber('learning-rate', values['learning-rate'], 0.01),
-  exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1200),
-  probes: positiveInteger('probes', values.probes, 8),
-  seed: positiveInteger('seed', values.seed, 1),
-};
-const backend = await useBackend(tf, values.backend);
 const d = (28 / options.pool) ** 2;
 
 console.log(

@@ -47,10 +47,38 @@ export function experimentArgs(): string[] {
  * ```
  */
 export function positiveInteger(name: string, text: string | undefined, fallback: number): number {
+  return integerAtLeast(1, name, text, fallback);
+}
+
+/**
+ * A safe integer >= 0 from a flag's text (e.g. `--seed 0`, the library-wide default seed), or
+ * `fallback` when the flag is absent.
+ *
+ * @throws RangeError naming `--name` when the text is not an integer >= 0.
+ * @example
+ * ```ts
+ * const seed = nonNegativeInteger('seed', values.seed, 1);
+ * ```
+ */
+export function nonNegativeInteger(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+): number {
+  return integerAtLeast(0, name, text, fallback);
+}
+
+function integerAtLeast(
+  min: 0 | 1,
+  name: string,
+  text: string | undefined,
+  fallback: number,
+): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`--${name}: expected a positive integer, got ${text}`);
+  if (text.trim() === '' || !Number.isSafeInteger(value) || value < min) {
+    const expected = min === 1 ? 'a positive integer' : 'an integer >= 0';
+    throw new RangeError(`--${name}: expected ${expected}, got ${text}`);
   }
   return value;
 }
@@ -73,22 +101,60 @@ export function positiveNumber(name: string, text: string | undefined, fallback:
   return value;
 }
 
+/** Options of {@link integerList}. */
+export interface IntegerListOptions {
+  /** The smallest entry accepted: 1 (default, e.g. sizes) or 0 (e.g. epoch 0 = initialization). */
+  readonly min?: 0 | 1;
+}
+
 /**
- * A comma-separated list of positive integers (e.g. `--classes 2,4,8`), or `fallback`.
+ * A comma-separated list of integers (e.g. `--classes 2,4,8`), each positive (or >= 0 with
+ * `{ min: 0 }`), or `fallback` when the flag is absent.
  *
- * @throws RangeError naming `--name` when an entry is not a positive integer.
+ * @throws RangeError naming `--name` when an entry is not such an integer.
  * @example
  * ```ts
  * const classes = integerList('classes', values.classes, [2, 4, 8]);
+ * const checkpoints = integerList('checkpoints', values.checkpoints, [0, 5], { min: 0 });
  * ```
  */
 export function integerList(
   name: string,
   text: string | undefined,
   fallback: readonly number[],
+  options: IntegerListOptions = {},
 ): readonly number[] {
   if (text === undefined) return fallback;
-  return text.split(',').map((entry) => positiveInteger(name, entry.trim(), 0));
+  const min = options.min ?? 1;
+  return text.split(',').map((entry) => integerAtLeast(min, name, entry.trim(), 0));
+}
+
+/**
+ * Runs an experiment's flag phase (`parseArgs`, the typed readers above, {@link checkResultPaths},
+ * {@link useBackend}) and returns what it returns; when it throws, prints one line
+ * `<experiment>: <message>` on stderr and exits with code 2 (bad usage) instead of a stack trace.
+ * Keep the work itself outside: its errors are not the user's flags.
+ *
+ * @example
+ * ```ts
+ * const { values, backend } = await parseFlagsOrExit('static-force', async () => {
+ *   const { values } = parseArgs({ args: experimentArgs(), options: EXPERIMENT_FLAGS });
+ *   checkResultPaths(values);
+ *   return { values, backend: await useBackend(tf, values.backend) };
+ * });
+ * ```
+ */
+export async function parseFlagsOrExit<T>(
+  experiment: string,
+  parse: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await parse();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${experiment}: ${message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+    return process.exit(2);
+  }
 }
 
 /** The tfjs backends the experiments run on (tfjs-node cannot be installed on these machines). */

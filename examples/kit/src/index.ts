@@ -15,12 +15,16 @@ export {
   EXPERIMENT_FLAGS,
   type ExampleBackend,
   experimentArgs,
+  type IntegerListOptions,
   integerList,
+  nonNegativeInteger,
+  parseFlagsOrExit,
   positiveInteger,
   positiveNumber,
   useBackend,
 } from './flags.js';
 export {
+  checkResultPaths,
   formatNumber,
   formatWithError,
   markdownTable,

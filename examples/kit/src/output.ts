@@ -3,8 +3,9 @@
  * programs, each file written atomically (a reader never sees half a result).
  */
 import { randomUUID } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /**
  * A markdown table.
@@ -75,6 +76,33 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
 export interface ResultPaths {
   readonly json?: string | undefined;
   readonly markdown?: string | undefined;
+}
+
+/**
+ * Checks, before any work, that the folder of each given result path exists and is writable, so
+ * that a typo in `--json`/`--markdown` fails at once rather than after minutes of compute.
+ *
+ * @throws Error naming the flag and the path when a folder is missing or not writable.
+ * @example
+ * ```ts
+ * checkResultPaths({ json: values.json, markdown: values.markdown });
+ * ```
+ */
+export function checkResultPaths(paths: ResultPaths): void {
+  for (const flag of ['json', 'markdown'] as const) {
+    const path = paths[flag];
+    if (path === undefined) continue;
+    const folder = dirname(resolve(path));
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new Error(
+        `--${flag} ${path}: expected a writable folder ${folder}, got ${code === 'ENOENT' ? 'no such folder' : (code ?? String(error))}`,
+        { cause: error },
+      );
+    }
+  }
 }
 
 /**

@@ -14,8 +14,11 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
+  nonNegativeInteger,
+  parseFlagsOrExit,
   positiveInteger,
   useBackend,
   writeResults,
@@ -28,43 +31,45 @@ import {
   runKronecker,
 } from './kronecker.js';
 
-const { values } = parseArgs({
-  args: experimentArgs(),
-  options: {
-    hidden: { type: 'string' },
-    samples: { type: 'string' },
-    'train-per-class': { type: 'string' },
-    epochs: { type: 'string' },
-    shifts: { type: 'string' },
-    'exact-max-dim': { type: 'string' },
-    ...EXPERIMENT_FLAGS,
-  },
+const { values, shifts, options, backend } = await parseFlagsOrExit('kronecker', async () => {
+  const { values } = parseArgs({
+    args: experimentArgs(),
+    options: {
+      hidden: { type: 'string' },
+      samples: { type: 'string' },
+      'train-per-class': { type: 'string' },
+      epochs: { type: 'string' },
+      shifts: { type: 'string' },
+      'exact-max-dim': { type: 'string' },
+      ...EXPERIMENT_FLAGS,
+    },
+  });
+  checkResultPaths(values);
+  const quick = values.quick;
+  const shifts =
+    values.shifts === undefined
+      ? quick
+        ? [0, 4]
+        : [0, 1, 4]
+      : values.shifts.split(',').map((s) => {
+          const v = Number(s.trim());
+          if (!Number.isFinite(v) || v < 0) {
+            throw new RangeError(`--shifts: expected numbers >= 0, got ${values.shifts}`);
+          }
+          return v;
+        });
+  const options = {
+    tf,
+    hidden: positiveInteger('hidden', values.hidden, quick ? 6 : 16),
+    samples: positiveInteger('samples', values.samples, quick ? 96 : 256),
+    trainPerClass: positiveInteger('train-per-class', values['train-per-class'], quick ? 100 : 500),
+    epochs: positiveInteger('epochs', values.epochs, quick ? 2 : 5),
+    shifts,
+    maxExactDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1024),
+    seed: nonNegativeInteger('seed', values.seed, 1),
+  };
+  return { values, shifts, options, backend: await useBackend(tf, values.backend) };
 });
-
-const quick = values.quick;
-const shifts =
-  values.shifts === undefined
-    ? quick
-      ? [0, 4]
-      : [0, 1, 4]
-    : values.shifts.split(',').map((s) => {
-        const v = Number(s.trim());
-        if (!Number.isFinite(v) || v < 0) {
-          throw new RangeError(`--shifts: expected numbers >= 0, got ${values.shifts}`);
-        }
-        return v;
-      });
-const options = {
-  tf,
-  hidden: positiveInteger('hidden', values.hidden, quick ? 6 : 16),
-  samples: positiveInteger('samples', values.samples, quick ? 96 : 256),
-  trainPerClass: positiveInteger('train-per-class', values['train-per-class'], quick ? 100 : 500),
-  epochs: positiveInteger('epochs', values.epochs, quick ? 2 : 5),
-  shifts,
-  maxExactDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1024),
-  seed: positiveInteger('seed', values.seed, 1),
-};
-const backend = await useBackend(tf, values.backend);
 
 const header = [
   `Kronecker decoupling (Wu et al. 2020–22, arXiv 2010.04261) on tfjs ${backend}.`,

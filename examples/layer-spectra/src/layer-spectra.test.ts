@@ -5,6 +5,7 @@ import {
   formatClaims,
   formatLayers,
   formatTraining,
+  type LayerSpectraRow,
   runLayerSpectra,
   spearman,
 } from './layer-spectra.js';
@@ -94,7 +95,80 @@ describe('runLayerSpectra (quick sizes)', () => {
     expect(formatLayers(rows, 'over').split('\n')).toHaveLength(2 + 6);
     const claims = formatClaims(rows).split('\n').slice(2);
     expect(claims).toHaveLength(8);
-    for (const line of claims) expect(line).toMatch(/\| (agrees|does not agree|inconclusive)/);
+    // One checkpoint after epoch 0: the four Spearman claims are not decided.
+    for (const line of claims.slice(0, 4))
+      expect(line).toMatch(/\| too few checkpoints \(n < 4\) \|$/);
+    for (const line of claims.slice(4)) {
+      expect(line).toMatch(/\| (agrees|does not agree|inconclusive)/);
+    }
+  });
+});
+
+describe('formatClaims', () => {
+  /** Rows of both nets at `epochs`, one layer each, every metric rising with the epoch. */
+  const rowsAt = (epochs: readonly number[]): LayerSpectraRow[] =>
+    (['under', 'over'] as const).flatMap((model) =>
+      epochs.map((epoch) => ({
+        model,
+        parameters: 10,
+        samples: 10,
+        epoch,
+        trainLoss: 1 / (1 + epoch),
+        trainAccuracy: 0.5,
+        testLoss: 1,
+        testAccuracy: 0.5,
+        layer: 'hidden_1',
+        layerIndex: 0,
+        size: 10,
+        method: 'exact',
+        lambdaMax: 1 + epoch,
+        lambdaMin: 0,
+        trace: 1 + epoch,
+        traceStderr: 0,
+        tracePerParameter: 1 + epoch,
+        frobeniusSq: 1,
+        negativeFraction: 0,
+        negativeMass: 0,
+        spectralEntropy: 1,
+        effectiveRank: 1 + epoch,
+        effectiveRankFraction: (1 + epoch) / 100,
+        participationRatio: 1,
+        stableRank: 1,
+        bulkEdge: 1,
+        outlierCount: 0,
+        gaussNewtonGap: 0,
+        gaussNewtonGapStderr: 0,
+        overallGaussNewtonGap: 0,
+        overallGaussNewtonGapStderr: 0,
+        couplingWithNext: Number.NaN,
+        traceSum: 1 + epoch,
+        matvecs: 0,
+        seconds: 0,
+      })),
+    );
+  const spearmanVerdicts = (rows: LayerSpectraRow[]) =>
+    formatClaims(rows)
+      .split('\n')
+      .slice(2, 6)
+      .map((line) => line.split(' | ').at(-1)?.replace(/ \|$/, ''));
+
+  it('decides the Spearman claims only on 4 or more checkpoints after epoch 0', () => {
+    // The gap (test − train loss) rises with the epoch, as every metric does: ρ = 1 everywhere.
+    expect(spearmanVerdicts(rowsAt([0, 1, 2, 3, 4]))).toEqual([
+      'agrees (|ρ| >= 0.7 in every layer, all ρ > 0)',
+      'agrees (|ρ| >= 0.7 in every layer, all ρ > 0)',
+      'agrees (|ρ| >= 0.7 in every layer, all ρ > 0)',
+      'agrees (ρ >= 0.7 in every layer)',
+    ]);
+    for (const epochs of [
+      [0, 3, 12],
+      [0, 1, 2, 3],
+      [0, 5],
+    ]) {
+      expect(spearmanVerdicts(rowsAt(epochs))).toEqual(
+        new Array(4).fill('too few checkpoints (n < 4)'),
+      );
+    }
   });
 });
 

@@ -116,6 +116,12 @@ export interface LayerSpectraRow {
   seconds: number;
 }
 
+/**
+ * Fewest checkpoints (after epoch 0) for a Spearman ρ verdict of {@link formatClaims}: with 1
+ * point ρ is NaN, with 2 it is always ±1, and with 3 any monotone pair of series gives ±1.
+ */
+const MIN_SPEARMAN_POINTS = 4;
+
 /** Default checkpoints, before those beyond `epochs` are dropped and `epochs` is added. */
 const DEFAULT_CHECKPOINTS = [0, 1, 3, 10, 30];
 const BATCH = 32;
@@ -514,6 +520,10 @@ export function formatClaims(rows: readonly LayerSpectraRow[]): string {
         series.map((r) => r.testLoss - r.trainLoss),
       );
     });
+  const tooFew = layers.some(
+    (layer) => overRows.filter((r) => r.layer === layer).length < MIN_SPEARMAN_POINTS,
+  );
+  const tooFewVerdict = `too few checkpoints (n < ${MIN_SPEARMAN_POINTS})`;
   for (const metric of ['tracePerParameter', 'lambdaMax', 'effectiveRankFraction'] as const) {
     const rhos = correlations(metric);
     const strong = rhos.every((rho) => Math.abs(rho) >= 0.7);
@@ -525,18 +535,22 @@ export function formatClaims(rows: readonly LayerSpectraRow[]): string {
     lines.push([
       `overfitting: per-layer ${metric} tracks the generalisation gap (over net, epochs > 0)`,
       `Spearman ρ per layer: ${rhos.map((r) => formatNumber(r, 2)).join(', ')}`,
-      strong
-        ? `agrees (|ρ| >= 0.7 in every layer${sign})`
-        : 'does not agree (|ρ| < 0.7 in some layer)',
+      tooFew
+        ? tooFewVerdict
+        : strong
+          ? `agrees (|ρ| >= 0.7 in every layer${sign})`
+          : 'does not agree (|ρ| < 0.7 in some layer)',
     ]);
   }
   const sharpness = correlations('tracePerParameter');
   lines.push([
     'the sharpness reading: sharper layer blocks (larger tr/P_l) go with a larger generalisation gap',
     `Spearman ρ per layer: ${sharpness.map((r) => formatNumber(r, 2)).join(', ')}`,
-    sharpness.every((rho) => rho >= 0.7)
-      ? 'agrees (ρ >= 0.7 in every layer)'
-      : 'does not agree (ρ < 0.7 in some layer)',
+    tooFew
+      ? tooFewVerdict
+      : sharpness.every((rho) => rho >= 0.7)
+        ? 'agrees (ρ >= 0.7 in every layer)'
+        : 'does not agree (ρ < 0.7 in some layer)',
   ]);
   const [u, o] = [under[0], over[0]];
   const gapSe = Math.hypot(u.overallGaussNewtonGapStderr, o.overallGaussNewtonGapStderr);

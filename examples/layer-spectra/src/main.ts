@@ -14,49 +14,59 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
   integerList,
+  nonNegativeInteger,
+  parseFlagsOrExit,
   positiveInteger,
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
 import { formatClaims, formatLayers, formatTraining, runLayerSpectra } from './layer-spectra.js';
 
-const { values } = parseArgs({
-  args: experimentArgs(),
-  options: {
-    'train-per-class': { type: 'string' },
-    'test-per-class': { type: 'string' },
-    pool: { type: 'string' },
-    'under-width': { type: 'string' },
-    'over-width': { type: 'string' },
-    epochs: { type: 'string' },
-    checkpoints: { type: 'string' },
-    'max-exact-dim': { type: 'string' },
-    probes: { type: 'string' },
-    steps: { type: 'string' },
-    ...EXPERIMENT_FLAGS,
-  },
+const { values, epochs, options, backend } = await parseFlagsOrExit('layer-spectra', async () => {
+  const { values } = parseArgs({
+    args: experimentArgs(),
+    options: {
+      'train-per-class': { type: 'string' },
+      'test-per-class': { type: 'string' },
+      pool: { type: 'string' },
+      'under-width': { type: 'string' },
+      'over-width': { type: 'string' },
+      epochs: { type: 'string' },
+      checkpoints: { type: 'string' },
+      'max-exact-dim': { type: 'string' },
+      probes: { type: 'string' },
+      steps: { type: 'string' },
+      ...EXPERIMENT_FLAGS,
+    },
+  });
+  checkResultPaths(values);
+  const quick = values.quick;
+  const epochs = positiveInteger('epochs', values.epochs, quick ? 12 : 60);
+  const options = {
+    tf,
+    trainPerClass: positiveInteger('train-per-class', values['train-per-class'], quick ? 20 : 50),
+    testPerClass: positiveInteger('test-per-class', values['test-per-class'], quick ? 30 : 100),
+    pool: positiveInteger('pool', values.pool, quick ? 7 : 4),
+    underWidth: positiveInteger('under-width', values['under-width'], 4),
+    overWidth: positiveInteger('over-width', values['over-width'], quick ? 48 : 128),
+    epochs,
+    checkpoints: integerList(
+      'checkpoints',
+      values.checkpoints,
+      quick ? [0, 3] : [0, 1, 3, 10, 30],
+      { min: 0 },
+    ),
+    maxExactDim: positiveInteger('max-exact-dim', values['max-exact-dim'], 256),
+    probes: positiveInteger('probes', values.probes, quick ? 2 : 3),
+    steps: positiveInteger('steps', values.steps, quick ? 16 : 30),
+    seed: nonNegativeInteger('seed', values.seed, 1),
+  };
+  return { values, epochs, options, backend: await useBackend(tf, values.backend) };
 });
-
-const quick = values.quick;
-const epochs = positiveInteger('epochs', values.epochs, quick ? 12 : 60);
-const options = {
-  tf,
-  trainPerClass: positiveInteger('train-per-class', values['train-per-class'], quick ? 20 : 50),
-  testPerClass: positiveInteger('test-per-class', values['test-per-class'], quick ? 30 : 100),
-  pool: positiveInteger('pool', values.pool, quick ? 7 : 4),
-  underWidth: positiveInteger('under-width', values['under-width'], 4),
-  overWidth: positiveInteger('over-width', values['over-width'], quick ? 48 : 128),
-  epochs,
-  checkpoints: integerList('checkpoints', values.checkpoints, quick ? [0, 3] : [0, 1, 3, 10, 30]),
-  maxExactDim: positiveInteger('max-exact-dim', values['max-exact-dim'], 256),
-  probes: positiveInteger('probes', values.probes, quick ? 2 : 3),
-  steps: positiveInteger('steps', values.steps, quick ? 16 : 30),
-  seed: positiveInteger('seed', values.seed, 1),
-};
-const backend = await useBackend(tf, values.backend);
 const side = 28 / options.pool;
 
 console.log(

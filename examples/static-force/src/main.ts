@@ -13,9 +13,12 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
   integerList,
+  nonNegativeInteger,
+  parseFlagsOrExit,
   positiveInteger,
   useBackend,
   writeResults,
@@ -28,38 +31,42 @@ import {
   runStaticForce,
 } from './static-force.js';
 
-const { values } = parseArgs({
-  args: experimentArgs(),
-  options: {
-    samples: { type: 'string' },
-    input: { type: 'string' },
-    hidden: { type: 'string' },
-    classes: { type: 'string' },
-    'exact-max-dim': { type: 'string' },
-    probes: { type: 'string' },
-    ...EXPERIMENT_FLAGS,
-  },
+const { values, classes, options, backend } = await parseFlagsOrExit('static-force', async () => {
+  const { values } = parseArgs({
+    args: experimentArgs(),
+    options: {
+      samples: { type: 'string' },
+      input: { type: 'string' },
+      hidden: { type: 'string' },
+      classes: { type: 'string' },
+      'exact-max-dim': { type: 'string' },
+      probes: { type: 'string' },
+      ...EXPERIMENT_FLAGS,
+    },
+  });
+  checkResultPaths(values);
+  const quick = values.quick;
+  const classes =
+    values.classes === undefined
+      ? quick
+        ? DEFAULT_CLASSES.slice(0, 5)
+        : DEFAULT_CLASSES
+      : integerList('classes', values.classes, DEFAULT_CLASSES);
+  if (classes.some((c) => c < 2)) {
+    throw new RangeError(`--classes: expected C >= 2, got ${classes}`);
+  }
+  const options = {
+    tf,
+    classes,
+    samples: positiveInteger('samples', values.samples, quick ? 64 : 256),
+    input: positiveInteger('input', values.input, quick ? 8 : 16),
+    hidden: positiveInteger('hidden', values.hidden, quick ? 8 : 16),
+    exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1024),
+    probes: positiveInteger('probes', values.probes, 8),
+    seed: nonNegativeInteger('seed', values.seed, 1),
+  };
+  return { values, classes, options, backend: await useBackend(tf, values.backend) };
 });
-
-const quick = values.quick;
-const classes =
-  values.classes === undefined
-    ? quick
-      ? DEFAULT_CLASSES.slice(0, 5)
-      : DEFAULT_CLASSES
-    : integerList('classes', values.classes, DEFAULT_CLASSES);
-if (classes.some((c) => c < 2)) throw new RangeError(`--classes: expected C >= 2, got ${classes}`);
-const options = {
-  tf,
-  classes,
-  samples: positiveInteger('samples', values.samples, quick ? 64 : 256),
-  input: positiveInteger('input', values.input, quick ? 8 : 16),
-  hidden: positiveInteger('hidden', values.hidden, quick ? 8 : 16),
-  exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1024),
-  probes: positiveInteger('probes', values.probes, 8),
-  seed: positiveInteger('seed', values.seed, 1),
-};
-const backend = await useBackend(tf, values.backend);
 
 console.log(
   `static force (Dong et al. 2025, arXiv 2505.02809) on tfjs ${backend}: N = ${options.samples} samples x ~ N(0, I_${options.input}), labels uniform on {0..C−1}, hidden width ${options.hidden}, no biases; init 'lecun' = N(0, 1/fan_in) kernels, 'zero' = W = 0; CE = softmax cross-entropy, MSE = mean over C outputs against one-hot (A = (2/C) I).`,
