@@ -107,8 +107,10 @@ export interface LayersAnalysisOptions {
   gapProbes?: number;
   /**
    * Gaussian probes per layer for the coupling {@link AnalysesResult.layerCoupling}, an
-   * integer >= 1: one product each (`layerCoupling`; exact, `dim` products, when the
-   * operator's dimension is at most `maxExactDim`). Absent (default): no coupling.
+   * integer >= 1: one product each (`layerCoupling`). When the operator's dimension is at most
+   * `maxExactDim` the coupling is exact and costs no product: it is read from the matrix
+   * assembled once for all the layers (as are the Gauss–Newton gaps, from G's, `dim`
+   * products). Absent (default): no coupling.
    */
   couplingProbes?: number;
 }

@@ -12,7 +12,12 @@ import {
   layerSpectrum,
 } from './layer-spectra.js';
 import { layoutFromSizes } from './layout.js';
-import { denseOperator, type LinearOperator } from './operator.js';
+import {
+  denseOperator,
+  FLOAT32_PRECISION,
+  type LinearOperator,
+  restrictOperator,
+} from './operator.js';
 import { createRandom } from './random.js';
 import { spectralSummary } from './summary.js';
 import { countingOperator } from './testing/counting-operator.js';
@@ -397,19 +402,91 @@ describe('gaussNewtonGap', () => {
       { name: 'u', size: 25 },
       { name: 'v', size: 15 },
     ]);
-    const result = await layerSpectra(hessian, layout, { ggn, couplingProbes: 2 });
+    const hc = countingOperator(hessian);
+    const gc = countingOperator(ggn);
+    const result = await layerSpectra(hc, layout, { ggn: gc, couplingProbes: 2 });
     expect(Math.abs(result.gaussNewtonGap!.ratio - truth)).toBeLessThanOrEqual(1e-13 * truth);
     for (const [i, block] of layout.blocks.entries()) {
       const eb = diagonalBlock(e, n, block.offset, block.size);
       const gb = diagonalBlock(g, n, block.offset, block.size);
       expect(result.layers[i].gaussNewtonGap!.ratio).toBeCloseTo(frob(eb) / frob(gb), 12);
     }
-    // Spectra: 25 + 15 (each block assembled once, also for its gap); gaps: G's blocks 25 + 15
-    // and 2·40 overall; coupling: 40 (exact).
-    expect(result.matvecs).toBe(40 + 40 + 2 * 40 + 40);
+    // n = 40 <= maxExactDim: H and G are assembled once each (40 products apiece), charged by
+    // columns: spectra 25 + 15 of H, layer gaps 25 + 15 of G, overall gap and coupling 0.
+    expect(result.matvecs).toBe(2 * n);
+    expect([hc.calls, gc.calls]).toEqual([n, n]);
+    expect(result.layers.map((l) => l.matvecs)).toEqual([25, 15]);
     expect(result.layers.map((l) => l.gaussNewtonGap!.matvecs)).toEqual([25, 15]);
-    expect(result.gaussNewtonGap!.matvecs).toBe(80);
+    expect(result.gaussNewtonGap!.matvecs).toBe(0);
     expect(result.coupling?.method).toBe('exact');
+    expect(result.coupling?.matvecs).toBe(0);
+  });
+
+  it('spends 2P products on the all-exact route, with the numbers of the separate functions', async () => {
+    // A float32-rounded, slightly asymmetric H (as a tfjs operator gives), so that the
+    // symmetrisation of each block is exercised; three layers of unequal sizes.
+    const asymmetric = h.map((x, k) => x + 1e-6 * Math.sin(k));
+    const float32: LinearOperator = {
+      dim: n,
+      precision: FLOAT32_PRECISION,
+      async matvec(v) {
+        const out = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          let sum = 0;
+          for (let j = 0; j < n; j++) sum += asymmetric[i * n + j] * v[j];
+          out[i] = Math.fround(sum);
+        }
+        return out;
+      },
+    };
+    const layout = layoutFromSizes([
+      { name: 'a', size: 7 },
+      { name: 'b', size: 20 },
+      { name: 'c', size: 13 },
+    ]);
+    const hc = countingOperator(float32);
+    const gc = countingOperator(ggn);
+    const options = { ggn: gc, couplingProbes: 3, seed: 4 };
+    const result = await layerSpectra(hc, layout, options);
+    expect([hc.calls, gc.calls, result.matvecs]).toEqual([n, n, 2 * n]);
+    // The sum of the parts' counts is the whole.
+    const parts = result.layers.reduce((s, l) => s + l.matvecs + l.gaussNewtonGap!.matvecs, 0);
+    expect(parts + result.gaussNewtonGap!.matvecs + result.coupling!.matvecs).toBe(2 * n);
+    // Bit for bit what the separate functions give: each assembles its own matrices from the
+    // same (deterministic) products, as layerSpectra did before it shared them.
+    for (const [i, block] of layout.blocks.entries()) {
+      const local = restrictOperator(float32, layout, block.name);
+      const own = layerSeed(4, block.name);
+      const { name, gaussNewtonGap: gap, ...spectrum } = result.layers[i];
+      expect(name).toBe(block.name);
+      expect(spectrum).toEqual(await layerSpectrum(local, { seed: own }));
+      const separate = await gaussNewtonGap(local, restrictOperator(ggn, layout, block.name));
+      expect(gap).toEqual({ ...separate, matvecs: block.size });
+      // And the dense float64 reference of the block's symmetric part, to its rounding.
+      const dense = diagonalBlock(asymmetric, n, block.offset, block.size);
+      const symmetric = dense.map((x, k) => {
+        const [r, c] = [Math.floor(k / block.size), k % block.size];
+        return 0.5 * (x + dense[c * block.size + r]);
+      });
+      const values = referenceEigen(symmetric, block.size).values;
+      const scale = Math.max(...values.map(Math.abs));
+      const tolerance = n * arithmeticTolerance.float32 * scale;
+      expect(Math.abs(spectrum.lambdaMax - values[values.length - 1])).toBeLessThanOrEqual(
+        tolerance,
+      );
+      expect(Math.abs(spectrum.lambdaMin - values[0])).toBeLessThanOrEqual(tolerance);
+    }
+    expect(result.gaussNewtonGap).toEqual({ ...(await gaussNewtonGap(float32, ggn)), matvecs: 0 });
+    expect(result.coupling).toEqual({ ...(await layerCoupling(float32, layout)), matvecs: 0 });
+    const exactNorms = exactBlockNorms(asymmetric, n, layout).frobeniusSq;
+    for (let v = 0; v < 3; v++) {
+      for (let w = 0; w < 3; w++) {
+        const expected = 0.5 * (exactNorms[v][w] + exactNorms[w][v]);
+        expect(Math.abs(result.coupling!.frobeniusSq[v][w] - expected)).toBeLessThanOrEqual(
+          n * arithmeticTolerance.float32 * expected,
+        );
+      }
+    }
   });
 });
 

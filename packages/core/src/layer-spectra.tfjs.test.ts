@@ -87,6 +87,8 @@ describe.each(BACKENDS)('the Gauss–Newton gap of tfjs models on %s', (backend)
     const layout = hessian.layout;
     expect(layout.blocks).toHaveLength(2);
     const result = await layerSpectra(hessian.operator, layout, { ggn: ggn.operator });
+    // p = 31 <= maxExactDim: H and G are each assembled once, p products apiece.
+    expect(result.matvecs).toBe(2 * p);
     const whole = { name: 'all', offset: 0, size: p };
     const check = (got: number, block: LayoutBlock) => {
       const g = frobenius(g64, p, block);

@@ -9,7 +9,7 @@ import { blockNorms, blockRatios, exactBlockNorms } from './blocks.js';
 import { denseMatrix, symmetricPart } from './dense.js';
 import { densityResolution, spectralDensity } from './density.js';
 import { DimensionError } from './errors.js';
-import { createLayout, type ParameterLayout } from './layout.js';
+import { createLayout, type LayoutBlock, type ParameterLayout } from './layout.js';
 import { SampleMoments } from './moments.js';
 import { checkedMatvec, type LinearOperator, restrictOperator } from './operator.js';
 import { checkInteger } from './options.js';
@@ -314,8 +314,10 @@ export interface GaussNewtonGap {
   /** `'exact'` (dense assembly) or `'stochastic'` (Hutchinson). */
   method: LayerSpectrumMethod;
   /**
-   * Products spent, of H and G together: 2·dim (exact), dim when {@link layerSpectra} reused
-   * the block it had assembled for the spectrum, 2·probes (stochastic).
+   * Products spent, of H and G together: 2·dim (exact), 2·probes (stochastic). In
+   * {@link layerSpectra} an exact layer's gap counts only G's products (dim), H's block being
+   * the spectrum's, and on its all-exact route the overall gap counts 0 (read from the matrices
+   * already assembled).
    */
   matvecs: number;
 }
@@ -386,20 +388,7 @@ async function gapOf(
   if (n <= maxExactDim) {
     const h = dense ?? (await denseMatrix(hessian, { maxDim: n }));
     const g = await denseMatrix(ggn, { maxDim: n });
-    let error = 0;
-    let reference = 0;
-    for (let i = 0; i < h.length; i++) {
-      error += (h[i] - g[i]) ** 2;
-      reference += g[i] ** 2;
-    }
-    return {
-      ratio: Math.sqrt(error / reference),
-      stderr: 0,
-      errorFrobeniusSq: error,
-      ggnFrobeniusSq: reference,
-      method: 'exact',
-      matvecs: dense === undefined ? 2 * n : n,
-    };
+    return denseGap(h, g, dense === undefined ? 2 * n : n);
   }
   const rng = createRandom(seed);
   const moments = new SampleMoments(2);
@@ -427,6 +416,24 @@ async function gapOf(
     ggnFrobeniusSq: g,
     method: 'stochastic',
     matvecs: 2 * probes,
+  };
+}
+
+/** The exact gap of the assembled matrices `h` and `g`, charged `matvecs` products. */
+function denseGap(h: Float64Array, g: Float64Array, matvecs: number): GaussNewtonGap {
+  let error = 0;
+  let reference = 0;
+  for (let i = 0; i < h.length; i++) {
+    error += (h[i] - g[i]) ** 2;
+    reference += g[i] ** 2;
+  }
+  return {
+    ratio: Math.sqrt(error / reference),
+    stderr: 0,
+    errorFrobeniusSq: error,
+    ggnFrobeniusSq: reference,
+    method: 'exact',
+    matvecs,
   };
 }
 
@@ -485,7 +492,7 @@ export interface LayerCoupling {
   normalized: number[][];
   /** `'exact'` (dense assembly, `dim` products) or `'stochastic'` (`probes × layers`). */
   method: LayerSpectrumMethod;
-  /** Products spent. */
+  /** Products spent (0 when {@link layerSpectra} read it from the matrix it had assembled). */
   matvecs: number;
 }
 
@@ -540,17 +547,7 @@ async function couplingOf(
   const n = op.dim;
   const count = layout.blocks.length;
   if (n <= options.maxExactDim) {
-    const exact = exactBlockNorms(await denseMatrix(op, { maxDim: n }), n, layout);
-    // Float32 products are symmetric only up to rounding; average the two mirror blocks.
-    const frobeniusSq = symmetrizeNorms(exact.frobeniusSq);
-    return {
-      names: exact.names,
-      frobeniusSq,
-      stderr: frobeniusSq.map((row) => row.map(() => 0)),
-      normalized: blockRatios(frobeniusSq).normalizedCoupling,
-      method: 'exact',
-      matvecs: n,
-    };
+    return denseCoupling(await denseMatrix(op, { maxDim: n }), layout, n);
   }
   const run = await blockNorms(op, layout, { probes: options.probes, seed: options.seed });
   const frobeniusSq = symmetrizeNorms(run.frobeniusSq);
@@ -566,6 +563,21 @@ async function couplingOf(
     normalized: blockRatios(frobeniusSq).normalizedCoupling,
     method: 'stochastic',
     matvecs: run.matvecs,
+  };
+}
+
+/** The exact coupling of the assembled matrix `a` (dimension `layout.dim`), charged `matvecs`. */
+function denseCoupling(a: Float64Array, layout: ParameterLayout, matvecs: number): LayerCoupling {
+  const exact = exactBlockNorms(a, layout.dim, layout);
+  // Float32 products are symmetric only up to rounding; average the two mirror blocks.
+  const frobeniusSq = symmetrizeNorms(exact.frobeniusSq);
+  return {
+    names: exact.names,
+    frobeniusSq,
+    stderr: frobeniusSq.map((row) => row.map(() => 0)),
+    normalized: blockRatios(frobeniusSq).normalizedCoupling,
+    method: 'exact',
+    matvecs,
   };
 }
 
@@ -623,10 +635,14 @@ const SPECTRA = 'layerSpectra';
  * Per-layer traces add up to the full trace, tr H = Σ_l tr H_ll: exactly in the exact route,
  * within √(Σ_l traceStderr²) in the stochastic one.
  *
- * Cost, in products: Σ_l (P_l if exact, else probes·min(steps, P_l) + traceMatvecs); with a
- * GGN, Σ_l (P_l if exact: G's block only, H's is assembled once for both; else 2·gapProbes)
- * + (2P if exact, else 2·gapProbes); with the coupling, P if exact, else couplingProbes ×
- * layers. All options are checked first.
+ * Cost, in products, when P = `op.dim` <= `maxExactDim` (every metric exact): P, and P more
+ * with a GGN. H and G are each assembled once; every layer's block (sliced from H, then
+ * symmetrised) and gap, the overall gap and the coupling are read from these two matrices, and
+ * the products are charged by columns (layer l: P_l to its spectrum and P_l to its gap; the
+ * overall gap and the coupling: 0). Otherwise: Σ_l (P_l if exact, else probes·min(steps, P_l)
+ * + traceMatvecs); with a GGN, Σ_l (P_l if exact: G's block only, H's is assembled once for
+ * both; else 2·gapProbes) + 2·gapProbes; with the coupling, couplingProbes × layers. All
+ * options are checked first.
  *
  * @throws {@link OptionError}, {@link DimensionError} or {@link LayoutError} before any product;
  *   {@link MatvecError} from a product.
@@ -668,6 +684,30 @@ export async function layerSpectra(
   const h = counted(op);
   const g = ggn === undefined ? undefined : counted(ggn);
   const { maxExactDim, seed } = spectrumOptions;
+  const n = op.dim;
+  if (n <= maxExactDim) {
+    // All exact: H and G are assembled once each and every metric is read from them, with the
+    // products charged by columns (each layer its own; the overall gap and the coupling 0).
+    const hessian = await denseMatrix(h, { maxDim: n });
+    const gauss = g === undefined ? undefined : await denseMatrix(g, { maxDim: n });
+    const layers: NamedLayerSpectrum[] = [];
+    for (const block of layout.blocks) {
+      const local = diagonalBlock(hessian, n, block);
+      const options = { ...spectrumOptions, seed: layerSeed(seed, block.name) };
+      const spectrum = await spectrumOf(restrictOperator(h, layout, block.name), options, local);
+      layers.push({
+        name: block.name,
+        ...spectrum,
+        ...(gauss === undefined
+          ? {}
+          : { gaussNewtonGap: denseGap(local, diagonalBlock(gauss, n, block), block.size) }),
+      });
+    }
+    const result: LayerSpectraResult = { layers, matvecs };
+    if (gauss !== undefined) result.gaussNewtonGap = denseGap(hessian, gauss, 0);
+    if (couplingProbes !== undefined) result.coupling = denseCoupling(hessian, layout, 0);
+    return result;
+  }
   const gapOptions = { maxExactDim, probes: gapProbes, seed };
   const layers: NamedLayerSpectrum[] = [];
   for (const block of layout.blocks) {
@@ -699,6 +739,15 @@ export async function layerSpectra(
   }
   result.matvecs = matvecs;
   return result;
+}
+
+/** The diagonal block of the row-major n×n `a` on `block`'s coordinates, row-major. */
+function diagonalBlock(a: Float64Array, n: number, block: LayoutBlock): Float64Array {
+  const { offset, size } = block;
+  const out = new Float64Array(size * size);
+  for (let i = 0; i < size; i++)
+    out.set(a.subarray((offset + i) * n + offset, (offset + i) * n + offset + size), i * size);
+  return out;
 }
 
 /**
