@@ -116,6 +116,19 @@ describe('symmetricEigen', () => {
     checkDecomposition(mixed, 3);
   });
 
+  it('with { vectors: false } returns the same eigenvalues, bit for bit, and no vectors', () => {
+    for (const [a, n] of [
+      [randomSymmetric(37, 5), 37],
+      [arrowheadTridiagonal(5, 30, 7), 30],
+      [Float64Array.of(1, 1e-160, 1e-160, 1e-160, 2, 0, 1e-160, 0, 3), 3],
+      [Float64Array.of(-3), 1],
+    ] as const) {
+      const only = symmetricEigen(a, n, { vectors: false });
+      expect(only).not.toHaveProperty('vectors');
+      expect(Array.from(only.values)).toEqual(Array.from(symmetricEigen(a, n).values));
+    }
+  });
+
   it('rejects a matrix of the wrong size', () => {
     expect(() => symmetricEigen(new Float64Array(5), 2)).toThrow(DimensionError);
     expect(() => symmetricEigen(new Float64Array(5), 2)).toThrow(/expected an n×n matrix/);

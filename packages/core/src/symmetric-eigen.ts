@@ -12,6 +12,17 @@ export interface SymmetricEigen {
   vectors: Float64Array;
 }
 
+/** Options of {@link symmetricEigen}. */
+export interface SymmetricEigenOptions {
+  /**
+   * Also compute the eigenvectors (default true). With `false` the QL rotations are not
+   * accumulated and the Householder reflectors are neither kept nor applied: only the (4/3)n³
+   * flops of the reduction remain of the O(n³) work, and the eigenvalues are the same, bit for
+   * bit (the QL iteration does not read the vectors it accumulates).
+   */
+  readonly vectors?: boolean;
+}
+
 /**
  * Eigen-decomposition of a small dense symmetric matrix: Householder reduction to tridiagonal
  * form (Golub & Van Loan, Matrix Computations, 4th ed., Algorithm 8.3.1), the implicit QL
@@ -23,19 +34,37 @@ export interface SymmetricEigen {
  * Only the lower triangle of `a` is read.
  *
  * @param a - row-major n×n symmetric matrix (not modified).
+ * @param options - `{ vectors: false }` for the eigenvalues alone.
  *
  * @example
  * ```ts
  * const { values, vectors } = symmetricEigen(Float64Array.of(2, 1, 1, 2), 2);
  * // values = [1, 3]; column 1 of vectors is ±[1, 1]/√2
+ * const { values: only } = symmetricEigen(Float64Array.of(2, 1, 1, 2), 2, { vectors: false });
+ * // only = [1, 3]
  * ```
  */
-export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
+export function symmetricEigen(
+  a: Float64Array,
+  n: number,
+  options?: SymmetricEigenOptions & { readonly vectors?: true },
+): SymmetricEigen;
+export function symmetricEigen(
+  a: Float64Array,
+  n: number,
+  options: SymmetricEigenOptions & { readonly vectors: false },
+): Pick<SymmetricEigen, 'values'>;
+export function symmetricEigen(
+  a: Float64Array,
+  n: number,
+  options: SymmetricEigenOptions = {},
+): Pick<SymmetricEigen, 'values'> & Partial<SymmetricEigen> {
   if (!Number.isInteger(n) || n < 1 || a.length !== n * n) {
     throw new DimensionError(
       `symmetricEigen: expected an n×n matrix with n >= 1 (${n}×${n} = ${n * n} entries), got ${a.length} entries`,
     );
   }
+  const wantVectors = options.vectors !== false;
   // Working copy of the lower triangle, mirrored so that row slices can be used throughout.
   const m = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -97,10 +126,11 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
       const row = (base + i) * n + base;
       for (let j = 0; j < len; j++) m[row + j] -= v[i] * p[j] + p[i] * v[j];
     }
-    reflectors[k] = { v, beta };
+    if (wantVectors) reflectors[k] = { v, beta };
   }
   for (let k = 0; k < n; k++) diagonal[k] = m[k * n + k];
   if (n >= 2) offDiagonal[n - 2] = m[(n - 1) * n + n - 2];
+  if (!wantVectors) return { values: tridiagonalEigen(diagonal, offDiagonal).values };
 
   const { values, vectors } = tridiagonalEigen(diagonal, offDiagonal, { vectors: true });
   const z = vectors!;

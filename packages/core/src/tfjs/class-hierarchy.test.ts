@@ -2,9 +2,15 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { denseMatrix } from '../dense.js';
 import { SizeLimitError } from '../errors.js';
+import { createRandom } from '../random.js';
 import { symmetricEigen } from '../symmetric-eigen.js';
 import { arithmeticTolerance } from '../testing/operator-contract.js';
-import { type ClassHierarchyResult, classHierarchy } from './class-hierarchy.js';
+import {
+  type ClassHierarchyResult,
+  classHierarchy,
+  classLevelSpectra,
+  type LevelSpectrum,
+} from './class-hierarchy.js';
 import { LossError } from './errors.js';
 import { modelCurvature } from './model.js';
 import { tf, useBackend } from './testing/backends.js';
@@ -460,5 +466,83 @@ describe('classHierarchy (2-layer tanh MLP, C = 4, N = 24, cpu)', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xt, yt]);
     for (const m of [mse, sigmoid, crossEntropy]) m.dispose();
+  });
+});
+
+describe('classLevelSpectra (random class-pair means, C = 5, P = 30)', () => {
+  const c = 5;
+  const p = 30;
+  const rng = createRandom(17);
+  const pairMeans = Float64Array.from({ length: c * c * p }, () => rng.gaussian());
+  const raw = Array.from({ length: c }, () => 0.2 + rng.uniform());
+  const pi = Float64Array.from(raw, (w) => w / raw.reduce((a, b) => a + b, 0));
+  const classes = [...Array(c).keys()];
+  const others = (k: number) => classes.filter((j) => j !== k);
+  const pairOf = (k: number, j: number) => pairMeans.subarray((k * c + j) * p, (k * c + j + 1) * p);
+  const meanOf = (k: number) => {
+    const out = new Float64Array(p);
+    for (const j of others(k)) {
+      const d = pairOf(k, j);
+      for (let t = 0; t < p; t++) out[t] += d[t] / (c - 1);
+    }
+    return out;
+  };
+
+  /** The Gram matrix [√(w_a w_b)⟨u_a, u_b⟩] of explicitly assembled vectors, its spectrum and trace. */
+  function bruteForce(vectors: readonly Float64Array[], weights: readonly number[]) {
+    const k = vectors.length;
+    const gram = new Float64Array(k * k);
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) {
+        let s = 0;
+        for (let t = 0; t < p; t++) s += vectors[a][t] * vectors[b][t];
+        gram[a * k + b] = Math.sqrt(weights[a] * weights[b]) * s;
+      }
+    }
+    const trace = vectors.reduce(
+      (sum, v, a) => sum + weights[a] * v.reduce((s, x) => s + x * x, 0),
+      0,
+    );
+    return {
+      values: descending(gram, k),
+      trace,
+      dense: descending(outerSum(vectors, weights, p), p),
+    };
+  }
+
+  it('matches Gram matrices of the assembled δ_{c,c}, δ_c, ν_{c,c′}, δ_{c,c′} and the dense P×P spectra', () => {
+    const got = classLevelSpectra(pairMeans, pi, c, p);
+    const cases: [LevelSpectrum, Float64Array[], number[]][] = [
+      [got.g0, classes.map((k) => pairOf(k, k)), classes.map((k) => pi[k])],
+      [got.g1, classes.map(meanOf), classes.map((k) => pi[k] * (c - 1))],
+      [
+        got.g2,
+        classes.flatMap((k) => others(k).map((j) => pairOf(k, j).map((v, t) => v - meanOf(k)[t]))),
+        classes.flatMap((k) => others(k).map(() => pi[k])),
+      ],
+      [
+        got.g12,
+        classes.flatMap((k) => classes.map((j) => pairOf(k, j))),
+        classes.flatMap((k) => classes.map(() => pi[k])),
+      ],
+    ];
+    for (const [level, vectors, weights] of cases) {
+      const want = bruteForce(vectors, weights);
+      const top = want.values[0];
+      expect(level.eigenvalues).toHaveLength(vectors.length);
+      level.eigenvalues.forEach((v, k) => {
+        expect(Math.abs(v - want.values[k]), `eigenvalue ${k} of ${vectors.length}`).toBeLessThan(
+          F64 * top,
+        );
+        expect(Math.abs(v - want.dense[k]), `dense eigenvalue ${k}`).toBeLessThan(F64 * top);
+      });
+      expect(Math.abs(level.trace - want.trace)).toBeLessThan(F64 * want.trace);
+    }
+    // P = 30 >= C² = 25: G₁₊₂ has full rank C², G₂ rank C(C − 2) (Σ_c′ ν_{c,c′} = 0).
+    expect(got.g12.eigenvalues[c * c - 1]).toBeGreaterThan(1e-6 * got.g12.eigenvalues[0]);
+    expect(got.g2.eigenvalues[c * (c - 2) - 1]).toBeGreaterThan(1e-6 * got.g2.eigenvalues[0]);
+    for (const z of got.g2.eigenvalues.subarray(c * (c - 2))) {
+      expect(Math.abs(z)).toBeLessThan(F64 * got.g2.eigenvalues[0]);
+    }
   });
 });

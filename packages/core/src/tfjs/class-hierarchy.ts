@@ -272,8 +272,9 @@ function checkCrossEntropyModel(model: ClassHierarchyModel, where: string): void
  *   per (c, c′), with cotangent rows √p_{i,c′}(e_{c′} − p_i)/N_c: C² products over N_c samples
  *   each (the work of about C full-batch backward passes). Per-sample gradients are never
  *   stored.
- * - level spectra: one C²×C² Gram matrix of the δ_{c,c′} (O(C⁴P) float64 flops); the Gram
- *   matrices of G₀, G₁, G₂ and G₁₊₂ are linear images of it, solved with `symmetricEigen`.
+ * - level spectra ({@link classLevelSpectra}): one C²×C² Gram matrix of the δ_{c,c′} (O(C⁴P)
+ *   float64 flops); the Gram matrices of G₀, G₁, G₂ and G₁₊₂ are O(C⁴) images of it, whose
+ *   eigenvalues (without vectors) take O(C⁶).
  * - tr G: exactly from N·C single-sample products (or `traceProbes` full-batch ones).
  * - G's top `topK` and H's top k eigenpairs: {@link topEigenpairs} on {@link modelCurvature}'s
  *   operators (matvec counts in `cost`).
@@ -322,8 +323,8 @@ export async function classHierarchy(
   );
   const { maxBytes = CLASS_HIERARCHY_MAX_BYTES, topK = c + 1 } = options;
   checkPositive(where, 'maxBytes', maxBytes);
-  // The class means, and the C²×C² Gram matrix of the level spectra (whose dense products and
-  // eigendecompositions take O(C⁶) time: the byte limit bounds that too).
+  // The class means, and the C²×C² Gram matrix of the level spectra (whose eigenvalues take
+  // O(C⁶) time: the byte limit bounds that too).
   const bytes = (c * c + c) * p * 8 + c ** 4 * 8;
   if (bytes > maxBytes) {
     throw new SizeLimitError(
@@ -400,73 +401,16 @@ export async function classHierarchy(
       ? exactTrace(tf, x, probs, n, c, vjp)
       : estimatedTrace(x, probs, n, c, options.traceProbes, seed, vjp);
 
-  // Gram matrix of the δ_{c,c′} and the level spectra as its linear images.
-  const m = c * c;
-  const pair = (q: number) => pairMeans.subarray(q * p, (q + 1) * p);
-  const gram = new Float64Array(m * m);
-  for (let a = 0; a < m; a++) {
-    for (let b = 0; b <= a; b++) {
-      const v = dot(pair(a), pair(b));
-      gram[a * m + b] = v;
-      gram[b * m + a] = v;
-    }
-  }
-  const level = (columns: Float64Array[]): HierarchyLevel => {
-    const k = columns.length;
-    const g = new Float64Array(k * k);
-    for (let a = 0; a < k; a++) {
-      for (let b = 0; b <= a; b++) {
-        let s = 0;
-        for (let i = 0; i < m; i++) {
-          if (columns[a][i] === 0) continue;
-          for (let j = 0; j < m; j++) s += columns[a][i] * gram[i * m + j] * columns[b][j];
-        }
-        g[a * k + b] = s;
-        g[b * k + a] = s;
-      }
-    }
-    let tr = 0;
-    for (let a = 0; a < k; a++) tr += g[a * k + a];
-    const eigenvalues = symmetricEigen(g, k).values.reverse();
-    return { trace: tr, traceFraction: tr / trace.value, eigenvalues };
-  };
-  const column = (entries: [number, number, number][]) => {
-    const out = new Float64Array(m);
-    for (const [k, j, w] of entries) out[k * c + j] += w;
-    return out;
-  };
+  const spectra = classLevelSpectra(pairMeans, pi, c, p);
+  const withFraction = (level: LevelSpectrum): HierarchyLevel => ({
+    ...level,
+    traceFraction: level.trace / trace.value,
+  });
+  const g0 = withFraction(spectra.g0);
+  const g1 = withFraction(spectra.g1);
+  const g2 = withFraction(spectra.g2);
+  const g12 = withFraction(spectra.g12);
   const range = Array.from({ length: c }, (_, k) => k);
-  const g0 = level(range.map((k) => column([[k, k, Math.sqrt(pi[k])]])));
-  const g1 = level(
-    range.map((k) =>
-      column(
-        range
-          .filter((j) => j !== k)
-          .map((j) => [k, j, Math.sqrt(pi[k] * (c - 1)) / (c - 1)] as [number, number, number]),
-      ),
-    ),
-  );
-  const g2 = level(
-    range.flatMap((k) =>
-      range
-        .filter((j) => j !== k)
-        .map((j) =>
-          column(
-            range
-              .filter((l) => l !== k)
-              .map(
-                (l) =>
-                  [k, l, Math.sqrt(pi[k]) * ((l === j ? 1 : 0) - 1 / (c - 1))] as [
-                    number,
-                    number,
-                    number,
-                  ],
-              ),
-          ),
-        ),
-    ),
-  );
-  const g12 = level(range.flatMap((k) => range.map((j) => column([[k, j, Math.sqrt(pi[k])]]))));
   const g3Trace = trace.value - g12.trace;
 
   // Orthonormal bases as combinations Σ_k coef[k] δ_k of the class means, from the
@@ -589,6 +533,128 @@ export async function classHierarchy(
       hessianMatvecs: hessian?.matvecs ?? 0,
     },
   };
+}
+
+/** tr G_k and the spectrum of G_k from its Gram matrix (see {@link HierarchyLevel}). */
+export interface LevelSpectrum {
+  /** tr G_k. */
+  readonly trace: number;
+  /** The Gram matrix's eigenvalues, descending. */
+  readonly eigenvalues: Float64Array;
+}
+
+/** The level spectra of {@link classLevelSpectra}. */
+export interface ClassLevelSpectra {
+  /** G₀ = Σ_c π_c δ_{c,c}δ_{c,c}ᵀ: C values. */
+  readonly g0: LevelSpectrum;
+  /** G₁ = Σ_c π_c (C−1) δ_cδ_cᵀ: C values. */
+  readonly g1: LevelSpectrum;
+  /** G₂ = Σ_c π_c Σ_{c′≠c} ν_{c,c′}ν_{c,c′}ᵀ: C(C−1) values, at least C of them zero. */
+  readonly g2: LevelSpectrum;
+  /** G₁₊₂ = Σ_c π_c Σ_{c′} δ_{c,c′}δ_{c,c′}ᵀ: C² values. */
+  readonly g12: LevelSpectrum;
+}
+
+/**
+ * The spectra and traces of Papyan's levels G₀, G₁, G₂ and G₁₊₂ (Papyan 2019, arXiv 1901.08244;
+ * METHODS.md section C) from the class-pair means alone: each G_k = Σ_a w_a u_a u_aᵀ has the
+ * non-zero eigenvalues of the Gram matrix [√(w_a w_b) ⟨u_a, u_b⟩], and every such Gram matrix
+ * is a cheap image of K[(c,c′),(d,d′)] = ⟨δ_{c,c′}, δ_{d,d′}⟩ (C⁴·P flops, once):
+ * - G₁₊₂: D K D with D = diag(√π_c) over the pair index (c, c′).
+ * - G₀: √(π_c π_d) K[(c,c),(d,d)].
+ * - G₂, over the pairs (c, c′ ≠ c): per block of classes (c, d), √(π_c π_d) Q K_{cd} Q with
+ *   K_{cd} = K[(c,·≠c),(d,·≠d)] and Q = I − 11ᵀ/(C−1) the centering over the C − 1 indices,
+ *   since ν_{c,c′} = Σ_{c″≠c} Q_{c′c″} δ_{c,c″}: entry (c′, d′) is K_{cd} minus its row and
+ *   column means plus its mean.
+ * - G₁: √(π_c π_d)(C − 1) · mean(K_{cd}), since √(C−1) δ_c = Σ_{c′≠c} δ_{c,c′}/√(C−1).
+ *
+ * Building the four Gram matrices costs O(C⁴); their eigenvalues (without vectors) take
+ * about (4/3)(C⁶ + (C(C−1))³) flops more, for G₁₊₂ and G₂.
+ *
+ * @param pairMeans - δ_{c,c′} for all (c, c′): C² vectors of P, vector (c, c′) at offset
+ *   (c·C + c′)·P.
+ * @param pi - the class frequencies π_c.
+ * @param c - C >= 2.
+ * @param p - P.
+ *
+ * @example
+ * ```ts
+ * // C = 2, P = 1: δ_{0,0} = 1, δ_{0,1} = 2, δ_{1,0} = 3, δ_{1,1} = 4, π = (1/2, 1/2).
+ * const { g12 } = classLevelSpectra(Float64Array.of(1, 2, 3, 4), Float64Array.of(0.5, 0.5), 2, 1);
+ * // g12.trace = (1 + 4 + 9 + 16)/2 = 15 = g12.eigenvalues[0]; the other three are 0
+ * ```
+ */
+export function classLevelSpectra(
+  pairMeans: Float64Array,
+  pi: Float64Array,
+  c: number,
+  p: number,
+): ClassLevelSpectra {
+  const m = c * c;
+  const pair = (q: number) => pairMeans.subarray(q * p, (q + 1) * p);
+  const gram = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) {
+    for (let b = 0; b <= a; b++) {
+      const v = dot(pair(a), pair(b));
+      gram[a * m + b] = v;
+      gram[b * m + a] = v;
+    }
+  }
+  const root = pi.map(Math.sqrt);
+  const others = c - 1;
+  const g0 = new Float64Array(c * c);
+  const g1 = new Float64Array(c * c);
+  const g2 = new Float64Array(others * c * others * c);
+  const k2 = others * c;
+  // Per block (a, b): the (C−1)×(C−1) block K_ab, its row means, column means and mean.
+  const block = new Float64Array(others * others);
+  const rowMeans = new Float64Array(others);
+  const columnMeans = new Float64Array(others);
+  for (let a = 0; a < c; a++) {
+    for (let b = 0; b <= a; b++) {
+      const weight = root[a] * root[b];
+      g0[a * c + b] = weight * gram[(a * c + a) * m + b * c + b];
+      rowMeans.fill(0);
+      columnMeans.fill(0);
+      let total = 0;
+      for (let j = 0; j < others; j++) {
+        const row = (a * c + (j < a ? j : j + 1)) * m + b * c;
+        for (let l = 0; l < others; l++) {
+          const v = gram[row + (l < b ? l : l + 1)];
+          block[j * others + l] = v;
+          rowMeans[j] += v / others;
+          columnMeans[l] += v / others;
+          total += v;
+        }
+      }
+      total /= others * others;
+      g1[a * c + b] = weight * others * total;
+      for (let j = 0; j < others; j++) {
+        const row = (a * others + j) * k2 + b * others;
+        for (let l = 0; l < others; l++) {
+          g2[row + l] = weight * (block[j * others + l] - rowMeans[j] - columnMeans[l] + total);
+        }
+      }
+    }
+  }
+  // D K D in place: the pair Gram is not needed any more.
+  for (let q = 0; q < m; q++) {
+    const rowWeight = root[Math.floor(q / c)];
+    for (let r = 0; r < m; r++) gram[q * m + r] *= rowWeight * root[Math.floor(r / c)];
+  }
+  return {
+    g0: lowerGramSpectrum(g0, c),
+    g1: lowerGramSpectrum(g1, c),
+    g2: lowerGramSpectrum(g2, k2),
+    g12: lowerGramSpectrum(gram, m),
+  };
+}
+
+/** Trace and descending eigenvalues of a symmetric n×n matrix of which the lower triangle is set. */
+function lowerGramSpectrum(g: Float64Array, n: number): LevelSpectrum {
+  let trace = 0;
+  for (let a = 0; a < n; a++) trace += g[a * n + a];
+  return { trace, eigenvalues: symmetricEigen(g, n, { vectors: false }).values.reverse() };
 }
 
 /** λ_k / λ_{k+1} of descending values (k 1-based). */

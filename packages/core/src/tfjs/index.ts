@@ -35,10 +35,13 @@ export {
   type ClassHierarchyModel,
   type ClassHierarchyOptions,
   type ClassHierarchyResult,
+  type ClassLevelSpectra,
   classHierarchy,
+  classLevelSpectra,
   type Eigengap,
   type HierarchyLevel,
   type HierarchyTrace,
+  type LevelSpectrum,
   type TopSpectrum,
 } from './class-hierarchy.js';
 export { LossError, SelfCheckError, UnsupportedLayerError } from './errors.js';
