@@ -13,6 +13,7 @@ import {
   blockNorms,
   denseOperator,
   estimateTrace,
+  FLOAT32_PRECISION,
   type LinearOperator,
   lanczos,
   layoutFromSizes,
@@ -34,6 +35,7 @@ function timedOperator(op: LinearOperator): LinearOperator & { matvecSeconds: ()
   let seconds = 0;
   return {
     dim: op.dim,
+    ...(op.precision === undefined ? {} : { precision: op.precision }),
     async matvec(v) {
       const start = performance.now();
       const out = await op.matvec(v);
@@ -41,6 +43,23 @@ function timedOperator(op: LinearOperator): LinearOperator & { matvecSeconds: ()
       return out;
     },
     matvecSeconds: () => seconds,
+  };
+}
+
+/**
+ * `op` with its products rounded to float32 and declared so (`FLOAT32_PRECISION`), as a tfjs
+ * HVP's are: Lanczos then loses orthogonality as it does on a real HVP, and partial
+ * reorthogonalisation uses its float32 threshold.
+ */
+function float32Products(op: LinearOperator): LinearOperator {
+  return {
+    dim: op.dim,
+    precision: FLOAT32_PRECISION,
+    async matvec(v) {
+      const out = await op.matvec(v);
+      for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]);
+      return out;
+    },
   };
 }
 
@@ -194,11 +213,14 @@ async function overheadTable(): Promise<string> {
     }
     if (hvp) {
       // The same algorithm at the HVP model's dimension, on an operator whose product is nearly
-      // free (a diagonal), so the measured time is the numerics' own.
-      const diagonal = reflectedSpectrumOperator(
-        hessianLikeSpectrum(hvp.parameters, { outliers: 10, seed: 8 }),
-        9,
-        0,
+      // free (a diagonal), so the measured time is the numerics' own; its products are rounded
+      // to float32 like the HVP's.
+      const diagonal = float32Products(
+        reflectedSpectrumOperator(
+          hessianLikeSpectrum(hvp.parameters, { outliers: 10, seed: 8 }),
+          9,
+          0,
+        ),
       );
       const timed = timedOperator(diagonal);
       const bigLayout = layoutFromSizes(
