@@ -35,6 +35,9 @@ const FAMILIES: [string, string, string[]][] = [
   ['hessian_layer_lambda_max', 'gauge', ['layer']],
   ['hessian_layer_trace', 'gauge', ['layer']],
   ['hessian_layer_negative_mass_ratio', 'gauge', ['layer']],
+  ['hessian_layer_effective_rank', 'gauge', ['layer']],
+  ['hessian_layer_gauss_newton_gap', 'gauge', ['layer']],
+  ['hessian_gauss_newton_gap', 'gauge', []],
   ['hessian_loss', 'gauge', []],
   ['hessian_model_parameters', 'gauge', []],
   ['hessian_last_report_epoch', 'gauge', []],
@@ -93,6 +96,7 @@ function expectGaugesShow(
   for (const layer of sections.kronecker!) {
     expect(at('hessian_kronecker_relative_error', { layer: layer.name })).toBe(layer.relativeError);
   }
+  expect(at('hessian_gauss_newton_gap')).toBe(sections.gaussNewtonGap!.ratio);
   const classes = sections.classes!;
   expect(at('hessian_class_mean_overlap')).toBe(classes.classMeanOverlap);
   for (const level of ['g0', 'g1', 'g2', 'g3'] as const) {
@@ -102,6 +106,8 @@ function expectGaugesShow(
     expect(at('hessian_layer_lambda_max', { layer: layer.name })).toBe(layer.lambdaMax);
     expect(at('hessian_layer_trace', { layer: layer.name })).toBe(layer.trace);
     expect(at('hessian_layer_negative_mass_ratio', { layer: layer.name })).toBe(layer.negativeMass);
+    expect(at('hessian_layer_effective_rank', { layer: layer.name })).toBe(layer.effectiveRank);
+    expect(at('hessian_layer_gauss_newton_gap', { layer: layer.name })).toBe(layer.gaussNewtonGap);
   }
   expect(at('hessian_loss')).toBe(report.loss);
   expect(at('hessian_model_parameters')).toBe(report.model.parameterCount);
@@ -185,9 +191,8 @@ describe('curvatureMetrics', () => {
   it('keeps the last value of a section that the latest report does not have', async () => {
     const metrics = curvatureMetrics();
     const full = syntheticReport({ epoch: 1 });
-    const { trace, density, blocks, layers, kronecker, classes, ...eigenOnly } = syntheticReport({
-      epoch: 2,
-    });
+    const { trace, density, blocks, layers, kronecker, classes, gaussNewtonGap, ...eigenOnly } =
+      syntheticReport({ epoch: 2 });
     metrics.record(full);
     metrics.record(eigenOnly);
     const families = await scrape(metrics.registry);

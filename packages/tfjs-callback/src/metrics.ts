@@ -88,6 +88,7 @@ interface Snapshot {
   /** The Kronecker layers of the latest report that had any, admitted labels only. */
   kronecker?: CurvatureReport['kronecker'];
   classes?: CurvatureReport['classes'];
+  gaussNewtonGap?: CurvatureReport['gaussNewtonGap'];
 }
 
 type Labels = Record<string, string>;
@@ -114,6 +115,8 @@ const rank = (index: number): Labels => ({ rank: String(index + 1) });
  * | `hessian_class_mean_overlap` | gauge | | overlap of the class means' span with the top eigenspace of the GGN (0..1) |
  * | `hessian_class_trace_fraction` | gauge | `level` (`g0`…`g3`) | tr(G_level) / tr(G), Papyan's hierarchy |
  * | `hessian_layer_lambda_max`, `hessian_layer_trace`, `hessian_layer_negative_mass_ratio` | gauge | `layer` | per-layer block spectra |
+ * | `hessian_layer_effective_rank`, `hessian_layer_gauss_newton_gap` | gauge | `layer` | per-layer effective rank and ‖H_ll − G_ll‖_F/‖G_ll‖_F (when the report has them) |
+ * | `hessian_gauss_newton_gap` | gauge | | ‖H − G‖_F/‖G‖_F of the whole matrix |
  * | `hessian_loss` | gauge | | loss on the probe set |
  * | `hessian_model_parameters` | gauge | | parameter count |
  * | `hessian_last_report_epoch`, `_step`, `_timestamp_seconds` | gauge | | when the last report was made |
@@ -267,6 +270,32 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       },
     ],
     [
+      'layer_effective_rank',
+      "Effective rank exp(entropy of |eigenvalue| shares) of each layer's diagonal block.",
+      ['layer'],
+      (emit) => {
+        for (const l of snapshot.layers ?? []) {
+          if (l.effectiveRank !== undefined) emit({ layer: l.name }, l.effectiveRank);
+        }
+      },
+    ],
+    [
+      'layer_gauss_newton_gap',
+      "Gauss-Newton gap ||H_ll - G_ll||_F / ||G_ll||_F of each layer's diagonal block.",
+      ['layer'],
+      (emit) => {
+        for (const l of snapshot.layers ?? []) {
+          if (l.gaussNewtonGap !== undefined) emit({ layer: l.name }, l.gaussNewtonGap);
+        }
+      },
+    ],
+    [
+      'gauss_newton_gap',
+      'Gauss-Newton gap ||H - G||_F / ||G||_F of the whole curvature matrix.',
+      [],
+      (emit) => snapshot.gaussNewtonGap && emit({}, snapshot.gaussNewtonGap.ratio),
+    ],
+    [
       'loss',
       'Loss on the probe set at the weights of the last report.',
       [],
@@ -400,6 +429,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
         layers: layers ?? snapshot.layers,
         kronecker: kronecker ?? snapshot.kronecker,
         classes: report.classes ?? snapshot.classes,
+        gaussNewtonGap: report.gaussNewtonGap ?? snapshot.gaussNewtonGap,
       };
       hvp.inc(constantLabels, report.matvecs);
       duration.observe(constantLabels, report.seconds);

@@ -117,7 +117,10 @@ export function syntheticReport(options: SyntheticReportOptions = {}): Curvature
       lambdaMax: scale * rng.uniform(),
       trace: scale * 2 * rng.uniform(),
       negativeMass: 0.1 * rng.uniform(),
+      effectiveRank: 1 + 20 * rng.uniform(),
+      gaussNewtonGap: rng.uniform(),
     })),
+    gaussNewtonGap: { ratio: rng.uniform(), stderr: 0.01, method: 'stochastic' as const },
     kronecker: layers.map((name) => ({
       name,
       kind: 'dense' as const,
