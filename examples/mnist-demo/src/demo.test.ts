@@ -1,16 +1,13 @@
 /**
- * The demo's pure parts: the HTML report builder (from synthetic reports), the atomic write,
+ * The demo's pure parts: the HTML report builder (from synthetic reports),
  * the flags, the table, and the MNIST split. Training itself is what `pnpm demo` shows.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { CurvatureReport } from '@hessian-probe/core';
 import { CLASSES, loadDigits, PIXELS } from '@hessian-probe/example-kit';
 import { describe, expect, it } from 'vitest';
 import { syntheticReport } from '../../../packages/tfjs-callback/test/synthetic-reports.js';
 import { parseFlags, tableHeader, tableRow } from './console.js';
-import { buildReportHtml, escapeHtml, writeFileAtomic } from './report-html.js';
+import { buildReportHtml, escapeHtml } from './report-html.js';
 
 /**
  * Checks that `svg` is well-formed XML as far as elements go: every start tag is closed by the
@@ -102,21 +99,6 @@ describe('buildReportHtml', () => {
 
   it('needs at least one report', async () => {
     await expect(buildReportHtml([])).rejects.toThrow(RangeError);
-  });
-});
-
-describe('writeFileAtomic', () => {
-  it('replaces the file whole and leaves no temporary file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mnist-demo-'));
-    try {
-      const path = join(dir, 'report.html');
-      await writeFileAtomic(path, 'first');
-      await writeFileAtomic(path, 'second');
-      expect(await readFile(path, 'utf8')).toBe('second');
-      expect(await readdir(dir)).toEqual(['report.html']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });
 

@@ -18,10 +18,10 @@ import {
 } from '@hessian-probe/tfjs-callback';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { CLASSES, loadDigits, PIXELS } from '@hessian-probe/example-kit';
+import { CLASSES, loadDigits, PIXELS, writeTextAtomic } from '@hessian-probe/example-kit';
 import { ProgressBar, parseFlags, tableHeader, tableRow, USAGE } from './console.js';
 import { BATCH_SIZE, demoModel, HIDDEN, PROBE_SIZE } from './model.js';
-import { buildReportHtml, writeFileAtomic } from './report-html.js';
+import { buildReportHtml } from './report-html.js';
 
 async function main(): Promise<void> {
   let flags: ReturnType<typeof parseFlags>;
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       `test accuracy ${(100 * testAccuracy).toFixed(1)} % on ${test.size} held-out digits`,
     ],
   });
-  await writeFileAtomic(htmlPath, html);
+  await writeTextAtomic(htmlPath, html);
   console.log(`report: ${htmlPath} (self-contained, opens without a network)`);
   console.log(`done in ${elapsed().toFixed(1)} s`);
 

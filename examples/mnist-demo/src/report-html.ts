@@ -3,7 +3,6 @@
  * Node and inlined as SVG, a table of the reports, inline CSS, no script and no external
  * resource, so the page opens anywhere without a network.
  */
-import { rename, writeFile } from 'node:fs/promises';
 import type { CurvatureReport } from '@hessian-probe/core';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -221,7 +220,7 @@ export function formatNumber(value: number | undefined): string {
  * @example
  * ```ts
  * const html = await buildReportHtml(await readReports('out/reports.jsonl'), { title: 'MNIST' });
- * await writeFileAtomic('out/report.html', html);
+ * await writeTextAtomic('out/report.html', html); // from @hessian-probe/example-kit
  * ```
  */
 export async function buildReportHtml(
@@ -284,14 +283,4 @@ export async function buildReportHtml(
     '</html>',
     '',
   ].join('\n');
-}
-
-/**
- * Writes `text` to `path` atomically: to a temporary file beside it, then renamed over it, so
- * that a reader never sees a half-written page.
- */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, text, 'utf8');
-  await rename(temporary, path);
 }

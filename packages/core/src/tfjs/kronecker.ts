@@ -19,14 +19,13 @@ import {
   unfoldPatches,
 } from './kronecker-conv.js';
 import { flattenLayers, type WeightLike } from './layouts.js';
-import { endsInActivation } from './logits.js';
-import { LOSS_NAMES, type LossName } from './losses.js';
+import type { LossName } from './losses.js';
 import {
   type CurvatureModel,
   checkSupportedLayers,
-  KERAS_LOSSES,
   type KerasLossName,
   modelCurvature,
+  resolveModelLoss,
 } from './model.js';
 import type { Tf } from './types.js';
 
@@ -149,42 +148,6 @@ interface FactoredLike extends ConvLayerLike {
 interface Factored {
   readonly index: number;
   readonly conv?: ConvConfig;
-}
-
-interface Resolved {
-  readonly loss: LossName;
-  readonly strip: boolean;
-}
-
-function resolveLoss(
-  model: KroneckerModel,
-  explicit: LossName | KerasLossName | undefined,
-  where: string,
-): Resolved {
-  let name: unknown = explicit;
-  if (name === undefined) {
-    name = Array.isArray(model.loss) && model.loss.length === 1 ? model.loss[0] : model.loss;
-  }
-  let loss: LossName;
-  let keras = false;
-  if ((LOSS_NAMES as readonly unknown[]).includes(name)) loss = name as LossName;
-  else if (typeof name === 'string' && name in KERAS_LOSSES) {
-    loss = KERAS_LOSSES[name as KerasLossName];
-    keras = true;
-  } else {
-    throw new LossError(
-      `${where}: expected options.loss or a compiled loss in ${[...LOSS_NAMES, ...Object.keys(KERAS_LOSSES)].join(', ')}, got ${JSON.stringify(name)}`,
-    );
-  }
-  if (loss === 'meanSquaredError') return { loss, strip: false };
-  const activation = loss === 'softmaxCrossEntropy' ? 'softmax' : 'sigmoid';
-  const ends = endsInActivation(model, activation);
-  if (keras && !ends) {
-    throw new LossError(
-      `${where}: expected a model ending in ${activation} for the Keras loss '${String(name)}', got a last layer without it; pass loss: '${loss}' to treat the output as logits`,
-    );
-  }
-  return { loss, strip: ends };
 }
 
 /** The symbolic wiring of a functional tfjs-layers model, as {@link isChain} reads it. */
@@ -388,7 +351,8 @@ export async function kroneckerFactors(
   const where = 'kroneckerFactors';
   const { tf, x, y } = options;
   const { layers, factored } = factoredLayers(model, where);
-  const resolved = resolveLoss(model, options.loss, where);
+  const modelLoss = resolveModelLoss(model, options.loss, where);
+  const resolved = { loss: modelLoss.loss.name, strip: modelLoss.strip !== undefined };
   const n = x.shape[0];
   if (x.rank < 1 || n === undefined || n < 1 || y.rank < 1 || y.shape[0] !== n) {
     throw new OptionError(

@@ -168,7 +168,7 @@ export function modelCurvature(
   }
   const batchSize = options.batchSize ?? n;
   checkInteger(where, 'batchSize', batchSize, 1);
-  const resolved = resolveLoss(model, options.loss);
+  const resolved = resolveModelLoss(model, options.loss, where);
   const sparse = resolved.loss.name === 'softmaxCrossEntropy' && isSparse(y);
   if (sparse) checkClassIds(y, where);
   const { layout, order } = modelLayout(model, layoutKind);
@@ -262,7 +262,8 @@ export interface ModelCurvature extends CurvatureOperator {
   lossValue(): Promise<number>;
 }
 
-interface ResolvedLoss {
+/** The result of {@link resolveModelLoss}. */
+export interface ResolvedLoss {
   readonly loss: OutputLoss;
   readonly strip?: FinalActivation;
 }
@@ -275,12 +276,19 @@ function inference(model: CurvatureModel, x: Tensor): Tensor {
   return out as Tensor;
 }
 
-/** The loss to use and the final activation to take off. */
-function resolveLoss(
+/**
+ * The loss of a model's curvature, from `explicit` or the compiled loss, and the final
+ * activation to take off so that the loss is computed from logits (shared by
+ * {@link modelCurvature} and the Kronecker factors, which must differentiate the same loss).
+ *
+ * @throws {@link LossError} for a missing or unknown loss, or a Keras cross-entropy on a model
+ *   without its final activation; messages start with `where`.
+ */
+export function resolveModelLoss(
   model: CurvatureModel,
   explicit: LossName | KerasLossName | undefined,
+  where: string,
 ): ResolvedLoss {
-  const where = 'modelCurvature';
   let name: unknown = explicit;
   if (name === undefined) {
     const compiled =
