@@ -19,10 +19,12 @@ import {
 } from '@hessian-probe/core/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  BACKENDS,
   clusters,
   seededMathRandom,
   tf,
   tinyModel,
+  useBackend,
   useCpu,
   weightBits,
 } from '../test/tiny-models.js';
@@ -307,59 +309,66 @@ describe('hessianCallback in model.fit()', () => {
     tf.dispose([x, y]);
   });
 
-  it('leaves training bit-identical: same seed, same final weights with and without it', async () => {
-    const { x, y } = tensors();
-    const fit = async (callbacks: (model: tf.Sequential) => tf.CustomCallbackArgs[]) => {
-      // tfjs shuffles with Math.random and draws unseeded dropout masks from it: a seeded
-      // stand-in makes both runs see the same stream, unless the callback consumed from it.
-      vi.spyOn(Math, 'random').mockImplementation(seededMathRandom(9));
-      const model = tinyModel({ dropout: true });
-      await model.fit(x, y, {
-        epochs: 3,
-        batchSize: BATCH,
-        shuffle: true,
-        callbacks: callbacks(model),
-        verbose: 0,
+  it.each(BACKENDS)(
+    'leaves training bit-identical on %s: same seed, same final weights with and without it',
+    async (backend) => {
+      await useBackend(backend);
+      const { x, y } = tensors();
+      const fit = async (callbacks: (model: tf.Sequential) => tf.CustomCallbackArgs[]) => {
+        // tfjs shuffles with Math.random and draws unseeded dropout masks from it: a seeded
+        // stand-in makes both runs see the same stream, unless the callback consumed from it.
+        vi.spyOn(Math, 'random').mockImplementation(seededMathRandom(9));
+        const model = tinyModel({ dropout: true });
+        await model.fit(x, y, {
+          epochs: 3,
+          batchSize: BATCH,
+          shuffle: true,
+          callbacks: callbacks(model),
+          verbose: 0,
+        });
+        vi.restoreAllMocks();
+        return { model, bits: await weightBits(model) };
+      };
+      let callback: HessianCallback | undefined;
+      const withCallback = await fit((model) => {
+        callback = hessianCallback({
+          tf,
+          model,
+          probe: { x: probe.x, y: probe.y },
+          schedule: { everyEpochs: 1, everyBatches: 3 },
+          analyses: {
+            density: true,
+            blocks: { layout: 'class' },
+            layers: { gaussNewtonGap: true, couplingProbes: 2 },
+            kronecker: { topK: 2 },
+            classes: { traceProbes: 2, maxMatvecs: 40 },
+          },
+          budget: 1,
+        });
+        return [callback];
       });
-      vi.restoreAllMocks();
-      return { model, bits: await weightBits(model) };
-    };
-    let callback: HessianCallback | undefined;
-    const withCallback = await fit((model) => {
-      callback = hessianCallback({
-        tf,
-        model,
-        probe: { x: probe.x, y: probe.y },
-        schedule: { everyEpochs: 1, everyBatches: 3 },
-        analyses: {
-          density: true,
-          blocks: { layout: 'class' },
-          layers: { gaussNewtonGap: true, couplingProbes: 2 },
-          kronecker: { topK: 2 },
-          classes: { traceProbes: 2, maxMatvecs: 40 },
-        },
-        budget: 1,
-      });
-      return [callback];
-    });
-    const without = await fit(() => []);
-    // The analyses ran, including the self-check that perturbs and restores the variables.
-    // Steps 0, 3, 4, 6, 8, 9 and 12 (epoch ends 4, 8, 12; batch triggers 3, 6, 9, 12).
-    expect(callback?.history.map((r) => r.step)).toEqual([0, 3, 4, 6, 8, 9, 12]);
-    expect(await selfCheckResult(withCallback.model)).toMatchObject({ checked: 3 });
-    let differing = 0;
-    for (const [i, bits] of withCallback.bits.entries()) {
-      for (let j = 0; j < bits.length; j++) if (bits[j] !== without.bits[i][j]) differing++;
-    }
-    expect(differing).toBe(0);
-    // A control: a callback that draws one number from Math.random changes the weights, so the
-    // comparison above can see a disturbance of the random stream.
-    const disturbed = await fit(() => [{ onEpochEnd: () => void Math.random() }]);
-    const changed = disturbed.bits.some((bits, i) => bits.some((b, j) => b !== without.bits[i][j]));
-    expect(changed).toBe(true);
-    callback?.dispose();
-    tf.dispose([x, y]);
-  });
+      const without = await fit(() => []);
+      // The analyses ran, including the self-check that perturbs and restores the variables.
+      // Steps 0, 3, 4, 6, 8, 9 and 12 (epoch ends 4, 8, 12; batch triggers 3, 6, 9, 12).
+      expect(callback?.history.map((r) => r.step)).toEqual([0, 3, 4, 6, 8, 9, 12]);
+      expect(await selfCheckResult(withCallback.model)).toMatchObject({ checked: 3 });
+      let differing = 0;
+      for (const [i, bits] of withCallback.bits.entries()) {
+        for (let j = 0; j < bits.length; j++) if (bits[j] !== without.bits[i][j]) differing++;
+      }
+      expect(differing).toBe(0);
+      // A control: a callback that draws one number from Math.random changes the weights, so the
+      // comparison above can see a disturbance of the random stream.
+      const disturbed = await fit(() => [{ onEpochEnd: () => void Math.random() }]);
+      const changed = disturbed.bits.some((bits, i) =>
+        bits.some((b, j) => b !== without.bits[i][j]),
+      );
+      expect(changed).toBe(true);
+      callback?.dispose();
+      tf.dispose([x, y]);
+      await useCpu();
+    },
+  );
 
   it('leaks no tensor over epochs, and frees the probe tensors it made on dispose()', async () => {
     const { x, y } = tensors();

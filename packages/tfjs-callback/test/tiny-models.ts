@@ -4,15 +4,23 @@
  * random ops read).
  */
 import { createRandom } from '@hessian-probe/core';
+import { type BackendName, selectBackend } from '@hessian-probe/core/backends';
+import { backendsUnderTest } from '@hessian-probe/core/testing';
 import * as tf from '@tensorflow/tfjs';
 
 export { tf };
 
-/** Switches tfjs to the cpu backend (the one the callback tests run on). */
+/** The backends the invisibility tests run on: cpu, wasm and tensorflow (tfjs-node) where it loads. */
+export const BACKENDS = await backendsUnderTest(tf);
+
+/** Switches tfjs to `name` and checks it took. */
+export async function useBackend(name: BackendName): Promise<void> {
+  await selectBackend(tf, name);
+}
+
+/** Switches tfjs to the cpu backend (the one the callback tests run on unless they name one). */
 export async function useCpu(): Promise<void> {
-  if (!(await tf.setBackend('cpu')) || tf.getBackend() !== 'cpu') {
-    throw new Error('could not switch tfjs to the cpu backend');
-  }
+  await useBackend('cpu');
 }
 
 export interface TinyModelOptions {

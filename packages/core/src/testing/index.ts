@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export { backendsUnderTest } from './backends-under-test.js';
 export { type CountingOperator, countingOperator } from './counting-operator.js';
 export {
   arithmeticTolerance,

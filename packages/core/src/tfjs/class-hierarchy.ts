@@ -308,7 +308,7 @@ export async function classHierarchy(
 ): Promise<ClassHierarchyResult> {
   const where = 'classHierarchy';
   const { tf, x, y, hessian: withHessian = true, seed = 0 } = options;
-  checkSupportedLayers(model);
+  checkSupportedLayers(model, tf.getBackend());
   checkCrossEntropyModel(model, where);
   const c = outputClasses(model, where);
   const n = x.shape[0];

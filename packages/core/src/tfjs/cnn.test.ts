@@ -1,8 +1,10 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { arithmeticTolerance, checkOperatorContract } from '../testing/operator-contract.js';
+import { UnsupportedLayerError } from './errors.js';
 import { hessianOperator, trainableParams } from './hvp.js';
 import { meanSquaredError, softmaxCrossEntropy } from './losses.js';
+import { modelCurvature } from './model.js';
 import { withSecondOrder } from './second-order.js';
 import { BACKENDS, tf, useBackend } from './testing/backends.js';
 import {
@@ -188,18 +190,76 @@ describe('the wasm Conv2DBackpropFilter kernel', () => {
   });
 });
 
-describe.each(BACKENDS)("tfjs's AvgPoolGrad with 'same' padding on %s", (backend) => {
-  it('divides border windows by the full pool size (why AveragePooling2D same is unsupported)', async () => {
-    await useBackend(backend);
-    // x 3×3, pool 2, stride 2, 'same': windows of 4, 2, 2 and 1 valid entries; the forward pass
-    // divides by those counts, so d Σ avgPool(x) / dx is 1/4, 1/2, 1/2 and 1 at the corners.
-    const x = tf.zeros([1, 3, 3, 1]) as tf.Tensor4D;
-    const g = tf.grad((t: Tensor) => tf.sum(tf.avgPool(t as tf.Tensor4D, 2, 2, 'same')))(x);
-    const tfjs = Array.from(g.dataSync());
-    const exact = [0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1];
-    console.info(`[${backend}] avgPool 'same' gradient: tfjs [${tfjs}] exact [${exact}]`);
-    expect(tfjs).not.toEqual(exact);
-    expect(tfjs[8]).toBe(0.25);
-    tf.dispose([x, g]);
-  });
+describe.each(BACKENDS)("AveragePooling2D with 'same' padding on %s", (backend) => {
+  // x 3×3, pool 2, stride 2, 'same': windows of 4, 2, 2 and 1 valid entries; the forward pass
+  // divides by those counts, so d Σ avgPool(x) / dx is 1/4, 1/2, 1/2 and 1 at the corners.
+  const exact = [0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1];
+  const native = backend === 'tensorflow';
+
+  it(
+    native
+      ? "has TensorFlow's exact AvgPoolGrad"
+      : 'has an AvgPoolGrad that divides border windows by the full pool size (why it is refused)',
+    async () => {
+      await useBackend(backend);
+      const x = tf.zeros([1, 3, 3, 1]) as tf.Tensor4D;
+      const g = tf.grad((t: Tensor) => tf.sum(tf.avgPool(t as tf.Tensor4D, 2, 2, 'same')))(x);
+      const tfjs = Array.from(g.dataSync());
+      console.info(`[${backend}] avgPool 'same' gradient: tfjs [${tfjs}] exact [${exact}]`);
+      if (native) {
+        expect(tfjs).toEqual(exact);
+      } else {
+        expect(tfjs).not.toEqual(exact);
+        expect(tfjs[8]).toBe(0.25);
+      }
+      tf.dispose([x, g]);
+    },
+  );
+
+  it(
+    native
+      ? 'is exact in a Hessian (float64 reference)'
+      : 'is refused by modelCurvature, naming the layer and backend',
+    async () => {
+      await useBackend(backend);
+      const layers: ReferenceLayer[] = [
+        { type: 'conv2d', kernel: 2, filters: 2, strides: 1, activation: 'tanh' },
+        { type: 'avgPool', pool: 3, strides: 2, padding: 'same' },
+        { type: 'flatten' },
+        { type: 'dense', units: C, activation: 'linear' },
+      ];
+      const model = tf.sequential({ layers: layers.map((l, i) => tfLayer(l, i === 0)) });
+      const theta = setSeededWeights(tf, model, 54, 1.5);
+      const x = gaussianData(55, N, INPUT[0] * INPUT[1] * INPUT[2]);
+      const targets = oneHotLabels(N, C).dense;
+      const xs = tf.tensor4d(Float32Array.from(x), [N, ...INPUT]);
+      const ys = tf.tensor2d(Float32Array.from(targets), [N, C]);
+      if (!native) {
+        const curvature = () =>
+          modelCurvature(model, { tf, x: xs, y: ys, loss: 'softmaxCrossEntropy' });
+        expect(curvature).toThrow(UnsupportedLayerError);
+        expect(curvature).toThrow(
+          new RegExp(`${model.layers[1]?.name}.*'same' on the ${backend} backend`),
+        );
+      } else {
+        const reference = finiteDifferenceHessian(
+          referenceSequential(layers, INPUT, x, targets, N, 'softmaxCrossEntropy'),
+          theta,
+        );
+        const { operator } = modelCurvature(model, {
+          tf,
+          x: xs,
+          y: ys,
+          loss: 'softmaxCrossEntropy',
+        });
+        const worst = await checkOperatorContract(operator, reference, {
+          tolerance: TOLERANCE,
+          probes: 3,
+        });
+        console.info(`[${backend}] AveragePooling2D('same'): worst ${worst.toExponential(2)}`);
+      }
+      model.dispose();
+      tf.dispose([xs, ys]);
+    },
+  );
 });

@@ -188,6 +188,7 @@ function isChain(model: KroneckerModel): boolean {
 function factoredLayers(
   model: KroneckerModel,
   where: string,
+  backend: string,
 ): { layers: FactoredLike[]; factored: Factored[] } {
   const cls = model.getClassName?.();
   if (cls !== undefined && cls !== 'Sequential' && !isChain(model)) {
@@ -196,7 +197,7 @@ function factoredLayers(
       [cls],
     );
   }
-  checkSupportedLayers(model);
+  checkSupportedLayers(model, backend);
   // A functional chain lists its InputLayer; applying the layers in order starts after it.
   const layers = (flattenLayers(model) as FactoredLike[]).filter(
     (l) => l.getClassName() !== 'InputLayer',
@@ -350,7 +351,7 @@ export async function kroneckerFactors(
 ): Promise<KroneckerLayerFactors[]> {
   const where = 'kroneckerFactors';
   const { tf, x, y } = options;
-  const { layers, factored } = factoredLayers(model, where);
+  const { layers, factored } = factoredLayers(model, where, tf.getBackend());
   const modelLoss = resolveModelLoss(model, options.loss, where);
   const resolved = { loss: modelLoss.loss.name, strip: modelLoss.strip !== undefined };
   const n = x.shape[0];

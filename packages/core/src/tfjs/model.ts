@@ -159,7 +159,7 @@ export function modelCurvature(
   const { tf, x, y, kind = 'hessian', layout: layoutKind = 'tensor' } = options;
   checkOneOf(where, 'kind', kind, ['hessian', 'ggn']);
   checkOneOf(where, 'layout', layoutKind, LAYOUT_KINDS);
-  checkSupportedLayers(model);
+  checkSupportedLayers(model, tf.getBackend());
   const n = x.shape[0];
   if (x.rank < 1 || n === undefined || n < 1 || y.rank < 1 || y.shape[0] !== n) {
     throw new OptionError(
@@ -360,14 +360,20 @@ interface LayerConfig {
 /**
  * Throws an {@link UnsupportedLayerError} listing every layer of `model` (nested models
  * expanded) whose class, activation or configuration hessian-probe has not verified against a
- * float64 reference, with the reason for each.
+ * float64 reference on `backend`, with the reason for each.
+ *
+ * @param backend - the tfjs backend the analysis runs on (`tf.getBackend()`): AveragePooling2D
+ *   with padding 'same' is exact on 'tensorflow' and refused on the others.
  *
  * @example
  * ```ts
- * checkSupportedLayers(model); // before any tensor work
+ * checkSupportedLayers(model, tf.getBackend()); // before any tensor work
  * ```
  */
-export function checkSupportedLayers(model: { readonly layers: readonly LayerLike[] }): void {
+export function checkSupportedLayers(
+  model: { readonly layers: readonly LayerLike[] },
+  backend: string,
+): void {
   const layers = flattenLayers(model);
   const problems: { label: string; reason: string }[] = [];
   for (const [index, layer] of layers.entries()) {
@@ -398,11 +404,14 @@ export function checkSupportedLayers(model: { readonly layers: readonly LayerLik
         reason:
           "center or scale false: tfjs's batchNorm gradient needs both the offset and the scale tensor (even the first-order gradient throws without them)",
       });
-    } else if (cls === 'AveragePooling2D' && config.padding === 'same') {
+    } else if (
+      cls === 'AveragePooling2D' &&
+      config.padding === 'same' &&
+      backend !== 'tensorflow'
+    ) {
       problems.push({
         label,
-        reason:
-          "padding 'same': tfjs's AvgPoolGrad divides border windows by the full pool size while the forward pass divides by the valid count, so even the first-order gradient is wrong",
+        reason: `padding 'same' on the ${backend} backend: its AvgPoolGrad divides border windows by the full pool size while the forward pass divides by the valid count, so even the first-order gradient is wrong (the 'tensorflow' backend of tfjs-node is exact)`,
       });
     }
   }

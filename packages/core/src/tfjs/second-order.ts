@@ -70,7 +70,8 @@ let activation: Activation | undefined;
  * do not keep an analysis pending across unrelated training.
  *
  * On the wasm backend it also registers a `Conv2DBackpropFilter` kernel (missing in
- * tfjs-backend-wasm 4.22), built from PadV2, Transpose, a dilated Conv2D and Slice.
+ * tfjs-backend-wasm 4.22), built from PadV2, Transpose, a dilated Conv2D and Slice; on the
+ * 'tensorflow' backend (tfjs-node) a `MaxPoolGradGrad` kernel running TensorFlow's own op.
  *
  * @param tf - the TensorFlow.js namespace in use.
  * @param fn - synchronous or async work; its result (or promise) is returned.
@@ -136,12 +137,13 @@ function leave(): void {
 function install(tf: Tf): () => void {
   const configs = secondOrderGradients(tf);
   const savedGradients = configs.map((c) => [c.kernelName, tf.getGradient(c.kernelName)] as const);
-  const addedKernels: string[] = [];
+  const addedKernels: KernelConfig[] = [];
   try {
     for (const config of configs) tf.registerGradient(config);
-    if (tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined) {
-      tf.registerKernel(wasmConv2DBackpropFilter(tf));
-      addedKernels.push('Conv2DBackpropFilter');
+    for (const kernel of [wasmConv2DBackpropFilter(tf), tensorflowMaxPoolGradGrad(tf)]) {
+      if (tf.getKernel(kernel.kernelName, kernel.backendName) !== undefined) continue;
+      tf.registerKernel(kernel);
+      addedKernels.push(kernel);
     }
   } catch (error) {
     restoreAll();
@@ -152,7 +154,8 @@ function install(tf: Tf): () => void {
       if (original) tf.registerGradient(original);
       else if (tf.getGradient(name)) tf.unregisterGradient(name);
     }
-    for (const name of addedKernels) tf.unregisterKernel(name, 'wasm');
+    for (const { kernelName, backendName } of addedKernels)
+      tf.unregisterKernel(kernelName, backendName);
   }
   return restoreAll;
 }
@@ -286,6 +289,9 @@ function secondOrderGradients(tf: Tf): GradConfig[] {
       inputsToSave: ['input', 'output'],
       gradFunc: (ddx, [input, output], attrs) => ({
         dy: () => {
+          if (tf.getBackend() === 'tensorflow') {
+            return run('MaxPoolGradGrad', { input, output, dy: one(ddx) }, attrs);
+          }
           const { indexes } = tf.maxPoolWithArgmax(
             input as Parameters<Tf['maxPoolWithArgmax']>[0],
             attrs.filterSize as Pair,
@@ -455,6 +461,63 @@ function wasmBatchMatMulExplicitTransposes(tf: Tf, original: KernelConfig): Kern
     return out;
   };
   return { ...original, kernelFunc };
+}
+
+/** What hessian-probe uses of tfjs-node's `NodeJSKernelBackend` (tfjs-node 4.22). */
+interface NativeBackend {
+  binding: Record<'TF_FLOAT' | 'TF_ATTR_TYPE' | 'TF_ATTR_INT' | 'TF_ATTR_STRING', number>;
+  executeSingleOutput(
+    name: string,
+    attrs: { name: string; type: number; value: unknown }[],
+    inputs: TensorInfo[],
+  ): TensorInfo;
+}
+
+/**
+ * TensorFlow's own `MaxPoolGradGrad` op for the 'tensorflow' backend (tfjs-node), which has no
+ * `MaxPoolWithArgmax` kernel: the adjoint of MaxPoolGrad in its `dy` input gathers ddx at each
+ * window's argmax, exactly as TensorFlow (Python) differentiates MaxPoolGrad. Inputs `input`,
+ * `output` (of the MaxPool) and `dy` (the ddx being routed); attributes as MaxPoolGrad's.
+ */
+function tensorflowMaxPoolGradGrad(tf: Tf): KernelConfig {
+  const kernelFunc: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+    const input = inputs.input as TensorInfo;
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as Pair,
+      attrs.strides as Pair,
+      1,
+      attrs.pad as 'valid' | 'same' | number,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    if (info.padInfo.type !== 'VALID' && info.padInfo.type !== 'SAME') {
+      throw new Error(
+        `MaxPoolGradGrad (tensorflow, hessian-probe): expected padding 'valid' or 'same', got ${info.padInfo.type}`,
+      );
+    }
+    const native = backend as NativeBackend;
+    const { binding } = native;
+    return native.executeSingleOutput(
+      'MaxPoolGradGrad',
+      [
+        { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+        {
+          name: 'ksize',
+          type: binding.TF_ATTR_INT,
+          value: [1, info.filterHeight, info.filterWidth, 1],
+        },
+        {
+          name: 'strides',
+          type: binding.TF_ATTR_INT,
+          value: [1, info.strideHeight, info.strideWidth, 1],
+        },
+        { name: 'padding', type: binding.TF_ATTR_STRING, value: info.padInfo.type },
+        { name: 'data_format', type: binding.TF_ATTR_STRING, value: 'NHWC' },
+      ],
+      [input, inputs.output as TensorInfo, inputs.dy as TensorInfo],
+    );
+  };
+  return { kernelName: 'MaxPoolGradGrad', backendName: 'tensorflow', kernelFunc };
 }
 
 /**

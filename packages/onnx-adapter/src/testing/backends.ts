@@ -1,14 +1,14 @@
-/** The tfjs backends this package's tests run on, as in core (tfjs-node cannot be installed here). */
+import { type BackendName, selectBackend } from '@hessian-probe/core/backends';
+import { backendsUnderTest } from '@hessian-probe/core/testing';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 
-/** Backends every tfjs suite of this package runs on. */
-export const BACKENDS = ['cpu', 'wasm'] as const;
+/** The backends every tfjs suite of this package runs on, as in core. */
+export const BACKENDS = await backendsUnderTest(tf);
 
 /** Switches tfjs to `name` and checks it took. */
-export async function useBackend(name: (typeof BACKENDS)[number]): Promise<typeof tf> {
-  if (!(await tf.setBackend(name)) || tf.getBackend() !== name) {
-    throw new Error(`could not switch tfjs to the ${name} backend`);
-  }
+export async function useBackend(name: BackendName): Promise<typeof tf> {
+  await selectBackend(tf, name);
   return tf;
 }
+
+export { tf };

@@ -1,17 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { type BackendName, selectBackend } from '../../backends/index.js';
+import { backendsUnderTest } from '../../testing/backends-under-test.js';
 
-/** The backends every tfjs suite runs on (tfjs-node cannot be installed on these machines). */
-export const BACKENDS = ['cpu', 'wasm'] as const;
+/** The backends every tfjs suite runs on: cpu, wasm and tensorflow (tfjs-node) where it loads. */
+export const BACKENDS = await backendsUnderTest(tf);
 
-/**
- * Switches tfjs to `name` and checks it took. In Node the wasm backend finds its .wasm files
- * next to its own module, so no `setWasmPaths` call is needed.
- */
-export async function useBackend(name: (typeof BACKENDS)[number]): Promise<typeof tf> {
-  if (!(await tf.setBackend(name)) || tf.getBackend() !== name) {
-    throw new Error(`could not switch tfjs to the ${name} backend`);
-  }
+/** Switches tfjs to `name` and checks it took. */
+export async function useBackend(name: BackendName): Promise<typeof tf> {
+  await selectBackend(tf, name);
   return tf;
 }
 
