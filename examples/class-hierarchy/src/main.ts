@@ -4,13 +4,11 @@
  * MLP on real MNIST digits, before and after training.
  *
  * Flags: --hidden h (64), --train-per-class n (500), --probe-per-class n (100: N = 1000),
- * --epochs e (20), --top-k k (101 = C² + 1), --seed s (1), --backend wasm|cpu (wasm),
+ * --epochs e (20), --top-k k (101 = C² + 1), --seed s (1), --backend tensorflow|wasm|cpu (the fastest that loads),
  * --quick (h = 16, 200 training and 20 probe digits per class, 4 epochs, top-k 11),
  * --json PATH (the rows), --markdown PATH (the tables).
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
@@ -21,6 +19,7 @@ import {
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
+import * as tf from '@tensorflow/tfjs';
 import { formatTables, runClassHierarchy } from './class-hierarchy.js';
 
 const { values, options, backend } = await parseFlagsOrExit('class-hierarchy', async () => {

@@ -10,12 +10,10 @@
  * --hidden h (16), --classes list (C of the synthetic data sets, default 10,32; digits always 10),
  * --epochs E (5), --batch-size B (20), --learning-rate η (0.01, Adam), --exact-max-dim P (1200:
  * dense assembly up to this P, randomized blockNorms above), --probes k (8), --seed s (1),
- * --backend wasm|cpu (wasm), --quick (pool 7, N = 200, h = 8, 2 epochs, C = 10 only: under a minute),
+ * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (pool 7, N = 200, h = 8, 2 epochs, C = 10 only: under a minute),
  * --json PATH (the per-epoch rows), --markdown PATH (the tables).
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
@@ -28,6 +26,7 @@ import {
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
+import * as tf from '@tensorflow/tfjs';
 import {
   defaultSeries,
   formatChanges,

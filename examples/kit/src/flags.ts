@@ -2,11 +2,16 @@
  * Command-line flags shared by the experiments: typed parsing of `--name value` strings with
  * errors that name the flag, and the tfjs backend switch.
  */
+import {
+  type BackendName,
+  describeBackendChoice,
+  selectBackend,
+} from '@hessian-probe/core/backends';
 import type * as tfjs from '@tensorflow/tfjs';
 
 /**
  * The flags every experiment takes, as `node:util` `parseArgs` options: `--seed N`,
- * `--backend wasm|cpu` (default wasm), `--quick` (small sizes, under a minute), `--json PATH`
+ * `--backend tensorflow|wasm|cpu` (default: the fastest that loads), `--quick` (small sizes, under a minute), `--json PATH`
  * (the rows as an array of objects) and `--markdown PATH` (the tables).
  *
  * @example
@@ -19,7 +24,7 @@ import type * as tfjs from '@tensorflow/tfjs';
  */
 export const EXPERIMENT_FLAGS = {
   seed: { type: 'string' },
-  backend: { type: 'string', default: 'wasm' },
+  backend: { type: 'string', default: 'auto' },
   quick: { type: 'boolean', default: false },
   json: { type: 'string' },
   markdown: { type: 'string' },
@@ -157,26 +162,23 @@ export async function parseFlagsOrExit<T>(
   }
 }
 
-/** The tfjs backends the experiments run on (tfjs-node cannot be installed on these machines). */
-export type ExampleBackend = 'wasm' | 'cpu';
-
 /**
- * Switches tfjs to the backend named by `--backend` (default 'wasm'; import
- * `@tensorflow/tfjs-backend-wasm` first to register it).
+ * Switches tfjs to the backend named by `--backend` (`tensorflow`, `wasm` or `cpu`), or by
+ * default to the fastest one that loads here ('tensorflow' when tfjs-node is installed, else
+ * wasm, else cpu), and prints the choice on stderr.
  *
- * @throws RangeError for another name; Error when tfjs cannot switch.
+ * @throws BackendUnavailableError (from `@hessian-probe/core/backends`) for an unknown or
+ *   unavailable backend, saying why.
  * @example
  * ```ts
- * const backend = await useBackend(tf, values.backend);
+ * const backend = await useBackend(tf, values.backend); // 'tensorflow' | 'wasm' | 'cpu'
  * ```
  */
 export async function useBackend(
   tf: typeof tfjs,
-  text: string | undefined = 'wasm',
-): Promise<ExampleBackend> {
-  if (text !== 'wasm' && text !== 'cpu') {
-    throw new RangeError(`--backend: expected wasm or cpu, got ${text}`);
-  }
-  if (!(await tf.setBackend(text))) throw new Error(`could not switch tfjs to ${text}`);
-  return text;
+  text: string | undefined = 'auto',
+): Promise<BackendName> {
+  const choice = await selectBackend(tf, text as BackendName | 'auto');
+  process.stderr.write(`${describeBackendChoice(choice)}\n`);
+  return choice.name;
 }

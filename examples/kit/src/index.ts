@@ -13,7 +13,6 @@ export {
 } from './digits.js';
 export {
   EXPERIMENT_FLAGS,
-  type ExampleBackend,
   experimentArgs,
   type IntegerListOptions,
   integerList,

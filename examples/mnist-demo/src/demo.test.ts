@@ -104,13 +104,16 @@ describe('buildReportHtml', () => {
 
 describe('the command line', () => {
   it('parses the flags, with their defaults', () => {
-    expect(parseFlags([])).toEqual({ epochs: 5, port: 9464, out: 'out', help: false });
-    expect(parseFlags(['--', '--epochs', '2', '--port', '0', '--out', 'x'])).toEqual({
-      epochs: 2,
-      port: 0,
-      out: 'x',
+    expect(parseFlags([])).toEqual({
+      epochs: 5,
+      port: 9464,
+      out: 'out',
+      backend: 'auto',
       help: false,
     });
+    expect(
+      parseFlags(['--', '--epochs', '2', '--port', '0', '--out', 'x', '--backend', 'wasm']),
+    ).toEqual({ epochs: 2, port: 0, out: 'x', backend: 'wasm', help: false });
     expect(parseFlags(['--help']).help).toBe(true);
   });
 
@@ -119,6 +122,7 @@ describe('the command line', () => {
     [['--epochs', '2.5'], /--epochs/],
     [['--port', '70000'], /--port: expected an integer in \[0, 65535\]/],
     [['--out', ''], /--out/],
+    [['--backend', 'webgl'], /--backend: expected tensorflow, wasm, cpu or auto, got webgl/],
     [['--batch', '3'], /Unknown option '--batch'/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseFlags(argv)).toThrow(message);

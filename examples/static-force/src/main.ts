@@ -6,12 +6,10 @@
  *
  * Flags: --samples N (256), --input d (16), --hidden h (16), --classes 2,4,… ,
  * --exact-max-dim P (1024: dense assembly up to this P, randomized blockNorms above),
- * --probes k (8), --seed s (1), --backend wasm|cpu (wasm), --quick (small sizes, C ≤ 32),
+ * --probes k (8), --seed s (1), --backend tensorflow|wasm|cpu (the fastest that loads), --quick (small sizes, C ≤ 32),
  * --json PATH (the rows), --markdown PATH (the three tables).
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
@@ -23,6 +21,7 @@ import {
   useBackend,
   writeResults,
 } from '@hessian-probe/example-kit';
+import * as tf from '@tensorflow/tfjs';
 import {
   DEFAULT_CLASSES,
   fitExponents,

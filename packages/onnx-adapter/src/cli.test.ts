@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeReport, runAnalyses } from '@hessian-probe/core';
+import { type BackendName, selectBackend } from '@hessian-probe/core/backends';
 import * as tf from '@tensorflow/tfjs';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { CLI_BUDGETS, FORWARD_ONLY_PROBES, main } from './cli.js';
 import { onnxCurvature } from './curvature.js';
 import { forwardOnlyTrace } from './forward-only.js';
 import { writeNpy } from './npy.js';
+import { BACKENDS } from './testing/backends.js';
 import { buildModel, mlpModel, normals } from './testing/models.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -143,8 +145,12 @@ describe('hessian-probe onnx', () => {
     expect(report.density?.negativeMass).toBeGreaterThanOrEqual(0);
     expect(report.blocks?.names).toEqual(['w1', 'b1', 'w2', 'b2']);
 
-    // The same numbers as runAnalyses called directly on the same operator.
-    await tf.setBackend('cpu');
+    // The same numbers as runAnalyses called directly on the same operator, on the backend
+    // the command chose (the fastest that loads) and recorded.
+    const { backend } = (report as unknown as { conversion: { backend: BackendName } }).conversion;
+    expect(backend).toBe(BACKENDS.at(-1));
+    expect(run.stderr).toContain(`tfjs backend: ${backend}`);
+    await selectBackend(tf, backend);
     const curvature = await onnxCurvature(bytes, {
       tf,
       inputs: { x: { data: x, shape: [N, 4] } },
@@ -250,7 +256,10 @@ describe('hessian-probe onnx', () => {
     expect(run.stdout).toMatch(/curvature\s+Gauss–Newton \(ggn\)/);
     const report = decodeReport(await readFile(path('ggn.json'), 'utf8'));
     expect(report.kind).toBe('ggn');
-    await tf.setBackend('cpu');
+    await selectBackend(
+      tf,
+      (report as unknown as { conversion: { backend: BackendName } }).conversion.backend,
+    );
     const ggn = await onnxCurvature(bytes, {
       tf,
       inputs: { x: { data: x, shape: [N, 4] } },

@@ -30,6 +30,14 @@ import {
   type RunAnalysesOptions,
   runAnalyses,
 } from '@hessian-probe/core';
+import {
+  BACKEND_NAMES,
+  type BackendChoice,
+  type BackendName,
+  BackendUnavailableError,
+  describeBackendChoice,
+  selectBackend,
+} from '@hessian-probe/core/backends';
 import { meanSquaredError, softmaxCrossEntropy, type Tf } from '@hessian-probe/core/tfjs';
 import * as tfjs from '@tensorflow/tfjs';
 import type { Scalar } from '@tensorflow/tfjs-core';
@@ -106,7 +114,8 @@ Options of analyze:
   --out ANNOTATED.onnx         write the model with the report in its metadata_props
   --json REPORT.json           write the CurvatureReport as JSON
   --force                      allow --out to replace MODEL.onnx
-  --backend cpu|wasm           TensorFlow.js backend (default cpu; not with --forward-only)
+  --backend NAME               TensorFlow.js backend: tensorflow, wasm or cpu (default: the
+                               fastest that loads; not with --forward-only)
   --tolerance T                conversion tolerance vs onnxruntime (default 1e-4, relative)
   --forward-only               for graphs with operators the converter lacks: estimate only the
                                trace and per-initializer block traces from onnxruntime forward
@@ -264,7 +273,7 @@ interface AnalyzeOptions {
   readonly analyses: readonly AnalysisName[];
   readonly k: number;
   readonly seed: number;
-  readonly backend: 'cpu' | 'wasm';
+  readonly backend: BackendName | 'auto';
   readonly tolerance?: number;
   readonly out?: string;
   readonly json?: string;
@@ -313,9 +322,11 @@ function checkOptions(values: Values): AnalyzeOptions {
     }
     return n;
   };
-  const backend = values.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'wasm') {
-    throw new CliUsageError(`--backend: expected cpu or wasm, got '${backend}'`);
+  const backend = (values.backend ?? 'auto') as BackendName | 'auto';
+  if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) {
+    throw new CliUsageError(
+      `--backend: expected ${BACKEND_NAMES.join(', ')} or auto, got '${backend}'`,
+    );
   }
   let tolerance: number | undefined;
   if (values.tolerance !== undefined) {
@@ -624,15 +635,25 @@ async function checkOutputPath(path: string, flag: string, modelPath: string, fo
   }
 }
 
-async function useBackend(tf: typeof tfjs, name: 'cpu' | 'wasm'): Promise<void> {
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend(name)) || tf.getBackend() !== name) {
-    throw new CliUsageError(`--backend ${name}: TensorFlow.js could not switch to it`);
+async function useBackend(
+  tf: typeof tfjs,
+  name: BackendName | 'auto',
+  io: CliIo,
+): Promise<BackendName> {
+  let choice: BackendChoice;
+  try {
+    choice = await selectBackend(tf as unknown as Tf, name);
+  } catch (error) {
+    if (error instanceof BackendUnavailableError)
+      throw new CliUsageError(`--backend: ${error.message}`);
+    throw error;
   }
-  // The cpu backend greets Node.js users on first use, recommending tfjs-node (which this
-  // project cannot use); the greeting is noise in a command's output.
+  io.stderr(`hessian-probe: ${describeBackendChoice(choice)}\n`);
+  // The cpu backend greets Node.js users on first use, recommending tfjs-node; the choice line
+  // above already says why it was not used, so the greeting is noise in a command's output.
   const backend = tf.backend() as unknown as { firstUse?: boolean };
-  if (name === 'cpu' && backend.firstUse === true) backend.firstUse = false;
+  if (choice.name === 'cpu' && backend.firstUse === true) backend.firstUse = false;
+  return choice.name;
 }
 
 /** Counts matvecs and, on a terminal, redraws a progress line every few products. */
@@ -692,7 +713,7 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
   if (o.forwardOnly)
     return analyzeForwardOnly(modelPath, bytes, model, inputs, size, labels, o, io);
   // 2. Conversion, checked against onnxruntime.
-  await useBackend(tfjs, o.backend);
+  const backend = await useBackend(tfjs, o.backend, io);
   const tf = tfjs as unknown as Tf;
   progress(`hessian-probe: converting ${modelPath} and checking it against onnxruntime…`);
   let curvature: OnnxCurvature;
@@ -748,7 +769,7 @@ async function analyze(modelPath: string, values: Values, io: CliIo): Promise<nu
       maxAbsDifference: check.maxAbsDifference,
       relativeDifference: check.relativeDifference,
       tolerance: check.tolerance,
-      backend: o.backend,
+      backend,
     };
     const input: CurvatureReportInput = {
       schemaVersion: REPORT_SCHEMA_VERSION,
