@@ -151,6 +151,7 @@ describe('runAnalyses against a dense reference', () => {
       steps: 12,
       gridSize: 2,
       seed: layerSeed1,
+      reorthogonalize: 'partial',
     });
     const layerTrace = await estimateTrace(dense1, { matvecs: 9, seed: layerSeed1 });
     expect(result.layers?.[0]).toMatchObject({
@@ -273,9 +274,7 @@ describe('runAnalyses against a dense reference', () => {
     expect(alone.matvecs).toBe(30);
   });
 
-  it("passes the operator's declared precision to Lanczos (float32 products)", async () => {
-    // With u = 2^-24 declared, 'partial' holds the basis to √u, not √ε: other Ritz values than
-    // the same products declared as float64. The section must see the declared precision.
+  it('passes the operator itself, with its declared precision, to the density', async () => {
     const rounded: LinearOperator = {
       dim: n,
       precision: 2 ** -24,
@@ -283,18 +282,18 @@ describe('runAnalyses against a dense reference', () => {
         return (await operator.matvec(v)).map(Math.fround);
       },
     };
-    const undeclared: LinearOperator = { dim: n, matvec: rounded.matvec };
     const seeds = analysisSeeds(5);
-    const options = { probes: 2, steps: 40, gridSize: 2, seed: seeds.density };
-    const declared = await spectralDensity(rounded, options);
-    const asFloat64 = await spectralDensity(undeclared, options);
-    expect(declared.nodes).not.toEqual(asFloat64.nodes);
-    const result = await runAnalyses(rounded, tensors, {
-      density: { probes: 2, steps: 40, gridSize: 2 },
-      seed: 5,
+    const density = { probes: 2, steps: 40, gridSize: 2 };
+    const direct = await spectralDensity(rounded, {
+      ...density,
+      seed: seeds.density,
+      negativeThreshold: 'resolution',
     });
-    expect(result.density?.lambdaMin).toBe(declared.lambdaMin);
-    expect(result.density?.lambdaMax).toBe(declared.lambdaMax);
+    expect(direct.precision).toBe(2 ** -24);
+    const result = await runAnalyses(rounded, tensors, { density, seed: 5 });
+    expect(result.density?.lambdaMin).toBe(direct.lambdaMin);
+    expect(result.density?.lambdaMax).toBe(direct.lambdaMax);
+    expect(result.density?.negativeMass).toBe(direct.negativeMass);
   });
 
   it('uses the operator layout by default for blocks and layers', async () => {
@@ -399,7 +398,12 @@ describe('runAnalyses: options are checked before the first product', () => {
     ['k > dim', { eigen: { k: n + 1 } }, OptionError, /eigen\.k/],
     ['tol <= 0', { eigen: { k: 1, tol: 0 } }, OptionError, /eigen\.tol/],
     ['maxMatvecs < k', { eigen: { k: 3, maxMatvecs: 2 } }, OptionError, /eigen\.maxMatvecs/],
-    ['hutch++ below 3', { trace: { matvecs: 2 } }, OptionError, /trace\.matvecs/],
+    [
+      'hutch++ below 3',
+      { trace: { matvecs: 2, method: 'hutch++' } },
+      OptionError,
+      /trace\.matvecs/,
+    ],
     [
       'an unknown method',
       { trace: { matvecs: 9, method: 'exact' as 'hutch++' } },

@@ -42,9 +42,9 @@ export interface EigenAnalysisOptions {
 
 /** Options of the trace section of {@link runAnalyses} ({@link estimateTrace}). */
 export interface TraceAnalysisOptions {
-  /** Matrix-vector products to spend: >= 3 for `'hutch++'`, >= 1 for `'hutchinson'`. */
+  /** Matrix-vector products to spend: >= 3 for `'hutch++'`, >= 1 otherwise. */
   matvecs: number;
-  /** Estimator (default `'hutch++'`). */
+  /** Estimator (default `'auto'`: the better of the two for the operator, see estimateTrace). */
   method?: TraceMethod;
 }
 
@@ -289,7 +289,7 @@ export async function runAnalyses(
       estimate: run.estimate,
       stderr: run.stderr,
       matvecs: run.matvecs,
-      method: checked.trace.method,
+      method: run.method,
     };
   }
   if (checked.density) {
@@ -462,8 +462,8 @@ function checkOptions(
   }
   if (trace !== undefined) {
     section('trace', trace);
-    const { matvecs, method = 'hutch++' } = trace;
-    checkOneOf(WHERE, 'trace.method', method, ['hutch++', 'hutchinson']);
+    const { matvecs, method = 'auto' } = trace;
+    checkOneOf(WHERE, 'trace.method', method, ['auto', 'hutch++', 'hutchinson']);
     checkInteger(WHERE, 'trace.matvecs', matvecs, method === 'hutch++' ? 3 : 1);
     checked.trace = { matvecs, method };
   }

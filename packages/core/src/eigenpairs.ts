@@ -4,7 +4,14 @@ import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import type { powerIteration } from './power-iteration.js';
 import { checkSeed, createRandom, type Random } from './random.js';
 import { type SymmetricEigen, symmetricEigen } from './symmetric-eigen.js';
-import { allFinite, norm, orthonormalBasis, scaleInPlace } from './vector.js';
+import {
+  allFinite,
+  norm,
+  normFromSquares,
+  orthonormalBasis,
+  projectOut,
+  scaleInPlace,
+} from './vector.js';
 
 /** Which end of the spectrum {@link topEigenpairs} computes. */
 export type EigenpairTarget = 'largest' | 'smallest' | 'both';
@@ -87,10 +94,6 @@ const EPSILON = 2 ** -52;
  * A Gram–Schmidt pass that keeps more than 1/√2 of the vector's norm leaves it orthogonal to
  * working precision; one that cancels more is repeated (Daniel, Gragg, Kaufman & Stewart 1976).
  */
-const REORTHOGONALIZE_RATIO = Math.SQRT1_2;
-/** Sums of squares outside [TINY, HUGE] are recomputed with the scaled {@link norm}. */
-const TINY = 1e-280;
-const HUGE = 1e280;
 
 /**
  * The k extreme eigenpairs of a symmetric operator by thick-restart Lanczos (Lanczos 1950, J.
@@ -711,112 +714,15 @@ function lanczosStep(
     coefficients[deflation.length + j - 1] = coupling;
   }
   coefficients[deflation.length + j] = alpha;
-  const productNorm = rootOfSquares(squares, product);
-  const before = rootOfSquares(remainderSquares, w);
+  const productNorm = normFromSquares(product, squares);
+  const before = normFromSquares(w, remainderSquares);
   // A remainder within the rounding error of the recurrence, 2ε(‖Aq‖ + |α| + |β|) <= 6ε‖Aq‖
   // entrywise in norm, is zero: Aq is in the span, and Gram–Schmidt would only add noise to T.
   const remaining =
     before <= 8 * EPSILON * productNorm
       ? 0
-      : reorthogonalize(w, [...deflation, ...basis], coefficients, before);
+      : projectOut(w, [...deflation, ...basis], coefficients, before);
   return { remainder: w, remaining, productNorm };
-}
-
-/**
- * Removes from `w`, in place, its components along the orthonormal `vectors` by classical
- * Gram–Schmidt, c = Vᵀw then w ← w − Vc, adding c into `coefficients`; `before` is ‖w‖. The
- * pass is repeated while it cancels more than 1 − 1/√2 of the norm, at most three times: a pass
- * that keeps more leaves `w` orthogonal to working precision (Daniel, Gragg, Kaufman & Stewart
- * 1976), so after the recurrence a Lanczos step needs one. Returns the remaining norm, 0 when
- * `w` is numerically in the span.
- */
-function reorthogonalize(
-  w: Float64Array,
-  vectors: readonly Float64Array[],
-  coefficients: Float64Array,
-  before: number,
-): number {
-  const pass = new Float64Array(vectors.length);
-  for (let round = 0; round < 3 && before > 0; round++) {
-    dotProducts(vectors, w, pass);
-    const after = subtractCombination(vectors, pass, w);
-    for (let i = 0; i < pass.length; i++) coefficients[i] += pass[i];
-    if (after > REORTHOGONALIZE_RATIO * before) return after;
-    before = after;
-  }
-  return 0;
-}
-
-/**
- * out[i] = v_iᵀw for each of `vectors`, two vectors per pass over w with two partial sums each
- * (independent additions run in parallel; w is read once per pair).
- */
-function dotProducts(vectors: readonly Float64Array[], w: Float64Array, out: Float64Array): void {
-  const size = w.length;
-  const count = vectors.length;
-  for (let r = 0; r < count; r += 2) {
-    const v0 = vectors[r];
-    const v1 = r + 1 < count ? vectors[r + 1] : v0;
-    let a0 = 0;
-    let b0 = 0;
-    let a1 = 0;
-    let b1 = 0;
-    let i = 0;
-    for (; i + 1 < size; i += 2) {
-      const x = w[i];
-      const y = w[i + 1];
-      a0 += v0[i] * x;
-      b0 += v0[i + 1] * y;
-      a1 += v1[i] * x;
-      b1 += v1[i + 1] * y;
-    }
-    if (i < size) {
-      a0 += v0[i] * w[i];
-      a1 += v1[i] * w[i];
-    }
-    out[r] = a0 + b0;
-    if (r + 1 < count) out[r + 1] = a1 + b1;
-  }
-}
-
-/**
- * w ← w − Σ_i c_i v_i, four vectors per pass over w, and returns ‖w‖ (accumulated in the last
- * pass).
- */
-function subtractCombination(
-  vectors: readonly Float64Array[],
-  c: Float64Array,
-  w: Float64Array,
-): number {
-  const size = w.length;
-  let squares = 0;
-  for (let r = 0; r < vectors.length; r += 4) {
-    // A group of fewer than four repeats its first vector with coefficient 0.
-    const v0 = vectors[r];
-    const v1 = r + 1 < vectors.length ? vectors[r + 1] : v0;
-    const v2 = r + 2 < vectors.length ? vectors[r + 2] : v0;
-    const v3 = r + 3 < vectors.length ? vectors[r + 3] : v0;
-    const c0 = c[r];
-    const c1 = r + 1 < vectors.length ? c[r + 1] : 0;
-    const c2 = r + 2 < vectors.length ? c[r + 2] : 0;
-    const c3 = r + 3 < vectors.length ? c[r + 3] : 0;
-    if (r + 4 < vectors.length) {
-      for (let i = 0; i < size; i++) w[i] -= c0 * v0[i] + c1 * v1[i] + c2 * v2[i] + c3 * v3[i];
-    } else {
-      for (let i = 0; i < size; i++) {
-        const x = w[i] - (c0 * v0[i] + c1 * v1[i] + c2 * v2[i] + c3 * v3[i]);
-        w[i] = x;
-        squares += x * x;
-      }
-    }
-  }
-  if (vectors.length === 0) for (let i = 0; i < size; i++) squares += w[i] * w[i];
-  return rootOfSquares(squares, w);
-}
-
-/** √squares = ‖x‖, unless the sum of squares may have overflowed or underflowed. */
-function rootOfSquares(squares: number, x: Float64Array): number {
-  return squares > TINY && squares < HUGE ? Math.sqrt(squares) : norm(x);
 }
 
 /** A random unit vector orthogonal to `basis` (which has fewer than n vectors). */
@@ -825,7 +731,7 @@ function randomOrthogonal(rng: Random, basis: readonly Float64Array[], n: number
     const z = rng.unitVector(n);
     // A random vector is numerically in the span of fewer than dim vectors with probability 0;
     // the loop only guards against that. A start vector is normalised with the scaled norm.
-    if (reorthogonalize(z, basis, new Float64Array(basis.length), 1) > 0) {
+    if (projectOut(z, basis, undefined, 1) > 0) {
       return scaleInPlace(1 / norm(z), z);
     }
   }
@@ -940,7 +846,7 @@ function ritzPairs(
     let squares = 0;
     for (let e = 0; e < x.length; e++) squares += x[e] * x[e];
     // ‖x‖ = 1 up to rounding: normalise x and Ax, and overwrite Ax with Ax − θx.
-    const scale = 1 / rootOfSquares(squares, x);
+    const scale = 1 / normFromSquares(x, squares);
     squares = 0;
     for (let e = 0; e < x.length; e++) {
       const unit = scale * x[e];
@@ -950,7 +856,7 @@ function ritzPairs(
       squares += r * r;
     }
     values[i] = theta;
-    residuals[i] = rootOfSquares(squares, ax);
+    residuals[i] = normFromSquares(ax, squares);
     return x;
   });
   return { values, vectors, residuals };

@@ -201,7 +201,13 @@ describe('layerSpectrum, stochastic route', () => {
 
   it('takes entropy and effective rank from spectralSummary of the same rules', async () => {
     const result = await run;
-    const slq = await spectralDensity(op, { probes, steps, seed: 3, gridSize: 2 });
+    const slq = await spectralDensity(op, {
+      probes,
+      steps,
+      seed: 3,
+      gridSize: 2,
+      reorthogonalize: 'partial',
+    });
     const summary = spectralSummary(slq);
     expect(result.spectralEntropy).toBe(summary.spectralEntropy);
     expect(result.effectiveRank).toBe(summary.effectiveRank);

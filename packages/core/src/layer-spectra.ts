@@ -116,7 +116,8 @@ const BULK_EDGE_SDS = 3;
  *   the symmetric part has the same trace and eigenvalues to that rounding) and solved by
  *   {@link symmetricEigen}. Every metric is then exact up to the operator's rounding.
  * - **stochastic** above: `probes` Lanczos runs of `steps` steps ({@link spectralDensity},
- *   partial reorthogonalisation) give Gauss rules whose measure stands for the eigenvalue
+ *   partial reorthogonalisation: the outlier count reads individual nodes, which need the
+ *   interlacing of an orthogonal projection) give Gauss rules whose measure stands for the eigenvalue
  *   distribution; ‖H‖²_F, entropy, effective rank and participation ratio are the plug-in
  *   estimates of {@link spectralSummary} over it (‖H‖²_F unbiased, degree 2 <= 2m − 1, the
  *   ratios consistent with O(1/probes) bias; |x| is 1-Lipschitz, so Σ|λ| errs by at most
@@ -210,6 +211,7 @@ async function spectrumOf(
     seed,
     gridSize: 2,
     negativeThreshold: 'resolution',
+    reorthogonalize: 'partial',
   });
   const trace = await estimateTrace(op, { matvecs: traceMatvecs, seed });
   const summary = spectralSummary(run);

@@ -1,22 +1,40 @@
+import { OptionError } from './errors.js';
 import { SampleMoments } from './moments.js';
 import { checkedMatvec, type LinearOperator } from './operator.js';
-import { checkInteger, checkOneOf } from './options.js';
+import { checkInteger, checkOneOf, checkPositive } from './options.js';
 import { checkSeed, createRandom, type Random } from './random.js';
-import { dot, orthogonalizeAgainst, orthonormalBasis } from './vector.js';
+import { dot, norm, projectOut, scaleInPlace } from './vector.js';
 
-/** The trace estimators of {@link estimateTrace}. */
-export type TraceMethod = 'hutch++' | 'hutchinson';
+/**
+ * The trace estimators of {@link estimateTrace}: `'auto'` chooses between the two others from
+ * what its first probes show.
+ */
+export type TraceMethod = 'auto' | 'hutch++' | 'hutchinson';
 
-const TRACE_METHODS: readonly TraceMethod[] = ['hutch++', 'hutchinson'];
+const TRACE_METHODS: readonly TraceMethod[] = ['auto', 'hutch++', 'hutchinson'];
 
-/** Options of {@link estimateTrace}. */
+/** Options of {@link estimateTrace}: a budget (`matvecs`) or a precision (`relativeStderr`). */
 export interface EstimateTraceOptions {
   /**
-   * Matrix-vector products to spend, all of them (required): an integer >= 1 for
-   * `'hutchinson'`, >= 3 for `'hutch++'`.
+   * Matrix-vector products to spend, all of them: an integer >= 1 (>= 3 for `'hutch++'`).
+   * Required unless `relativeStderr` is given; not allowed with it.
    */
-  matvecs: number;
-  /** Estimator (default `'hutch++'`). */
+  matvecs?: number;
+  /**
+   * Target relative standard error, in (0, 1): products are spent until stderr <=
+   * relativeStderr · |estimate| or `maxMatvecs` runs out (then `converged` is false). The
+   * number of products is decided in stages from the probes already drawn (Stein's two-stage
+   * rule, repeated at most three times), never by watching the running estimate, which
+   * would bias the error bar low.
+   */
+  relativeStderr?: number;
+  /** Budget cap with `relativeStderr` (default 2000), an integer >= 6. */
+  maxMatvecs?: number;
+  /**
+   * Estimator (default `'auto'`): `'hutchinson'`, `'hutch++'`, or `'auto'`, which draws a
+   * pilot of Hutchinson probes, predicts the variance of both estimators from it, and continues
+   * with the better one (see {@link estimateTrace}).
+   */
   method?: TraceMethod;
   /** Seed of the probe vectors, a safe integer (default 0). */
   seed?: number;
@@ -30,90 +48,285 @@ export interface TraceEstimate {
    * Standard error of `estimate`, same units: the sample standard deviation of the Hutchinson
    * quadratic forms divided by √(their count). For `'hutch++'` these are the forms of the
    * deflated remainder, so it is the standard error given the sketch (the exact part
-   * tr(QᵀAQ) carries none). NaN when fewer than two Hutchinson probes were drawn
-   * (`'hutchinson'` with `matvecs: 1`; `'hutch++'` with `matvecs` 3, or 4 with a full-rank sketch).
+   * tr(QᵀAQ) carries none). NaN when fewer than two Hutchinson probes were drawn.
    */
   stderr: number;
-  /** Matrix-vector products used; always equal to the `matvecs` option. */
+  /** Matrix-vector products used (equal to the `matvecs` option when one was given). */
   matvecs: number;
+  /** The estimator that produced `estimate` (`'auto'` resolves to one of the other two). */
+  method: 'hutch++' | 'hutchinson';
+  /** With `relativeStderr`: whether stderr <= relativeStderr · |estimate| was reached. */
+  converged?: boolean;
 }
 
 const TRACE = 'estimateTrace';
+/** Pilot probes of `'auto'` with `relativeStderr`. */
+const PILOT_PROBES = 10;
+/** Stages of the sample-size rule with `relativeStderr` (the pilot's included). */
+const STAGES = 3;
 
 /**
  * Estimates tr A from matrix-vector products only.
  *
- * - `'hutchinson'` (Hutchinson 1989): the mean of zᵀAz over `matvecs` Rademacher probes z.
- *   Unbiased, with variance 2(‖A‖²_F − Σᵢ A_ii²)/K for K probes.
+ * - `'hutchinson'` (Hutchinson 1989): the mean of zᵀAz over Rademacher probes z. Unbiased,
+ *   with variance 2(‖A‖²_F − Σᵢ A_ii²)/K for K probes.
  * - `'hutch++'` (Meyer, Musco, Musco & Woodruff 2021, "Hutch++: optimal stochastic trace
- *   estimation", Algorithm 1): s = ⌊matvecs/3⌋ products give the sketch A·S with Rademacher S;
+ *   estimation", Algorithm 1): s products give the sketch A·S with Rademacher S;
  *   Q = orth(AS) has r <= s columns (fewer when AS is numerically rank deficient, which keeps
- *   the estimate unbiased); tr(QᵀAQ) is taken exactly with r products; the remaining
- *   matvecs − s − r products run Hutchinson on (I − QQᵀ)A(I − QQᵀ). Unbiased for any Q, and for
- *   spectra that decay fast (a few outliers over a small bulk, as Hessians have) its error is
- *   orders of magnitude below Hutchinson's at the same budget; exact up to rounding when Q
- *   spans A's range (rank A <= s, with a sketch in general position).
+ *   the estimate unbiased); tr(QᵀAQ) is taken exactly with r products; the remaining products
+ *   run Hutchinson on (I − QQᵀ)A(I − QQᵀ). Unbiased for any Q; for spectra that decay fast its
+ *   error is far below Hutchinson's at the same budget, but when the top s eigenvalues hold
+ *   little of ‖A‖²_F it loses (two thirds of the products go to the sketch).
+ * - `'auto'` (default): the first s products (s = ⌊matvecs/3⌋, or 10 with `relativeStderr`)
+ *   are Hutchinson probes z_i with y_i = Az_i. They predict both estimators' variances: for
+ *   Hutchinson the sample variance of z_iᵀy_i; for Hutch++ with Q = orth(Y) the remainder's
+ *   variance 2‖(I−P)A(I−P)‖²_F <= 2‖(I−P)A‖²_F, estimated by leave-one-out (the exchangeability
+ *   idea of Epperly, Tropp & Webber 2024, "XTrace"): y_i is independent of the span of the
+ *   other columns, so ‖(I − P₋ᵢ)y_i‖², which is 1/‖row i of R⁻¹‖² for Y = QR, is an unbiased
+ *   estimate of ‖(I − P₋ᵢ)A‖²_F. The method whose predicted error is smaller at the budget left
+ *   goes on: Hutchinson keeps the pilot's samples; Hutch++ uses the pilot's products as its
+ *   sketch. Measured on Hessian-like spectra: it picks Hutch++ when a few outliers hold most of
+ *   ‖A‖²_F and Hutchinson when they do not (tests).
+ *
+ * With `relativeStderr` the number of probes is decided from the pilot's variance and mean
+ * (Stein's two-stage rule, Stein 1945, at most three stages); the estimate carries `converged`.
  *
  * Options are validated before the first product.
  *
- * @throws {@link OptionError} for a budget below the method's minimum, an unknown method or a
- *   seed that is not a safe integer.
+ * @throws {@link OptionError} for a budget below the method's minimum, both or neither of
+ *   `matvecs` and `relativeStderr`, an unknown method or a seed that is not a safe integer.
  * @throws {@link MatvecError} naming the step when a product throws, has the wrong length or is
  *   not finite.
  *
  * @example
  * ```ts
  * const { estimate, stderr } = await estimateTrace(hessian, { matvecs: 60, seed: 1 });
- * console.log(`tr H = ${estimate} ± ${stderr}`);
+ * const precise = await estimateTrace(hessian, { relativeStderr: 0.01, maxMatvecs: 5000 });
+ * console.log(`tr H = ${precise.estimate} ± ${precise.stderr} (${precise.method})`);
  * ```
  */
 export async function estimateTrace(
   op: LinearOperator,
   options: EstimateTraceOptions,
 ): Promise<TraceEstimate> {
-  const { matvecs, method = 'hutch++', seed = 0 } = options;
+  const { matvecs, relativeStderr, method = 'auto', seed = 0 } = options;
   checkOneOf(TRACE, 'method', method, TRACE_METHODS);
-  checkInteger(TRACE, 'matvecs', matvecs, method === 'hutch++' ? 3 : 1);
   checkSeed(seed, TRACE);
+  if ((matvecs === undefined) === (relativeStderr === undefined)) {
+    throw new OptionError(
+      `${TRACE}: expected exactly one of matvecs (a budget) and relativeStderr (a target), got ${matvecs === undefined ? 'neither' : 'both'}`,
+    );
+  }
   const rng = createRandom(seed);
-  if (method === 'hutchinson') {
-    const { mean, stderr } = await hutchinson(op, matvecs, rng, [], 0);
-    return { estimate: mean, stderr, matvecs };
+  const counter = { used: 0 };
+  if (relativeStderr !== undefined) {
+    checkPositive(TRACE, 'relativeStderr', relativeStderr);
+    if (!(relativeStderr < 1)) {
+      throw new OptionError(`${TRACE}: expected relativeStderr below 1, got ${relativeStderr}`);
+    }
+    const { maxMatvecs = 2000 } = options;
+    checkInteger(TRACE, 'maxMatvecs', maxMatvecs, 6);
+    return toPrecision(op, relativeStderr, maxMatvecs, method, rng, counter);
   }
-  const sketchSize = Math.floor(matvecs / 3);
-  const sketch: Float64Array[] = [];
-  for (let k = 0; k < sketchSize; k++) {
-    sketch.push(await checkedMatvec(op, rng.rademacherVector(op.dim), TRACE, k));
+  const budget = matvecs as number;
+  checkInteger(TRACE, 'matvecs', budget, method === 'hutch++' ? 3 : 1);
+  if (method === 'hutchinson' || (method === 'auto' && budget < 9)) {
+    const samples = new SampleMoments(1);
+    await hutchinsonProbes(op, budget, rng, [], samples, counter);
+    return finish('hutchinson', 0, samples, counter.used);
   }
-  const basis = orthonormalBasis(sketch);
-  let exact = 0;
-  for (const [i, q] of basis.entries()) {
-    exact += dot(q, await checkedMatvec(op, q, TRACE, sketchSize + i));
+  const pilot = await pilotProbes(op, Math.floor(budget / 3), rng, counter);
+  if (method === 'auto' && choose(pilot, budget - counter.used) === 'hutchinson') {
+    await hutchinsonProbes(op, budget - counter.used, rng, [], pilot.samples, counter);
+    return finish('hutchinson', 0, pilot.samples, counter.used);
   }
-  const used = sketchSize + basis.length;
-  const { mean, stderr } = await hutchinson(op, matvecs - used, rng, basis, used);
-  return { estimate: exact + mean, stderr, matvecs };
+  const exact = await exactPart(op, pilot.basis, counter);
+  const samples = new SampleMoments(1);
+  await hutchinsonProbes(op, budget - counter.used, rng, pilot.basis, samples, counter);
+  return finish('hutch++', exact, samples, counter.used);
+}
+
+/** What the first probes show: Hutchinson samples, Q = orth(AZ), leave-one-out residuals. */
+interface Pilot {
+  samples: SampleMoments;
+  basis: Float64Array[];
+  /** Mean of ‖(I − P₋ᵢ)Az_i‖² over the pilot: the Frobenius norm Hutch++ cannot remove. */
+  leftover: number;
+}
+
+async function pilotProbes(
+  op: LinearOperator,
+  count: number,
+  rng: Random,
+  counter: { used: number },
+): Promise<Pilot> {
+  const samples = new SampleMoments(1);
+  const columns: Float64Array[] = [];
+  for (let k = 0; k < count; k++) {
+    const z = rng.rademacherVector(op.dim);
+    const az = await checkedMatvec(op, z, TRACE, counter.used++);
+    samples.add([dot(z, az)]);
+    columns.push(az);
+  }
+  const { basis, r } = thinQr(columns);
+  return { samples, basis, leftover: leaveOneOutResiduals(r, basis.length < columns.length) };
 }
 
 /**
- * Mean and standard error of zᵀAz over `probes` Rademacher z projected onto the orthogonal
- * complement of `basis` (no projection for an empty basis). Steps are numbered from `firstStep`.
+ * Q (orthonormal, columns in the span dropped) and R (column-major, count × count) of
+ * Y = [columns] by classical Gram–Schmidt with reorthogonalisation; the columns are consumed.
  */
-async function hutchinson(
+function thinQr(columns: Float64Array[]): { basis: Float64Array[]; r: Float64Array } {
+  const count = columns.length;
+  const r = new Float64Array(count * count);
+  const basis: Float64Array[] = [];
+  for (const [j, w] of columns.entries()) {
+    const before = norm(w);
+    if (before === 0) continue;
+    const coefficients = new Float64Array(basis.length);
+    const after = projectOut(w, basis, coefficients, before);
+    for (let i = 0; i < basis.length; i++) r[j * count + i] = coefficients[i];
+    if (after > 1e-10 * before) {
+      r[j * count + basis.length] = after;
+      basis.push(scaleInPlace(1 / after, w));
+    }
+  }
+  return { basis, r };
+}
+
+/**
+ * Mean over i of the squared distance of column i of Y = QR from the span of the others,
+ * 1/‖row i of R⁻¹‖², for a full-rank upper-triangular R (count × count, column-major); 0 when
+ * Y was rank deficient (a sketch of the whole range: Hutch++ is then exact up to rounding).
+ */
+function leaveOneOutResiduals(r: Float64Array, rankDeficient: boolean): number {
+  const count = Math.round(Math.sqrt(r.length));
+  if (rankDeficient || count < 2) return rankDeficient ? 0 : Number.POSITIVE_INFINITY;
+  // X = R⁻¹ by back substitution, column by column (X is upper triangular too).
+  const x = new Float64Array(count * count);
+  for (let c = 0; c < count; c++) {
+    for (let i = c; i >= 0; i--) {
+      let s = i === c ? 1 : 0;
+      for (let k = i + 1; k <= c; k++) s -= r[k * count + i] * x[c * count + k];
+      x[c * count + i] = s / r[i * count + i];
+    }
+  }
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    let rowSquares = 0;
+    for (let c = i; c < count; c++) rowSquares += x[c * count + i] ** 2;
+    sum += 1 / rowSquares;
+  }
+  return sum / count;
+}
+
+/**
+ * The estimator with the smaller predicted variance when `remaining` products are left after
+ * the pilot: Hutchinson's sample variance over (pilot + remaining) probes against Hutch++'s
+ * remainder bound 2·leftover over the probes left after the r products of tr(QᵀAQ).
+ */
+function choose(pilot: Pilot, remaining: number): 'hutch++' | 'hutchinson' {
+  const k = pilot.samples.count;
+  const hutchinson = pilot.samples.standardError()[0] ** 2 * k;
+  const probesAfterSketch = remaining - pilot.basis.length;
+  if (probesAfterSketch < 2) return 'hutchinson';
+  return (2 * pilot.leftover) / probesAfterSketch < hutchinson / (k + remaining)
+    ? 'hutch++'
+    : 'hutchinson';
+}
+
+/** tr(QᵀAQ) with one product per column of Q. */
+async function exactPart(
+  op: LinearOperator,
+  basis: readonly Float64Array[],
+  counter: { used: number },
+): Promise<number> {
+  let exact = 0;
+  for (const q of basis) exact += dot(q, await checkedMatvec(op, q, TRACE, counter.used++));
+  return exact;
+}
+
+/** Runs `toPrecision`'s staged sample-size rule (see {@link estimateTrace}). */
+async function toPrecision(
+  op: LinearOperator,
+  target: number,
+  maxMatvecs: number,
+  method: TraceMethod,
+  rng: Random,
+  counter: { used: number },
+): Promise<TraceEstimate> {
+  const pilotSize = Math.min(PILOT_PROBES, Math.floor(maxMatvecs / 3));
+  const pilot = await pilotProbes(op, pilotSize, rng, counter);
+  const scale = Math.abs(pilot.samples.mean()[0]);
+  // Probes each method needs for the target, from the pilot's variance and mean.
+  const needed = (variance: number) => Math.ceil(variance / (target * scale) ** 2);
+  const k = pilot.samples.count;
+  const hutchinsonProbesNeeded = needed(pilot.samples.standardError()[0] ** 2 * k);
+  const hutchPlusPlusProducts = pilot.basis.length + needed(2 * pilot.leftover);
+  const chosen =
+    method === 'auto'
+      ? hutchPlusPlusProducts < hutchinsonProbesNeeded - k
+        ? 'hutch++'
+        : 'hutchinson'
+      : method;
+  let exact = 0;
+  let samples = pilot.samples;
+  let basis: readonly Float64Array[] = [];
+  if (chosen === 'hutch++') {
+    basis = pilot.basis;
+    exact = await exactPart(op, basis, counter);
+    samples = new SampleMoments(1);
+  }
+  for (let stage = 1; stage < STAGES; stage++) {
+    const result = finish(chosen, exact, samples, counter.used);
+    if (samples.count >= 2 && result.stderr <= target * Math.abs(result.estimate)) break;
+    const variance = samples.count >= 2 ? samples.standardError()[0] ** 2 * samples.count : NaN;
+    const want = Number.isFinite(variance)
+      ? needed(variance)
+      : chosen === 'hutch++'
+        ? needed(2 * pilot.leftover)
+        : hutchinsonProbesNeeded;
+    const more = Math.min(Math.max(want - samples.count, 2), maxMatvecs - counter.used);
+    if (more <= 0) break;
+    await hutchinsonProbes(op, more, rng, basis, samples, counter);
+  }
+  const result = finish(chosen, exact, samples, counter.used);
+  result.converged = result.stderr <= target * Math.abs(result.estimate);
+  return result;
+}
+
+function finish(
+  method: 'hutch++' | 'hutchinson',
+  exact: number,
+  samples: SampleMoments,
+  matvecs: number,
+): TraceEstimate {
+  return {
+    estimate: exact + (samples.count > 0 ? samples.mean()[0] : 0),
+    stderr: samples.standardError()[0],
+    matvecs,
+    method,
+  };
+}
+
+/**
+ * Adds to `samples` zᵀAz over `probes` Rademacher z projected onto the orthogonal complement of
+ * `basis` (no projection for an empty basis).
+ */
+async function hutchinsonProbes(
   op: LinearOperator,
   probes: number,
   rng: Random,
   basis: readonly Float64Array[],
-  firstStep: number,
-): Promise<{ mean: number; stderr: number }> {
-  const moments = new SampleMoments(1);
+  samples: SampleMoments,
+  counter: { used: number },
+): Promise<void> {
   for (let k = 0; k < probes; k++) {
     const z = rng.rademacherVector(op.dim);
-    orthogonalizeAgainst(z, basis);
-    const az = await checkedMatvec(op, z, TRACE, firstStep + k);
-    moments.add([dot(z, az)]);
+    projectOut(z, basis);
+    const az = await checkedMatvec(op, z, TRACE, counter.used++);
+    samples.add([dot(z, az)]);
   }
-  return { mean: moments.mean()[0], stderr: moments.standardError()[0] };
 }
 
 /** Options of {@link estimateDiagonal}. */

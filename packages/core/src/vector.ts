@@ -120,23 +120,115 @@ export function allFinite(x: Float64Array): boolean {
 }
 
 /**
- * Removes from `w` its components along the orthonormal vectors `basis`, in place, by
- * Gram–Schmidt (one vector at a time, each coefficient taken against the updated w) with the
- * DGKS correction (Daniel, Gragg, Kaufman & Stewart 1976, as in ARPACK): a second pass runs
- * only when the first shrank ‖w‖ below 1/√2 of its size, which is when cancellation could have
- * left w visibly non-orthogonal. Returns ‖w‖ after the projection. Cost: one `dot` and one
- * `axpy` per basis vector and pass; at 100k entries a pass streams every basis vector from
- * memory twice, so it is bound by memory bandwidth (fusing the two loops measured no faster).
+ * out[i] = v_iᵀw for each of `vectors`, four vectors per pass over w (BLAS-2 shaped: w is read
+ * once per group of four, each accumulator independent, so the additions overlap). At a
+ * million entries this is about three times faster than four separate {@link dot} calls, which
+ * re-read w each time (measured in `pnpm bench:core`).
  */
-export function orthogonalizeAgainst(w: Float64Array, basis: readonly Float64Array[]): number {
-  let before = norm(w);
-  for (let pass = 0; pass < 2; pass++) {
-    for (const q of basis) axpy(-dot(q, w), q, w);
-    const after = norm(w);
+export function dotProducts(
+  vectors: readonly Float64Array[],
+  w: Float64Array,
+  out: Float64Array,
+): void {
+  const size = w.length;
+  const count = vectors.length;
+  for (let r = 0; r < count; r += 4) {
+    // A group of fewer than four repeats its first vector; the extra sums are discarded.
+    const v0 = vectors[r];
+    const v1 = r + 1 < count ? vectors[r + 1] : v0;
+    const v2 = r + 2 < count ? vectors[r + 2] : v0;
+    const v3 = r + 3 < count ? vectors[r + 3] : v0;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let i = 0; i < size; i++) {
+      const x = w[i];
+      s0 += v0[i] * x;
+      s1 += v1[i] * x;
+      s2 += v2[i] * x;
+      s3 += v3[i] * x;
+    }
+    out[r] = s0;
+    if (r + 1 < count) out[r + 1] = s1;
+    if (r + 2 < count) out[r + 2] = s2;
+    if (r + 3 < count) out[r + 3] = s3;
+  }
+}
+
+/**
+ * w ← w − Σ_i c_i v_i, four vectors per pass over w, and returns ‖w‖ afterwards (its sum of
+ * squares accumulated in the last pass; see {@link normFromSquares}).
+ */
+export function subtractCombination(
+  vectors: readonly Float64Array[],
+  c: Float64Array,
+  w: Float64Array,
+): number {
+  const size = w.length;
+  const count = vectors.length;
+  let squares = 0;
+  for (let r = 0; r < count; r += 4) {
+    // A group of fewer than four repeats its first vector with coefficient 0.
+    const v0 = vectors[r];
+    const v1 = r + 1 < count ? vectors[r + 1] : v0;
+    const v2 = r + 2 < count ? vectors[r + 2] : v0;
+    const v3 = r + 3 < count ? vectors[r + 3] : v0;
+    const c0 = c[r];
+    const c1 = r + 1 < count ? c[r + 1] : 0;
+    const c2 = r + 2 < count ? c[r + 2] : 0;
+    const c3 = r + 3 < count ? c[r + 3] : 0;
+    if (r + 4 < count) {
+      for (let i = 0; i < size; i++) w[i] -= c0 * v0[i] + c1 * v1[i] + (c2 * v2[i] + c3 * v3[i]);
+    } else {
+      for (let i = 0; i < size; i++) {
+        const x = w[i] - (c0 * v0[i] + c1 * v1[i] + (c2 * v2[i] + c3 * v3[i]));
+        w[i] = x;
+        squares += x * x;
+      }
+    }
+  }
+  return count === 0 ? norm(w) : normFromSquares(w, squares);
+}
+
+/**
+ * Removes from `w`, in place, its components along the orthonormal `vectors` by classical
+ * Gram–Schmidt, c = Vᵀw then w ← w − Vc ({@link dotProducts}, {@link subtractCombination}),
+ * adding each pass's c into `coefficients` when given. A pass is repeated while it cancels more
+ * than 1 − 1/√2 of the norm (the DGKS criterion: Daniel, Gragg, Kaufman & Stewart 1976, as in
+ * ARPACK), at most three times: two passes of classical Gram–Schmidt leave w orthogonal to
+ * working precision whenever it is not numerically in the span ("twice is enough": Giraud,
+ * Langou, Rozložník & van den Eshof 2005). Returns ‖w‖ afterwards, 0 when `w` is numerically
+ * in the span of `vectors`.
+ *
+ * @param before - ‖w‖ when the caller has it (computed otherwise).
+ */
+export function projectOut(
+  w: Float64Array,
+  vectors: readonly Float64Array[],
+  coefficients?: Float64Array,
+  before: number = norm(w),
+): number {
+  if (vectors.length === 0) return before;
+  const pass = new Float64Array(vectors.length);
+  for (let round = 0; round < 3 && before > 0; round++) {
+    dotProducts(vectors, w, pass);
+    const after = subtractCombination(vectors, pass, w);
+    if (coefficients) for (let i = 0; i < pass.length; i++) coefficients[i] += pass[i];
     if (after > Math.SQRT1_2 * before) return after;
     before = after;
   }
-  return before;
+  return 0;
+}
+
+/**
+ * Removes from `w` its components along the orthonormal vectors `basis`, in place (blocked
+ * classical Gram–Schmidt with reorthogonalisation, {@link projectOut}). Returns ‖w‖ after the
+ * projection (0 when `w` lay in the span). At a million entries one pass costs about 1.7 ms per
+ * basis vector on this project's machines: it streams every basis vector from memory twice.
+ */
+export function orthogonalizeAgainst(w: Float64Array, basis: readonly Float64Array[]): number {
+  return projectOut(w, basis);
 }
 
 /**
