@@ -294,6 +294,31 @@ describe('topEigenpairs', () => {
     });
   });
 
+  it('verify: false stops when the search converges: the same pairs, without the chains', async () => {
+    const verified = await topEigenpairs(op, { k: 6, tol: 1e-8, seed: 5 });
+    const quick = await topEigenpairs(op, { k: 6, tol: 1e-8, seed: 5, verify: false });
+    expect(quick.converged).toBe(true);
+    expect(quick.verificationMatvecs).toBe(0);
+    // The verified run is the quick one plus its chains.
+    expect(verified.verificationMatvecs).toBeGreaterThan(0);
+    expect(verified.matvecs - verified.verificationMatvecs!).toBe(quick.matvecs);
+    for (let i = 0; i < 6; i++) {
+      expect(quick.values[i]).toBeCloseTo(verified.values[i], 12);
+    }
+    checkPairs(quick, matrix, n, { k: 6, tol: 1e-8, subspace: 22 });
+  });
+
+  it('verify: false can miss the copies of a repeated eigenvalue, which the chains find', async () => {
+    const values = hessianLikeSpectrum(n, { outliers: 8, seed: 3, bulkScale: 0.05 });
+    values.set([10, 10], 1); // λ = 10 three times
+    const triple = denseOperator(conjugatedSpectrum(values, 4).matrix, n);
+    const quick = await topEigenpairs(triple, { k: 3, tol: 1e-6, verify: false });
+    const verified = await topEigenpairs(triple, { k: 3, tol: 1e-6 });
+    expect(Array.from(verified.values)).toEqual([10, 10, 10].map((x) => expect.closeTo(x, 10)));
+    // One Krylov chain sees one direction of the eigenspace of 10.
+    expect(quick.values[1]).toBeLessThan(9.99);
+  });
+
   it('a repeated eigenvalue among distinct ones: one run finds every copy, so does deflation', async () => {
     const values = hessianLikeSpectrum(n, { outliers: 8, seed: 3, bulkScale: 0.05 });
     values.set([10, 10], 1); // λ = 10 three times
