@@ -77,3 +77,17 @@ export class SizeLimitError extends HessianProbeError {
     super('size-limit', message);
   }
 }
+
+/**
+ * The loss on the probe set is NaN or ±Infinity (the weights diverged): an analysis of its
+ * curvature would be meaningless, so none ran.
+ */
+export class NonFiniteLossError extends HessianProbeError {
+  /** The loss value. */
+  readonly loss: number;
+
+  constructor(message: string, loss: number) {
+    super('non-finite-loss', message);
+    this.loss = loss;
+  }
+}

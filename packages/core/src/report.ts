@@ -42,6 +42,18 @@ export interface ReportEigen {
   readonly matvecs: number;
 }
 
+/** The smallest eigenvalue with its error bar (from `topEigenpairs`, `which: 'smallest'`). */
+export interface ReportLambdaMin {
+  /** λmin, in the units of the eigenvalues. */
+  readonly value: number;
+  /** Residual norm ‖Av − λv‖ of the pair, same units. */
+  readonly residual: number;
+  /** True when the pair met the eigensolver's stopping criterion. */
+  readonly converged: boolean;
+  /** Matrix-vector products spent. */
+  readonly matvecs: number;
+}
+
 /** A stochastic estimate of tr A (from `estimateTrace`). */
 export interface ReportTrace {
   /** The estimate, in eigenvalue units. */
@@ -353,6 +365,8 @@ export interface CurvatureReport {
   /** Loss on the probe set at the analysed weights (NaN or ±Infinity if it diverged). */
   readonly loss: number;
   readonly eigen?: ReportEigen;
+  /** The smallest eigenvalue, when asked for (`analyses.lambdaMin`). */
+  readonly lambdaMin?: ReportLambdaMin;
   readonly trace?: ReportTrace;
   readonly density?: ReportDensity;
   readonly blocks?: ReportBlocks;
@@ -547,6 +561,7 @@ const KNOWN = {
     'probe',
     'loss',
     'eigen',
+    'lambdaMin',
     'trace',
     'density',
     'blocks',
@@ -563,6 +578,7 @@ const KNOWN = {
   block: ['name', 'offset', 'size', 'shape'],
   probe: ['size', 'seed'],
   eigen: ['values', 'residuals', 'converged', 'matvecs'],
+  lambdaMin: ['value', 'residual', 'converged', 'matvecs'],
   trace: ['estimate', 'stderr', 'matvecs', 'method', 'roundingBound', 'forwardPasses', 'blocks'],
   blockTrace: ['name', 'estimate', 'stderr', 'roundingBound'],
   density: [
@@ -737,6 +753,20 @@ function checkEigen(c: Checker, value: unknown): ReportEigen {
       matvecs: c.integer('eigen.matvecs', eigen.matvecs, 0),
     },
     KNOWN.eigen,
+  );
+}
+
+function checkLambdaMin(c: Checker, value: unknown): ReportLambdaMin {
+  const lambdaMin = c.object('lambdaMin', value);
+  return assemble(
+    lambdaMin,
+    {
+      value: c.number('lambdaMin.value', lambdaMin.value),
+      residual: c.nonNegative('lambdaMin.residual', lambdaMin.residual),
+      converged: c.boolean('lambdaMin.converged', lambdaMin.converged),
+      matvecs: c.integer('lambdaMin.matvecs', lambdaMin.matvecs, 0),
+    },
+    KNOWN.lambdaMin,
   );
 }
 
@@ -996,6 +1026,7 @@ function check(c: Checker, value: unknown): CurvatureReport {
       ),
       loss: c.number('loss', report.loss),
       eigen: c.optional(report, 'eigen', (v) => checkEigen(c, v)),
+      lambdaMin: c.optional(report, 'lambdaMin', (v) => checkLambdaMin(c, v)),
       trace: c.optional(report, 'trace', (v) => checkTrace(c, v)),
       density: c.optional(report, 'density', (v) => checkDensity(c, v)),
       blocks: c.optional(report, 'blocks', (v) => checkBlocks(c, v)),

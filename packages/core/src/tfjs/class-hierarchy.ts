@@ -664,8 +664,15 @@ function eigengap(values: Float64Array, k: number): Eigengap {
   return { position: k, ratio: next === 0 ? Number.POSITIVE_INFINITY : value / next, value, next };
 }
 
-/** C from the model's output shape [null, C]. */
-function outputClasses(model: ClassHierarchyModel, where: string): number {
+/**
+ * C from the model's output shape [null, C].
+ *
+ * @throws {@link LossError} for a model without one output of shape [N, C], C >= 2.
+ */
+export function outputClasses(
+  model: { readonly outputShape: ClassHierarchyModel['outputShape'] },
+  where: string,
+): number {
   const shape = model.outputShape;
   const single = shape.length > 0 && Array.isArray(shape[0]) ? undefined : shape;
   const c = single?.[single.length - 1];

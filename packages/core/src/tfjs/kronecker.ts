@@ -512,6 +512,11 @@ export interface KroneckerDecouplingOptions extends Omit<KroneckerFactorsOptions
   readonly maxExactDim?: number;
   /** Rademacher probes of the randomized Frobenius estimates (default 30). */
   readonly probes?: number;
+  /**
+   * Products the top-k eigensolve of each randomized layer block may spend, an integer >= topK
+   * (default {@link topEigenpairs}' own).
+   */
+  readonly maxMatvecs?: number;
   /** Seed of the randomized parts (default 0). */
   readonly seed?: number;
   /** Passed to {@link modelCurvature} (default true). */
@@ -716,10 +721,11 @@ export async function kroneckerDecoupling(
   options: KroneckerDecouplingOptions,
 ): Promise<KroneckerLayerReport[]> {
   const where = 'kroneckerDecoupling';
-  const { topK = 10, maxExactDim = 512, probes = 30, seed = 0 } = options;
+  const { topK = 10, maxExactDim = 512, probes = 30, seed = 0, maxMatvecs } = options;
   checkInteger(where, 'topK', topK, 1);
   checkInteger(where, 'maxExactDim', maxExactDim, 1);
   checkInteger(where, 'probes', probes, 2);
+  if (maxMatvecs !== undefined) checkInteger(where, 'maxMatvecs', maxMatvecs, topK);
   checkSeed(seed, where);
   const factors = await kroneckerFactors(model, options);
   const { operator, layout } = modelCurvature(model, {
@@ -808,7 +814,12 @@ export async function kroneckerDecoupling(
         probes;
       relativeError = Math.sqrt(ratio);
       standardError = ratio > 0 ? Math.sqrt(Math.max(varRatio, 0)) / (2 * relativeError) : 0;
-      const top = await topEigenpairs(block, { k, tol: 1e-5, seed });
+      const top = await topEigenpairs(block, {
+        k,
+        tol: 1e-5,
+        seed,
+        ...(maxMatvecs === undefined ? {} : { maxMatvecs }),
+      });
       hessianValues = top.values;
       hessianVectors = top.vectors;
       converged = top.converged;

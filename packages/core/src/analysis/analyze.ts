@@ -1,0 +1,265 @@
+import { DimensionError, NonFiniteLossError, OptionError } from '../errors.js';
+import { createLayout, type ParameterLayout } from '../layout.js';
+import type { LinearOperator } from '../operator.js';
+import { checkInteger } from '../options.js';
+import { type CurvatureReport, normalizeReport, REPORT_SCHEMA_VERSION } from '../report.js';
+import type { AnalysisContext } from './context.js';
+import { describeValue, parseOptions } from './options.js';
+import { ANALYSES, type AnalysisName, type AnalysisRequest } from './registry.js';
+import { analysisSeeds } from './seeds.js';
+import type { Analysis, ReportSections } from './types.js';
+
+/** Options of {@link prepareAnalyses} and {@link analyzeOperator}. */
+export interface AnalyzeOptions {
+  /** Which analyses to run and how (default: `eigen` and `trace` with their defaults). */
+  readonly analyses?: AnalysisRequest;
+  /** Seed of every random vector, a safe integer (default 0); each analysis derives its own. */
+  readonly seed?: number;
+  /** Clock in seconds (default `performance.now() / 1000`), injectable for tests. */
+  readonly now?: () => number;
+}
+
+/** Where and when a report was made: the fields of a report that are not analyses. */
+export interface ReportMeta {
+  /** The model's name. */
+  readonly name: string;
+  /** Epochs completed (default 0). */
+  readonly epoch?: number;
+  /** Optimizer steps completed in this fit() (default 0). */
+  readonly step?: number;
+  /** Batch within the epoch, for an analysis triggered at a batch end. */
+  readonly batch?: number;
+  /** Seconds of training before the analysis. */
+  readonly wallSeconds?: number;
+  /** ISO 8601 start time (default: now). */
+  readonly timestamp?: string;
+}
+
+/** Analyses checked against a context and ready to run: their cost is known before any work. */
+export interface PreparedAnalyses {
+  /** The analyses that will run, in order, with their parsed options and seeds. */
+  readonly plan: readonly {
+    readonly analysis: Analysis;
+    readonly options: Record<string, unknown>;
+    readonly seed: number;
+  }[];
+  /** Upper bound of the products the analyses will spend (the sum of their `cost`). */
+  readonly cost: number;
+  readonly seed: number;
+}
+
+/**
+ * Parses and checks a request against a context, before any work: every option through its
+ * analysis's schema (defaults filled in), then each analysis's checks against the context
+ * (sizes, kind, loss, capabilities). Returns the plan and its cost in products.
+ *
+ * @throws {@link OptionError} naming the first bad option ("analyses.eigen.k: …").
+ *
+ * @example
+ * ```ts
+ * const prepared = prepareAnalyses(context, { analyses: { density: true } });
+ * console.log(`at most ${prepared.cost} products`);
+ * ```
+ */
+export function prepareAnalyses(
+  context: AnalysisContext,
+  options: AnalyzeOptions = {},
+): PreparedAnalyses {
+  const where = context.where;
+  const { analyses = {}, seed = 0 } = options;
+  if (typeof analyses !== 'object' || analyses === null || Array.isArray(analyses)) {
+    throw new OptionError(
+      `${where}: expected analyses to be an object, got ${describeValue(analyses)}`,
+    );
+  }
+  const names = ANALYSES.map((a) => a.name as string);
+  for (const key of Object.keys(analyses)) {
+    if (!names.includes(key)) {
+      throw new OptionError(
+        `${where}: expected analyses among ${names.map((n) => `'${n}'`).join(', ')}, got '${key}'`,
+      );
+    }
+  }
+  const seeds = analysisSeeds(seed, where);
+  const plan: PreparedAnalyses['plan'][number][] = [];
+  for (const analysis of ANALYSES as readonly Analysis[]) {
+    const name = analysis.name as AnalysisName;
+    const value = (analyses as Record<string, unknown>)[name] ?? analysis.onByDefault;
+    if (value === false) continue;
+    if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw new OptionError(
+        `${where}: expected analyses.${name} to be a boolean or an options object, got ${describeValue(value)}`,
+      );
+    }
+    const parsed = parseOptions(
+      analysis.options,
+      value === true ? {} : value,
+      where,
+      `analyses.${name}`,
+    );
+    plan.push({ analysis, options: parsed, seed: seeds[name] });
+  }
+  for (const { analysis, options: parsed } of plan) analysis.check(parsed, context);
+  const cost = plan.reduce((sum, p) => sum + p.analysis.cost(p.options, context), 0);
+  return { plan, cost, seed };
+}
+
+/** What {@link runAnalyses} found: the analysis sections, with what they cost. */
+export interface AnalysesResult extends ReportSections {
+  /** Matrix-vector products of the whole run. */
+  readonly matvecs: number;
+  /** Wall-clock seconds of the whole run. */
+  readonly seconds: number;
+}
+
+/**
+ * Runs prepared analyses in order and returns their sections.
+ *
+ * @throws {@link MatvecError} from the analysis that met an unusable product.
+ */
+export async function runAnalyses(
+  prepared: PreparedAnalyses,
+  context: AnalysisContext,
+  now: () => number = defaultNow,
+): Promise<AnalysesResult> {
+  const started = now();
+  const sections: ReportSections = {};
+  let matvecs = 0;
+  for (const { analysis, options, seed } of prepared.plan) {
+    const output = await analysis.run(options, context, seed);
+    Object.assign(sections, output.sections);
+    matvecs += output.matvecs;
+  }
+  return { ...sections, matvecs, seconds: Math.max(0, now() - started) };
+}
+
+/**
+ * The one producer of {@link CurvatureReport}s (docs/design.md): prepares the request against the
+ * context (every option checked before any work), takes the loss on the probe set (a
+ * {@link NonFiniteLossError} when it is NaN or infinite, before any product), runs the analyses
+ * and assembles the report. `analyzeModel` (tfjs) and the ONNX command call it.
+ *
+ * @example
+ * ```ts
+ * const report = await analyze(context, { analyses: { eigen: { k: 5 } }, seed: 1 }, { name: 'mlp' });
+ * ```
+ */
+export async function analyze(
+  context: AnalysisContext,
+  options: AnalyzeOptions,
+  meta: ReportMeta,
+): Promise<CurvatureReport> {
+  const prepared = prepareAnalyses(context, options);
+  return reportOf(prepared, context, meta, options.now);
+}
+
+/** Runs prepared analyses on a context and assembles the report (see {@link analyze}). */
+export async function reportOf(
+  prepared: PreparedAnalyses,
+  context: AnalysisContext,
+  meta: ReportMeta,
+  now: () => number = defaultNow,
+): Promise<CurvatureReport> {
+  const started = now();
+  const timestamp = meta.timestamp ?? new Date().toISOString();
+  const loss = await context.lossValue();
+  if (!Number.isFinite(loss)) {
+    throw new NonFiniteLossError(
+      `${context.where}: the loss on the probe set is ${loss}: no curvature analysis of diverged weights`,
+      loss,
+    );
+  }
+  const { matvecs, seconds: _, ...sections } = await runAnalyses(prepared, context, now);
+  return normalizeReport({
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    epoch: meta.epoch ?? 0,
+    step: meta.step ?? 0,
+    ...(meta.batch === undefined ? {} : { batch: meta.batch }),
+    timestamp,
+    ...(meta.wallSeconds === undefined ? {} : { wallSeconds: meta.wallSeconds }),
+    kind: context.kind,
+    model: { name: meta.name, parameterCount: context.layout.dim, layout: context.layout },
+    probe: { size: context.probeSize, seed: prepared.seed },
+    loss,
+    ...sections,
+    seconds: Math.max(0, now() - started),
+    matvecs,
+  });
+}
+
+/** Options of {@link analyzeOperator}: the request, and what the bare operator comes with. */
+export interface AnalyzeOperatorOptions extends AnalyzeOptions {
+  /**
+   * Layer blocks over the operator's coordinates (e.g. pairs of tensor blocks), for the
+   * `'layer'` cut of `blocks` and for `layers`. Default: the layout's own blocks.
+   */
+  readonly layerLayout?: ParameterLayout;
+  /**
+   * The Gauss–Newton operator over the same coordinates, for `layers.gaussNewtonGap` (the
+   * operator is then taken to be the Hessian).
+   */
+  readonly gaussNewton?: LinearOperator;
+}
+
+/**
+ * The analyses of a request on a bare symmetric operator and its layout, as report sections:
+ * for users of the numerics alone (no model, so `kronecker` and `classes` are refused, and
+ * `blocks` cuts only by tensor or layer).
+ *
+ * @throws {@link OptionError}, {@link DimensionError} or {@link LayoutError} for bad options or
+ *   layouts, before the first product.
+ *
+ * @example
+ * ```ts
+ * const op = denseOperator(matrix, n);
+ * const layout = layoutFromSizes([{ name: 'w', size: n }]);
+ * const { eigen, density } = await analyzeOperator(op, layout, { analyses: { density: true } });
+ * ```
+ */
+export async function analyzeOperator(
+  operator: LinearOperator,
+  layout: ParameterLayout,
+  options: AnalyzeOperatorOptions = {},
+): Promise<AnalysesResult> {
+  const where = 'analyzeOperator';
+  checkInteger(where, 'operator.dim', operator?.dim, 1);
+  checkLayoutOf(where, 'layout', layout, operator.dim);
+  const { layerLayout, gaussNewton } = options;
+  if (layerLayout !== undefined) checkLayoutOf(where, 'layerLayout', layerLayout, operator.dim);
+  if (gaussNewton !== undefined && gaussNewton?.dim !== operator.dim) {
+    throw new DimensionError(
+      `${where}: expected gaussNewton to be an operator of dimension ${operator.dim} (the operator's), got ${gaussNewton?.dim}`,
+    );
+  }
+  const context: AnalysisContext = {
+    where,
+    kind: 'hessian',
+    operator,
+    layout,
+    ...(layerLayout === undefined ? {} : { layerLayout }),
+    ...(gaussNewton === undefined ? {} : { gaussNewton: () => gaussNewton }),
+    probeSize: 0,
+    lossValue: async () => Number.NaN,
+  };
+  const prepared = prepareAnalyses(context, options);
+  return runAnalyses(prepared, context, options.now);
+}
+
+/** Checks that `layout` is a layout that tiles [0, dim). */
+function checkLayoutOf(where: string, name: string, layout: ParameterLayout, dim: number): void {
+  if (typeof layout !== 'object' || layout === null || !Array.isArray(layout.blocks)) {
+    throw new OptionError(
+      `${where}: expected ${name} to be a ParameterLayout, got ${describeValue(layout)}`,
+    );
+  }
+  if (layout.dim !== dim) {
+    throw new DimensionError(
+      `${where}: expected ${name} of dimension ${dim} (the operator's), got ${layout.dim}`,
+    );
+  }
+  createLayout(layout.blocks, layout.dim);
+}
+
+function defaultNow(): number {
+  return performance.now() / 1000;
+}

@@ -1,0 +1,80 @@
+import * as z from 'zod';
+import { classesAnalysis } from '../tfjs/analyses/classes.js';
+import { kroneckerAnalysis } from '../tfjs/analyses/kronecker.js';
+import { blocksAnalysis } from './blocks.js';
+import { densityAnalysis } from './density.js';
+import { eigenAnalysis } from './eigen.js';
+import { lambdaMinAnalysis } from './lambda-min.js';
+import { layersAnalysis } from './layers.js';
+import { traceAnalysis } from './trace.js';
+import type { Analysis } from './types.js';
+
+/**
+ * Every analysis, in the order they run and draw their seeds (see `analysisSeeds`): adding one
+ * means adding its module and listing it here.
+ */
+export const ANALYSES = [
+  eigenAnalysis,
+  traceAnalysis,
+  densityAnalysis,
+  blocksAnalysis,
+  layersAnalysis,
+  kroneckerAnalysis,
+  classesAnalysis,
+  lambdaMinAnalysis,
+] as const;
+
+/** The name of an analysis of the registry. */
+export type AnalysisName = (typeof ANALYSES)[number]['name'];
+
+/** The names of the registry's analyses, in order. */
+export const ANALYSIS_NAMES = ANALYSES.map((a) => a.name) as readonly AnalysisName[];
+
+type OptionsOf<A> = A extends Analysis<infer O> ? O : never;
+
+/** Options of one analysis as a request may give them: partial, defaults filled in later. */
+export type AnalysisOptionsInput<N extends AnalysisName> = z.input<
+  Extract<(typeof ANALYSES)[number], { name: N }>['options']
+>;
+
+/** Options of one analysis after parsing (defaults filled in). */
+export type AnalysisOptions<N extends AnalysisName> = OptionsOf<
+  Extract<(typeof ANALYSES)[number], { name: N }>
+>;
+
+/**
+ * Which analyses to run: for each, `true` (its defaults), `false` (off) or an options object
+ * (its defaults for the options it leaves out). `eigen` and `trace` run unless set to `false`;
+ * the others only when named.
+ *
+ * @example
+ * ```ts
+ * const analyses: AnalysisRequest = { eigen: { k: 5 }, density: true, trace: false };
+ * ```
+ */
+export type AnalysisRequest = {
+  readonly [N in AnalysisName]?: boolean | AnalysisOptionsInput<N>;
+};
+
+/**
+ * The request schema, for docs and readers in other languages: each analysis `true`, `false` or
+ * its options object (see `analysisRequestJsonSchema`).
+ */
+export const ANALYSIS_REQUEST_SCHEMA = z
+  .object(
+    Object.fromEntries(
+      ANALYSES.map((a) => [
+        a.name,
+        z
+          .union([z.boolean(), a.options as unknown as z.ZodType])
+          .optional()
+          .describe(a.description),
+      ]),
+    ),
+  )
+  .strict();
+
+/** The JSON Schema (draft 2020-12) of {@link AnalysisRequest}, with every default and bound. */
+export function analysisRequestJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ANALYSIS_REQUEST_SCHEMA, { io: 'input' }) as Record<string, unknown>;
+}

@@ -1,0 +1,85 @@
+import * as z from 'zod';
+import type { AnalysisContext, TfjsModelAccess } from '../../analysis/context.js';
+import { integer } from '../../analysis/options.js';
+import { defineAnalysis } from '../../analysis/types.js';
+import { OptionError } from '../../errors.js';
+import { type KroneckerModel, kroneckerDecoupling } from '../kronecker.js';
+import { kroneckerSection } from '../report-sections.js';
+
+/**
+ * Kronecker decoupling of each Dense/Conv2D layer's Hessian block, H_L ≈ E[M] ⊗ E[x̃x̃ᵀ] (Wu,
+ * Zhu, Wu, Wang & Ge 2020–22, arXiv 2010.04261; `kroneckerDecoupling`): relative error,
+ * top-eigenspace overlap, input dominance, rank-1 energy, outliers of E[M]. Needs the tfjs
+ * model and the Hessian (kind 'hessian'). Report section `kronecker`.
+ */
+export const kroneckerAnalysis = defineAnalysis({
+  name: 'kronecker',
+  description: 'Kronecker decoupling of each Dense/Conv2D layer block (tfjs models)',
+  onByDefault: false,
+  options: z
+    .object({
+      /** Top eigenpairs of each layer block compared with the factors' (default 4). */
+      topK: integer(1).default(4),
+      /**
+       * Largest layer block (units × inputs) assembled densely, one product per entry
+       * (default 256); larger ones get randomized estimates.
+       */
+      maxExactDim: integer(1).default(256),
+      /** Rademacher probes of the randomized error estimates, an integer >= 2 (default 8). */
+      probes: integer(2).default(8),
+      /**
+       * Products the top-k eigensolve of each randomized layer may spend, an integer >= topK
+       * (default 150).
+       */
+      maxMatvecs: integer(1).default(150),
+    })
+    .strict(),
+  check(options, context) {
+    access(context);
+    if (context.kind !== 'hessian') {
+      throw new OptionError(
+        `${context.where}: expected kind 'hessian' with analyses.kronecker (it factors the Hessian's layer blocks), got kind '${context.kind}'`,
+      );
+    }
+    if (options.maxMatvecs < options.topK) {
+      throw new OptionError(
+        `${context.where}: expected analyses.kronecker.maxMatvecs to be >= topK (${options.topK}), got ${options.maxMatvecs}`,
+      );
+    }
+  },
+  cost(options, context) {
+    const model = access(context);
+    // The factors: C vector-Jacobian products (about half a product each), counted as C; each
+    // layer block assembled (one product per entry) or probed and eigensolved.
+    let products = model.outputClasses;
+    for (const size of model.factoredLayerSizes.values()) {
+      products += size <= options.maxExactDim ? size : options.probes + options.maxMatvecs;
+    }
+    return products;
+  },
+  async run(options, context, seed) {
+    const model = access(context);
+    const layers = await kroneckerDecoupling(model.model as KroneckerModel, {
+      tf: model.tf,
+      x: model.x,
+      y: model.y,
+      ...options,
+      seed,
+      selfCheck: model.selfCheck,
+      ...(model.loss === undefined ? {} : { loss: model.loss }),
+      ...(model.batchSize === undefined ? {} : { batchSize: model.batchSize }),
+    });
+    const kronecker = kroneckerSection(layers);
+    return { sections: { kronecker }, matvecs: kronecker.reduce((sum, l) => sum + l.matvecs, 0) };
+  },
+});
+
+/** The tfjs model of the context, or an error saying the analysis needs one. */
+export function access(context: AnalysisContext, name = 'kronecker'): TfjsModelAccess {
+  if (context.model === undefined) {
+    throw new OptionError(
+      `${context.where}: analyses.${name} works on the layers of a tfjs model, which this context does not have`,
+    );
+  }
+  return context.model;
+}
