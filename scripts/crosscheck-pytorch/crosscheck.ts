@@ -21,10 +21,15 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { decodeReport, denseMatrix, type LayoutBlock } from '../../packages/core/src/index.js';
+import {
+  analysisDefaults,
+  decodeReport,
+  denseMatrix,
+  type LayoutBlock,
+} from '../../packages/core/src/index.js';
 import { symmetricEigen } from '../../packages/core/src/symmetric-eigen.js';
 import { arithmeticTolerance } from '../../packages/core/src/testing/index.js';
-import { CLI_BUDGETS, main as cliMain } from '../../packages/onnx-adapter/src/cli.js';
+import { main as cliMain } from '../../packages/onnx-adapter/src/cli/main.js';
 import {
   defaultParameters,
   type HostLabels,
@@ -35,6 +40,9 @@ import {
   readNpy,
 } from '../../packages/onnx-adapter/src/index.js';
 import { useBackend } from '../../packages/onnx-adapter/src/testing/backends.js';
+
+/** The eigen analysis's default tolerance, which the CLI uses. */
+const EIGEN_TOL = analysisDefaults('eigen').tol;
 
 /**
  * Largest allowed ‖H_adapter − H_torch‖_F / ‖H_torch‖_F.
@@ -312,7 +320,7 @@ async function cliCheck(
   const torch = spectrum(restrict(meta, reference, report.model.layout.blocks), dim);
   const failures: string[] = [];
   // topEigenpairs' guarantee: |λ_i − λ| <= tol·‖A‖ with the CLI's tol, ‖A‖ = max |λ|.
-  const eigenBound = CLI_BUDGETS.eigen.tol * Math.max(...Array.from(torch.values, Math.abs));
+  const eigenBound = EIGEN_TOL * Math.max(...Array.from(torch.values, Math.abs));
   report.eigen.values.forEach((v, i) => {
     const gap = Math.abs(v - torch.values[i]);
     if (!(gap <= eigenBound)) {
@@ -380,7 +388,7 @@ function formatResults(
   const machine = [
     `- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
     `- node ${process.version}, torch ${torchVersion}, tfjs backends ${BACKENDS.join(' and ')} (float32)`,
-    `- tolerances: ‖ΔH‖_F/‖H‖_F ≤ ${exp(FROBENIUS_TOLERANCE)} (256 · 2⁻²⁴); CLI: |Δλ_i| ≤ ${CLI_BUDGETS.eigen.tol}·‖H‖₂, |Δtrace| ≤ ${TRACE_STDERRS} stderr`,
+    `- tolerances: ‖ΔH‖_F/‖H‖_F ≤ ${exp(FROBENIUS_TOLERANCE)} (256 · 2⁻²⁴); CLI: |Δλ_i| ≤ ${EIGEN_TOL}·‖H‖₂, |Δtrace| ≤ ${TRACE_STDERRS} stderr`,
   ].join('\n');
   const matrix = table(
     [

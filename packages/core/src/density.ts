@@ -67,7 +67,7 @@ export interface SpectralDensityOptions {
    *   widened to the grid spacing, so it does not depend on `gridSize` or `range`). The
    *   fraction of eigenvalues *resolvably* below zero: a neural network's Hessian has most of
    *   its eigenvalues in a cluster near 0 that the quadrature puts on one node, whose sign it
-   *   cannot resolve; this threshold keeps that node out. What {@link runAnalyses} reports;
+   *   cannot resolve; this threshold keeps that node out. What the density analysis reports;
    * - a number δ >= 0, in eigenvalue units (0: every Ritz value below 0).
    *
    * The default is `'rounding'` because it estimates a property of A alone, #{λ_i < 0}/n,
@@ -325,7 +325,7 @@ export function densityResolution(lo: number, hi: number): number {
  * - a number: that number.
  *
  * The one definition of negative mass in this library: {@link spectralDensity} and
- * {@link runAnalyses} (its density and layer sections, Ritz values and exact eigenvalues
+ * the analyses (their density and layer sections, Ritz values and exact eigenvalues
  * alike) both count below −δ from here.
  *
  * @throws {@link OptionError} for a threshold that is neither rule nor a finite number >= 0.

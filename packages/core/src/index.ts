@@ -11,16 +11,35 @@
  */
 export {
   type AnalysesResult,
-  type AnalysisSeeds,
-  analysisSeeds,
-  type BlocksAnalysisOptions,
-  type DensityAnalysisOptions,
-  type EigenAnalysisOptions,
-  type LayersAnalysisOptions,
-  type RunAnalysesOptions,
-  runAnalyses,
-  type TraceAnalysisOptions,
-} from './analyses.js';
+  type AnalysisPlan,
+  type AnalysisProgress,
+  type AnalyzeOperatorOptions,
+  type AnalyzeOptions,
+  analyze,
+  analyzeOperator,
+  assembleReport,
+  checkNeeds,
+  type KnownModel,
+  type PreparedAnalyses,
+  parseAnalysisRequest,
+  prepareAnalyses,
+  type ReportBody,
+  type ReportMeta,
+  reportOf,
+} from './analysis/analyze.js';
+export type { AnalysisContext, TfjsModelAccess } from './analysis/context.js';
+export {
+  ANALYSES,
+  ANALYSIS_NAMES,
+  type AnalysisName,
+  type AnalysisOptions,
+  type AnalysisOptionsInput,
+  type AnalysisRequest,
+  analysisDefaults,
+  analysisRequestJsonSchema,
+} from './analysis/registry.js';
+export { analysisSeeds } from './analysis/seeds.js';
+export type { Analysis, AnalysisNeeds, AnalysisOutput } from './analysis/types.js';
 export {
   type BlockFrobenius,
   type BlockStructure,
@@ -65,6 +84,7 @@ export {
   HessianProbeError,
   LayoutError,
   MatvecError,
+  NonFiniteLossError,
   OptionError,
   SizeLimitError,
   SymmetryError,

@@ -49,7 +49,7 @@ export interface LayerSpectrumOptions {
  * The local spectrum of one block H (dimension n = P_l, eigenvalues λ_i), in eigenvalue units
  * (loss per parameter unit squared) unless stated. With δ = σ_G = √(1e-5·max(1, λmax − λmin)),
  * the density's resolution ({@link densityResolution}; the `'resolution'` rule of
- * `negativeCutoff`, as `runAnalyses` counts negative mass), and the magnitudes
+ * `negativeCutoff`, as the analyses count negative mass), and the magnitudes
  * p_i = |λ_i|/Σ_j|λ_j|:
  */
 export interface LayerSpectrum {

@@ -100,7 +100,7 @@ export interface ReportDensity {
   readonly sigma: number;
   /**
    * Estimated fraction of eigenvalues resolvably below zero, in [0, 1] (NaN if undefined): as
-   * `runAnalyses` computes it, the quadrature weight of Ritz values below −σ_G, the density's
+   * the density analysis computes it, the quadrature weight of Ritz values below −σ_G, the density's
    * resolution (Ghorbani, Krishnan & Xiao 2019), because a cluster of eigenvalues near zero
    * sits on one quadrature node whose sign is not resolved.
    */
@@ -111,7 +111,7 @@ export interface ReportDensity {
   readonly lambdaMax: number;
   /**
    * The threshold below which an eigenvalue counts as negative in `negativeMass` (a value <= 0;
-   * −σ_G in `runAnalyses`; optional, absent in reports written before it was recorded).
+   * −σ_G in the density analysis; optional, absent in reports written before it was recorded).
    */
   readonly negativeCutoff?: number;
   /** Matrix-vector products spent on the density (optional). */

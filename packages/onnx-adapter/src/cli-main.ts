@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `hessian-probe` executable: runs {@link main} on the process's arguments. */
-import { main } from './cli.js';
+import { main } from './cli/main.js';
 
 const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

@@ -4,7 +4,7 @@
  * models (`hessianOperator` or `gaussNewtonOperator` of `@hessian-probe/core/tfjs`), with one
  * layout block per parameter initializer, named after it.
  */
-import { type CurvatureKind, OptionError } from '@hessian-probe/core';
+import { type CurvatureKind, HessianProbeError, OptionError } from '@hessian-probe/core';
 import {
   type CurvatureOperator,
   gaussNewtonOperator,
@@ -14,7 +14,7 @@ import {
   type Tf,
 } from '@hessian-probe/core/tfjs';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
-import { convertGraph, type OnnxFunction } from './graph.js';
+import { convertGraph, lossInput, type OnnxFunction } from './graph.js';
 import { parseModel } from './proto.js';
 import { type ConversionCheck, type HostInput, verifyConversion } from './runtime.js';
 
@@ -63,6 +63,13 @@ export interface OnnxCurvature extends CurvatureOperator {
   readonly check: ConversionCheck;
   /** The converted graph (its `params` are the point the Hessian is taken at). */
   readonly fn: OnnxFunction;
+  /** The loss whose curvature the operator gives, on the probe batch (float32, by tfjs). */
+  lossValue(): Promise<number>;
+  /**
+   * The generalized Gauss–Newton operator over the same initializers (built on first call);
+   * absent with a loss function (its Hessian in the output is not known in closed form).
+   */
+  gaussNewton?(): CurvatureOperator['operator'];
   /** Frees the tensors of the converted graph; the operator is unusable afterwards. */
   dispose(): void;
 }
@@ -120,9 +127,7 @@ export async function onnxCurvature(
         ? { tf, inputs }
         : { tf, inputs, tolerance: options.tolerance },
     );
-    const producer = (model.graph?.node ?? []).find((n) => (n.output ?? []).includes(output));
-    const fetch =
-      loss === 'ce' && producer?.opType === 'Softmax' ? (producer.input ?? [])[0] : output;
+    const fetch = lossInput(model, output, typeof loss === 'string' ? loss : 'other');
     const feeds = (): Record<string, Tensor> =>
       Object.fromEntries(
         fn.inputNames.map((n) => [n, tf.tensor(inputs[n].data, [...inputs[n].shape], 'float32')]),
@@ -133,41 +138,127 @@ export async function onnxCurvature(
         [...labels.shape],
         labels.data instanceof Int32Array ? 'int32' : 'float32',
       );
-    if (kind === 'ggn') {
-      // Kept for the operator's lifetime: gaussNewtonOperator reads it in every product.
-      const y = targets();
-      const { operator, layout } = gaussNewtonOperator({
-        tf,
-        params: fn.params,
-        output: (params) => fn.run(params, feeds(), [fetch])[0],
-        targets: y,
-        loss: loss === 'ce' ? 'softmaxCrossEntropy' : 'meanSquaredError',
-      });
-      return {
-        operator,
-        layout,
-        check,
-        fn,
-        dispose: () => {
-          y.dispose();
-          fn.dispose();
-        },
-      };
-    }
+    checkLabels(
+      tf.tidy(
+        () =>
+          fn.run(
+            fn.params.map((p) => p.tensor),
+            feeds(),
+            [fetch],
+          )[0].shape,
+      ),
+      labels,
+      loss,
+    );
     const objective = (z: Tensor, y: Tensor): Scalar =>
       loss === 'ce'
         ? softmaxCrossEntropy(tf, z, y)
         : loss === 'mse'
           ? meanSquaredError(tf, z, y)
           : loss(tf, z, y);
+    const lossValue = async (): Promise<number> => {
+      const value = tf.tidy(() =>
+        objective(
+          fn.run(
+            fn.params.map((p) => p.tensor),
+            feeds(),
+            [fetch],
+          )[0],
+          targets(),
+        ),
+      );
+      try {
+        return (await value.data())[0];
+      } finally {
+        value.dispose();
+      }
+    };
+    // Kept for the operators' lifetime: gaussNewtonOperator reads them in every product.
+    const kept: Tensor[] = [];
+    const gaussNewton = () => {
+      const y = targets();
+      kept.push(y);
+      return gaussNewtonOperator({
+        tf,
+        params: fn.params,
+        output: (params) => fn.run(params, feeds(), [fetch])[0],
+        targets: y,
+        loss: loss === 'ce' ? 'softmaxCrossEntropy' : 'meanSquaredError',
+      });
+    };
+    const dispose = () => {
+      tf.dispose(kept);
+      fn.dispose();
+    };
+    const closedForm = loss === 'ce' || loss === 'mse';
+    let ggn: CurvatureOperator['operator'] | undefined;
+    const capabilities = {
+      check,
+      fn,
+      lossValue,
+      dispose,
+      ...(closedForm
+        ? {
+            gaussNewton: () => {
+              ggn ??= gaussNewton().operator;
+              return ggn;
+            },
+          }
+        : {}),
+    };
+    if (kind === 'ggn') return { ...gaussNewton(), ...capabilities };
     const { operator, layout } = hessianOperator({
       tf,
       params: fn.params,
       loss: (params) => objective(fn.run(params, feeds(), [fetch])[0], targets()),
     });
-    return { operator, layout, check, fn, dispose: () => fn.dispose() };
+    return { operator, layout, ...capabilities };
   } catch (error) {
     fn.dispose();
     throw error;
+  }
+}
+
+/** The labels do not fit the model output (shape, classes). */
+export class LabelError extends HessianProbeError {
+  constructor(message: string) {
+    super('labels', message);
+  }
+}
+
+/**
+ * Checks the labels against the shape of the output the loss reads, before any product: MSE
+ * targets shaped like it; cross-entropy one-hot rows of its C classes or class ids in [0, C).
+ *
+ * @throws {@link LabelError} saying what the labels should have been.
+ */
+function checkLabels(output: readonly number[], labels: HostLabels, loss: OnnxLoss): void {
+  if (loss === 'mse') {
+    if (output.length !== labels.shape.length || output.some((d, i) => d !== labels.shape[i])) {
+      throw new LabelError(
+        `onnxCurvature: expected targets shaped like the model output [${output}], got [${labels.shape}]`,
+      );
+    }
+    return;
+  }
+  if (loss !== 'ce') return;
+  if (output.length !== 2) {
+    throw new LabelError(
+      `onnxCurvature: expected a model output of shape [N, C] for loss 'ce', got [${output}] (use loss 'mse'?)`,
+    );
+  }
+  const classes = output[1];
+  if (labels.shape.length === 2 && labels.shape[1] !== classes) {
+    throw new LabelError(
+      `onnxCurvature: expected one-hot labels of shape [${output}] (${classes} classes), got [${labels.shape}]`,
+    );
+  }
+  if (labels.shape.length === 1) {
+    const bad = labels.data.findIndex((v) => v >= classes);
+    if (bad >= 0) {
+      throw new LabelError(
+        `onnxCurvature: expected class ids in [0, ${classes}) (the model has ${classes} outputs), got ${labels.data[bad]} at index ${bad}`,
+      );
+    }
   }
 }

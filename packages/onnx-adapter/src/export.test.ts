@@ -15,7 +15,7 @@ import type { LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAnnotation } from './annotate.js';
-import { main } from './cli.js';
+import { main } from './cli/main.js';
 import { onnxCurvature } from './curvature.js';
 import { EXPORT_IR_VERSION, EXPORT_OPSET, OnnxExportError, toOnnx, writeOnnx } from './export.js';
 import { transposeHost } from './export-layers.js';

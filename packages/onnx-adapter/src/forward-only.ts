@@ -40,7 +40,7 @@ import {
 import type onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { HostLabels } from './curvature.js';
-import { defaultParameters } from './graph.js';
+import { defaultParameters, lossInput } from './graph.js';
 import { encodeModel, int64, type ModelProto, onnx, parseModel } from './proto.js';
 import type { HostInput } from './runtime.js';
 import { decodeTensor } from './tensor.js';
@@ -335,9 +335,7 @@ export async function forwardOnlyTrace(
       `${where}: expected output to be one of ${outputNames.join(', ')}, got ${output}`,
     );
   }
-  const producer = (graph.node ?? []).find((n) => (n.output ?? []).includes(output));
-  const fetch =
-    loss === 'ce' && producer?.opType === 'Softmax' ? (producer.input ?? [])[0] : output;
+  const fetch = lossInput(model, output, loss);
   const feedNames = (graph.input ?? []).map((i) => i.name ?? '').filter((n) => !byName.has(n));
   const samples = checkInputs(feedNames, inputs);
   if (labels.shape[0] !== samples) {

@@ -37,6 +37,23 @@ const PARAMETER_FOLLOWERS = new Set(['Add', 'Mul']);
  * defaultParameters(parseModel(bytes)); // ['w1', 'b1', 'w2', 'b2'] for a Gemm MLP
  * ```
  */
+/**
+ * The tensor a loss reads for graph output `output`: for softmax cross-entropy (`'ce'`) on an
+ * output made by a Softmax node, the Softmax's input, the logits (the loss is computed stably
+ * from them, never as the log of probabilities); else the output itself. The one place this
+ * rule lives: the curvature, its loss value and the forward-only estimate all read it.
+ *
+ * @example
+ * ```ts
+ * lossInput(model, 'probabilities', 'ce'); // 'logits' when a Softmax makes 'probabilities'
+ * ```
+ */
+export function lossInput(model: ModelProto, output: string, loss: 'ce' | 'mse' | 'other'): string {
+  if (loss !== 'ce') return output;
+  const producer = (model.graph?.node ?? []).find((n) => (n.output ?? []).includes(output));
+  return producer?.opType === 'Softmax' ? ((producer.input ?? [])[0] ?? output) : output;
+}
+
 export function defaultParameters(model: ModelProto): string[] {
   const graph = model.graph!;
   const linearOutputs = new Set<string>();

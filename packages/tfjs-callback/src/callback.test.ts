@@ -2,21 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AnalysisRequest,
+  analysisDefaults,
   type CurvatureReport,
   decodeReport,
   encodeReport,
   OptionError,
   REPORT_SCHEMA_VERSION,
-  runAnalyses,
 } from '@hessian-probe/core';
-import {
-  classesSection,
-  classHierarchy,
-  kroneckerDecoupling,
-  kroneckerSection,
-  modelCurvature,
-  selfCheckResult,
-} from '@hessian-probe/core/tfjs';
+import { analyzeModel, modelCurvature, selfCheckResult } from '@hessian-probe/core/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BACKENDS,
@@ -28,13 +22,9 @@ import {
   useCpu,
   weightBits,
 } from '../test/tiny-models.js';
-import {
-  DEFAULT_ANALYSES,
-  type HessianCallback,
-  type HessianCallbackOptions,
-  hessianCallback,
-} from './callback.js';
+import { type HessianCallback, hessianCallback } from './callback.js';
 import { curvatureMetrics } from './metrics.js';
+import type { HessianCallbackOptions } from './options.js';
 import { budgetAllows } from './schedule.js';
 import { readReports } from './sinks/jsonl.js';
 
@@ -50,6 +40,24 @@ beforeAll(useCpu);
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+/**
+ * The fields of a report that do not depend on when or through which door it was made: what
+ * analyzeModel, the callback and the command must agree on.
+ */
+function analysed(report: CurvatureReport) {
+  const {
+    timestamp: _t,
+    seconds: _s,
+    wallSeconds: _w,
+    epoch: _e,
+    step: _p,
+    batch: _b,
+    model,
+    ...rest
+  } = report;
+  return { ...rest, parameterCount: model.parameterCount, layout: model.layout };
+}
 
 function tensors() {
   return { x: tf.tensor2d(train.x), y: tf.tensor2d(train.y) };
@@ -93,7 +101,7 @@ describe('hessianCallback: options are checked at construction', () => {
     [
       'maxMatvecs below k',
       (o) => ({ ...o, analyses: { eigen: { k: 5, maxMatvecs: 4 } } }),
-      /analyses\.eigen\.maxMatvecs to be an integer >= 5/,
+      /analyses\.eigen\.maxMatvecs to be an integer >= k \(5\), got 4/,
     ],
     [
       'a Hutch++ budget of 2',
@@ -108,12 +116,12 @@ describe('hessianCallback: options are checked at construction', () => {
     [
       'an unknown density option',
       (o) => ({ ...o, analyses: { density: { bins: 10 } } }),
-      /density options among/,
+      /no option 'bins' in analyses\.density/,
     ],
     [
       'the Gauss–Newton gap of a GGN analysis',
       (o) => ({ ...o, kind: 'ggn', analyses: { layers: { gaussNewtonGap: true } } }),
-      /kind 'hessian' with analyses\.layers\.gaussNewtonGap/,
+      /kind 'hessian' with analyses\.layers/,
     ],
     [
       'Kronecker factors of a GGN analysis',
@@ -123,12 +131,12 @@ describe('hessianCallback: options are checked at construction', () => {
     [
       'the class hierarchy of a mean-squared-error loss',
       (o) => ({ ...o, loss: 'meanSquaredError', analyses: { classes: true } }),
-      /softmax cross-entropy loss with analyses\.classes .*got loss 'meanSquaredError'/,
+      /softmaxCrossEntropy loss with analyses\.classes, got 'meanSquaredError'/,
     ],
     [
       'a one-probe class trace',
       (o) => ({ ...o, analyses: { classes: { traceProbes: 1 } } }),
-      /traceProbes to be 0 \(exact\) or >= 2/,
+      /traceProbes to be an integer >= 2, or 0 \(exact\), got 1/,
     ],
     [
       'tf without tfjs-layers and no model',
@@ -147,7 +155,8 @@ describe('hessianCallback: options are checked at construction', () => {
     expect(callback).toBeInstanceOf(tf.Callback);
     expect(callback.history).toEqual([]);
     expect(callback.stats).toEqual({ analyses: 0, failed: 0, skipped: {}, seconds: 0 });
-    expect(DEFAULT_ANALYSES.eigen).toEqual({ k: 3, tol: 1e-3, maxMatvecs: 100 });
+    // The defaults are the analyses' own, declared once in core.
+    expect(analysisDefaults('eigen')).toEqual({ k: 3, tol: 1e-3, maxMatvecs: 150, verify: true });
   });
 });
 
@@ -193,20 +202,13 @@ describe('hessianCallback in model.fit()', () => {
       expect(decodeReport(encodeReport(report))).toEqual(report);
     }
 
-    // The last report describes the final weights: its loss is model.evaluate's on the probe,
-    // and its sections are runAnalyses' on modelCurvature's operator with the same options.
+    // The last report describes the final weights: it is analyzeModel's report of them, with
+    // the same request and seed (the loss is the one whose curvature it reports).
     const last = callback.history[2];
-    const evaluated = model.evaluate(xProbe, yProbe, { batchSize: 24 }) as tf.Scalar;
-    expect(last.loss).toBe((await evaluated.data())[0]);
-    evaluated.dispose();
-    const { operator, layout } = modelCurvature(model, { tf, x: xProbe, y: yProbe });
-    const direct = await runAnalyses(operator, layout, {
-      eigen: DEFAULT_ANALYSES.eigen,
-      trace: DEFAULT_ANALYSES.trace,
-      seed: 5,
-    });
-    expect(last.eigen).toEqual(direct.eigen);
-    expect(last.trace).toEqual(direct.trace);
+    const direct = await analyzeModel(model, { tf, x: xProbe, y: yProbe, seed: 5 });
+    expect(analysed(last)).toEqual(analysed(direct));
+    const { lossValue } = modelCurvature(model, { tf, x: xProbe, y: yProbe });
+    expect(last.loss).toBe(await lossValue());
     tf.dispose([x, y, xProbe, yProbe]);
   });
 
@@ -229,22 +231,17 @@ describe('hessianCallback in model.fit()', () => {
     await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
     const last = callback.history.at(-1)!;
     expect(last.kind).toBe('ggn');
-    const { operator, layout } = modelCurvature(model, {
+    const direct = await analyzeModel(model, {
       tf,
       x: xProbe,
       y: yProbe,
       kind: 'ggn',
       loss: 'softmaxCrossEntropy',
+      analyses: { eigen: { k: 2 }, trace: { matvecs: 12 }, density: true },
+      seed: 2,
       selfCheck: false,
     });
-    const direct = await runAnalyses(operator, layout, {
-      eigen: { ...DEFAULT_ANALYSES.eigen, k: 2 },
-      trace: { matvecs: 12, method: 'hutch++' },
-      density: DEFAULT_ANALYSES.density,
-      seed: 2,
-    });
-    expect(last.eigen).toEqual(direct.eigen);
-    expect(last.density).toEqual(direct.density);
+    expect(analysed(last)).toEqual(analysed(direct));
     // The GGN is positive semi-definite: no Ritz value below 0 beyond float32 rounding.
     expect(last.density!.negativeMass).toBe(0);
     expect(last.density!.lambdaMin).toBeGreaterThan(-1e-6 * last.density!.lambdaMax);
@@ -442,7 +439,7 @@ describe('hessianCallback in model.fit()', () => {
     tf.dispose([x, y]);
   });
 
-  it("probes per-class blocks with the 'class' layout: runAnalyses' numbers on the class operator", async () => {
+  it("probes per-class blocks with the 'class' layout: analyzeModel's numbers", async () => {
     const model = tinyModel();
     const { x, y } = tensors();
     const xProbe = tf.tensor2d(probe.x);
@@ -459,9 +456,11 @@ describe('hessianCallback in model.fit()', () => {
     const [hidden, out] = model.layers.map((l) => l.name);
     const last = callback.history.at(-1)!;
     expect(last.blocks?.names).toEqual([hidden, `${out}/unit_0`, `${out}/unit_1`, `${out}/unit_2`]);
-    const classes = modelCurvature(model, { tf, x: xProbe, y: yProbe, layout: 'class' });
-    const direct = await runAnalyses(classes.operator, classes.layout, {
-      blocks: { probes: 3 },
+    const direct = await analyzeModel(model, {
+      tf,
+      x: xProbe,
+      y: yProbe,
+      analyses: { eigen: false, trace: false, blocks: { layout: 'class', probes: 3 } },
       seed: 2,
     });
     expect(last.blocks).toEqual(direct.blocks);
@@ -473,28 +472,27 @@ describe('hessianCallback in model.fit()', () => {
     tf.dispose([x, y, xProbe, yProbe]);
   });
 
-  it("reports the layer spectra and the layer coupling: runAnalyses' numbers on the layer layout", async () => {
+  it("reports the layer spectra and the layer coupling: analyzeModel's numbers", async () => {
     const model = tinyModel();
     const { x, y } = tensors();
     const xProbe = tf.tensor2d(probe.x);
     const yProbe = tf.tensor2d(probe.y);
-    const layers = { probes: 1, steps: 16, traceMatvecs: 12, couplingProbes: 2 };
+    const analyses: AnalysisRequest = {
+      eigen: false,
+      trace: false,
+      layers: { couplingProbes: 2, gaussNewtonGap: true },
+    };
     const callback = hessianCallback({
       tf,
       probe: { x: xProbe, y: yProbe },
       schedule: { everyEpochs: 1 },
-      analyses: { eigen: false, trace: false, layers: { couplingProbes: 2, gaussNewtonGap: true } },
+      analyses,
       budget: 1,
       seed: 2,
     });
     await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
     const last = callback.history.at(-1)!;
-    const curvature = modelCurvature(model, { tf, x: xProbe, y: yProbe, layout: 'layer' });
-    const ggn = modelCurvature(model, { tf, x: xProbe, y: yProbe, layout: 'layer', kind: 'ggn' });
-    const direct = await runAnalyses(curvature.operator, curvature.layout, {
-      layers: { ...layers, ggn: ggn.operator },
-      seed: 2,
-    });
+    const direct = await analyzeModel(model, { tf, x: xProbe, y: yProbe, analyses, seed: 2 });
     expect(last.layers).toEqual(direct.layers);
     expect(last.layerCoupling).toEqual(direct.layerCoupling);
     expect(last.gaussNewtonGap).toEqual(direct.gaussNewtonGap);
@@ -509,7 +507,7 @@ describe('hessianCallback in model.fit()', () => {
     tf.dispose([x, y, xProbe, yProbe]);
   });
 
-  it('adds the Kronecker and class-hierarchy sections: the library functions on the same weights', async () => {
+  it("adds the Kronecker and class-hierarchy sections: analyzeModel's on the same weights", async () => {
     const model = tinyModel({ activation: 'relu' });
     const { x, y } = tensors();
     const xProbe = tf.tensor2d(probe.x);
@@ -532,27 +530,21 @@ describe('hessianCallback in model.fit()', () => {
     await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
     expect(callback.stats).toMatchObject({ analyses: 1, failed: 0 });
     const [report] = callback.history;
-    const layers = await kroneckerDecoupling(model, {
+    const direct = await analyzeModel(model, {
       tf,
       x: xProbe,
       y: yProbe,
-      topK: 2,
-      maxExactDim: 256,
-      probes: 8,
+      analyses: {
+        eigen: false,
+        trace: false,
+        kronecker: { topK: 2 },
+        classes: { traceProbes: 0, maxMatvecs: 60 },
+      },
       seed: 3,
     });
-    expect(report.kronecker).toEqual(kroneckerSection(layers));
+    expect(analysed(report)).toEqual(analysed(direct));
     // The last layer's output factor has rank C − 1 = 2 under cross-entropy.
     expect(report.kronecker?.at(-1)?.outliers).toBe(2);
-    const hierarchy = await classHierarchy(model, {
-      tf,
-      x: xProbe,
-      y: yProbe,
-      hessian: true,
-      maxMatvecs: 60,
-      seed: 3,
-    });
-    expect(report.classes).toEqual(classesSection(hierarchy));
     expect(report.matvecs).toBe(
       report.kronecker!.reduce((sum, l) => sum + l.matvecs, 0) + report.classes!.matvecs,
     );
@@ -827,7 +819,7 @@ describe('hessianCallback: the budget', () => {
       const model = tinyModel();
       const probeX = tf.tensor2d(probe.x);
       const probeY = tf.tensor2d(probe.y);
-      const initialLoss = (model.evaluate(probeX, probeY) as tf.Scalar).dataSync()[0];
+      const initialLoss = await modelCurvature(model, { tf, x: probeX, y: probeY }).lossValue();
       // A frozen clock: nothing takes time, so the budget (below 1: decided, not forced)
       // allows every analysis, and the analysis at train begin is deferred to the 2nd step.
       const callback = withCallback
@@ -880,7 +872,7 @@ describe('hessianCallback: the budget', () => {
       });
       const probeX = tf.tensor2d(probe.x);
       const probeY = tf.tensor2d(probe.y);
-      const initialLoss = (model.evaluate(probeX, probeY) as tf.Scalar).dataSync()[0];
+      const initialLoss = await modelCurvature(model, { tf, x: probeX, y: probeY }).lossValue();
       const callback = hessianCallback({
         tf,
         model,

@@ -24,25 +24,7 @@
  * @packageDocumentation
  */
 
-export {
-  type AnalysisContext,
-  type BlockLayoutKind,
-  type CallbackAnalyses,
-  type CallbackBlocksOptions,
-  type CallbackDensityOptions,
-  type CallbackEigenOptions,
-  type CallbackLayersOptions,
-  type CallbackLogs,
-  type CallbackStats,
-  type CallbackTraceOptions,
-  DEFAULT_ANALYSES,
-  type FitModel,
-  type HessianCallback,
-  type HessianCallbackOptions,
-  hessianCallback,
-  type NumberArrays,
-  type ProbeData,
-} from './callback.js';
+export { type CallbackStats, type HessianCallback, hessianCallback } from './callback.js';
 export {
   type CurvatureMetrics,
   type CurvatureMetricsLabels,
@@ -50,6 +32,13 @@ export {
   curvatureMetrics,
   MAX_SKIP_REASONS,
 } from './metrics.js';
+export type {
+  AnalysisTime,
+  FitModel,
+  HessianCallbackOptions,
+  NumberArrays,
+  ProbeData,
+} from './options.js';
 export {
   type BudgetState,
   budgetAllows,
@@ -77,3 +66,4 @@ export {
   type TornLine,
   TornLineError,
 } from './sinks/jsonl.js';
+export type { CallbackLogs } from './weights.js';

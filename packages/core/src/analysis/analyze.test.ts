@@ -464,7 +464,7 @@ describe('analyzeOperator: options are checked before the first product', () => 
       'blocks by unit of a bare operator',
       { analyses: { blocks: { layout: 'unit' } } },
       OptionError,
-      /no output units/,
+      /cut by output unit or class/,
     ],
     [
       'a layer layout of another dim',

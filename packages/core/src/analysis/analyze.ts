@@ -2,7 +2,12 @@ import { DimensionError, NonFiniteLossError, OptionError } from '../errors.js';
 import { createLayout, type ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
 import { checkInteger } from '../options.js';
-import { type CurvatureReport, normalizeReport, REPORT_SCHEMA_VERSION } from '../report.js';
+import {
+  type CurvatureKind,
+  type CurvatureReport,
+  normalizeReport,
+  REPORT_SCHEMA_VERSION,
+} from '../report.js';
 import type { AnalysisContext } from './context.js';
 import { describeValue, parseOptions } from './options.js';
 import { ANALYSES, type AnalysisName, type AnalysisRequest } from './registry.js';
@@ -17,6 +22,23 @@ export interface AnalyzeOptions {
   readonly seed?: number;
   /** Clock in seconds (default `performance.now() / 1000`), injectable for tests. */
   readonly now?: () => number;
+  /** Told when each analysis starts and ends (e.g. for a progress line); must not throw. */
+  readonly onProgress?: (event: AnalysisProgress) => void;
+}
+
+/** One step of a run, for {@link AnalyzeOptions.onProgress}. */
+export interface AnalysisProgress {
+  /** The analysis's name. */
+  readonly analysis: string;
+  /** Its position in the run (0-based) and the run's length. */
+  readonly index: number;
+  readonly count: number;
+  readonly phase: 'start' | 'end';
+  /** At the start: the most products it may take (its `cost`). */
+  readonly cost?: number;
+  /** At the end: the products and seconds it took. */
+  readonly matvecs?: number;
+  readonly seconds?: number;
 }
 
 /** Where and when a report was made: the fields of a report that are not analyses. */
@@ -33,6 +55,52 @@ export interface ReportMeta {
   readonly wallSeconds?: number;
   /** ISO 8601 start time (default: now). */
   readonly timestamp?: string;
+  /**
+   * Fields an adapter records besides the analyses (e.g. the ONNX conversion check), written
+   * into the report as they are and kept by every reader.
+   */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** What a report says besides its metadata: the model's coordinates, the probe, the sections. */
+export interface ReportBody {
+  readonly kind: CurvatureKind;
+  readonly layout: ParameterLayout;
+  readonly probeSize: number;
+  readonly seed: number;
+  readonly loss: number;
+  readonly sections: ReportSections;
+  readonly matvecs: number;
+  readonly seconds: number;
+}
+
+/**
+ * The one place a {@link CurvatureReport} is put together (and checked, by `normalizeReport`):
+ * from the analyses' sections and the report's metadata.
+ *
+ * @example
+ * ```ts
+ * const report = assembleReport({ kind: 'hessian', layout, probeSize: 64, seed: 0, loss: 0.3,
+ *   sections: { trace }, matvecs: 30, seconds: 1.2 }, { name: 'mlp' });
+ * ```
+ */
+export function assembleReport(body: ReportBody, meta: ReportMeta): CurvatureReport {
+  return normalizeReport({
+    ...meta.extra,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    epoch: meta.epoch ?? 0,
+    step: meta.step ?? 0,
+    ...(meta.batch === undefined ? {} : { batch: meta.batch }),
+    timestamp: meta.timestamp ?? new Date().toISOString(),
+    ...(meta.wallSeconds === undefined ? {} : { wallSeconds: meta.wallSeconds }),
+    kind: body.kind,
+    model: { name: meta.name, parameterCount: body.layout.dim, layout: body.layout },
+    probe: { size: body.probeSize, seed: body.seed },
+    loss: body.loss,
+    ...body.sections,
+    seconds: body.seconds,
+    matvecs: body.matvecs,
+  });
 }
 
 /** Analyses checked against a context and ready to run: their cost is known before any work. */
@@ -43,30 +111,34 @@ export interface PreparedAnalyses {
     readonly options: Record<string, unknown>;
     readonly seed: number;
   }[];
-  /** Upper bound of the products the analyses will spend (the sum of their `cost`). */
+  /**
+   * Upper bound of the products the analyses will spend: the sum of their `cost`, plus what
+   * the context spends once before its first product (`pendingCost`, the tfjs self-check).
+   */
   readonly cost: number;
   readonly seed: number;
 }
 
+/** A parsed request: the analyses that will run, in order, with their options and seeds. */
+export type AnalysisPlan = PreparedAnalyses['plan'];
+
 /**
- * Parses and checks a request against a context, before any work: every option through its
- * analysis's schema (defaults filled in), then each analysis's checks against the context
- * (sizes, kind, loss, capabilities). Returns the plan and its cost in products.
+ * Parses a request without a model: every option through its analysis's schema (defaults
+ * filled in), unknown analyses and options refused. The callback calls it at construction.
  *
  * @throws {@link OptionError} naming the first bad option ("analyses.eigen.k: …").
  *
  * @example
  * ```ts
- * const prepared = prepareAnalyses(context, { analyses: { density: true } });
- * console.log(`at most ${prepared.cost} products`);
+ * const plan = parseAnalysisRequest({ density: true }, 0, 'hessianCallback');
+ * plan.map((p) => p.analysis.name); // ['eigen', 'trace', 'density']
  * ```
  */
-export function prepareAnalyses(
-  context: AnalysisContext,
-  options: AnalyzeOptions = {},
-): PreparedAnalyses {
-  const where = context.where;
-  const { analyses = {}, seed = 0 } = options;
+export function parseAnalysisRequest(
+  analyses: AnalysisRequest | undefined = {},
+  seed: number,
+  where: string,
+): AnalysisPlan {
   if (typeof analyses !== 'object' || analyses === null || Array.isArray(analyses)) {
     throw new OptionError(
       `${where}: expected analyses to be an object, got ${describeValue(analyses)}`,
@@ -81,7 +153,7 @@ export function prepareAnalyses(
     }
   }
   const seeds = analysisSeeds(seed, where);
-  const plan: PreparedAnalyses['plan'][number][] = [];
+  const plan: AnalysisPlan[number][] = [];
   for (const analysis of ANALYSES as readonly Analysis[]) {
     const name = analysis.name as AnalysisName;
     const value = (analyses as Record<string, unknown>)[name] ?? analysis.onByDefault;
@@ -99,8 +171,97 @@ export function prepareAnalyses(
     );
     plan.push({ analysis, options: parsed, seed: seeds[name] });
   }
+  return plan;
+}
+
+/** What is known of a model when a plan is checked against it (see {@link checkNeeds}). */
+export interface KnownModel {
+  readonly where: string;
+  readonly kind: CurvatureKind;
+  /** The resolved loss, when known. */
+  readonly lossName?: string;
+  /** Whether the model itself, a Gauss–Newton operator and unit cuts are available (when known). */
+  readonly model?: boolean;
+  readonly gaussNewton?: boolean;
+  readonly units?: boolean;
+}
+
+/**
+ * Checks what each analysis of a plan `needs` against what is known of the model; members of
+ * `known` left undefined are not checked (the callback checks kind and loss at construction,
+ * before fit() hands it the model).
+ *
+ * @throws {@link OptionError} naming the analysis and what it needs.
+ */
+export function checkNeeds(plan: AnalysisPlan, known: KnownModel): void {
+  const { where } = known;
+  for (const { analysis, options } of plan) {
+    const needs = analysis.needs?.(options) ?? {};
+    const name = `analyses.${analysis.name}`;
+    if (needs.kind !== undefined && known.kind !== needs.kind) {
+      throw new OptionError(
+        `${where}: expected kind '${needs.kind}' with ${name} (it compares or factors the Hessian), got kind '${known.kind}'`,
+      );
+    }
+    if (needs.loss !== undefined && known.lossName !== undefined && known.lossName !== needs.loss) {
+      throw new OptionError(
+        `${where}: expected a ${needs.loss} loss with ${name}, got '${known.lossName}'`,
+      );
+    }
+    if (needs.model && known.model === false) {
+      throw new OptionError(
+        `${where}: ${name} works on the layers of a tfjs model, which ${where} does not have`,
+      );
+    }
+    if (needs.gaussNewton && known.gaussNewton === false) {
+      throw new OptionError(
+        `${where}: ${name} needs the Gauss–Newton operator, which ${where} does not provide`,
+      );
+    }
+    if (needs.units && known.units === false) {
+      throw new OptionError(
+        `${where}: ${name} needs the curvature cut by output unit or class, which ${where} cannot provide`,
+      );
+    }
+  }
+}
+
+/**
+ * Parses and checks a request against a context, before any work: every option through its
+ * analysis's schema ({@link parseAnalysisRequest}), what each analysis needs
+ * ({@link checkNeeds}), then its own checks against the context's sizes. Returns the plan and
+ * its cost in products.
+ *
+ * @throws {@link OptionError} naming the first bad option ("analyses.eigen.k: …").
+ *
+ * @example
+ * ```ts
+ * const prepared = prepareAnalyses(context, { analyses: { density: true } });
+ * console.log(`at most ${prepared.cost} products`);
+ * ```
+ */
+export function prepareAnalyses(
+  context: AnalysisContext,
+  options: AnalyzeOptions = {},
+): PreparedAnalyses {
+  const seed = options.seed ?? 0;
+  const plan = parseAnalysisRequest(options.analyses, seed, context.where);
+  const model = context.model;
+  checkNeeds(plan, {
+    where: context.where,
+    kind: context.kind,
+    model: model !== undefined,
+    gaussNewton: context.gaussNewton !== undefined,
+    units: context.unitCurvature !== undefined,
+    ...(plan.some((p) => p.analysis.needs?.(p.options).loss) && model
+      ? { lossName: model.lossName }
+      : {}),
+  });
   for (const { analysis, options: parsed } of plan) analysis.check(parsed, context);
-  const cost = plan.reduce((sum, p) => sum + p.analysis.cost(p.options, context), 0);
+  const cost = plan.reduce(
+    (sum, p) => sum + p.analysis.cost(p.options, context),
+    context.pendingCost?.() ?? 0,
+  );
   return { plan, cost, seed };
 }
 
@@ -120,15 +281,28 @@ export interface AnalysesResult extends ReportSections {
 export async function runAnalyses(
   prepared: PreparedAnalyses,
   context: AnalysisContext,
-  now: () => number = defaultNow,
+  options: Pick<AnalyzeOptions, 'now' | 'onProgress'> = {},
 ): Promise<AnalysesResult> {
+  const { now = defaultNow, onProgress } = options;
   const started = now();
   const sections: ReportSections = {};
   let matvecs = 0;
-  for (const { analysis, options, seed } of prepared.plan) {
-    const output = await analysis.run(options, context, seed);
+  const count = prepared.plan.length;
+  for (const [index, { analysis, options: parsed, seed }] of prepared.plan.entries()) {
+    const name = analysis.name;
+    onProgress?.({
+      analysis: name,
+      index,
+      count,
+      phase: 'start',
+      cost: analysis.cost(parsed, context),
+    });
+    const begun = now();
+    const output = await analysis.run(parsed, context, seed);
     Object.assign(sections, output.sections);
     matvecs += output.matvecs;
+    const seconds = Math.max(0, now() - begun);
+    onProgress?.({ analysis: name, index, count, phase: 'end', matvecs: output.matvecs, seconds });
   }
   return { ...sections, matvecs, seconds: Math.max(0, now() - started) };
 }
@@ -150,7 +324,7 @@ export async function analyze(
   meta: ReportMeta,
 ): Promise<CurvatureReport> {
   const prepared = prepareAnalyses(context, options);
-  return reportOf(prepared, context, meta, options.now);
+  return reportOf(prepared, context, meta, options);
 }
 
 /** Runs prepared analyses on a context and assembles the report (see {@link analyze}). */
@@ -158,8 +332,9 @@ export async function reportOf(
   prepared: PreparedAnalyses,
   context: AnalysisContext,
   meta: ReportMeta,
-  now: () => number = defaultNow,
+  options: Pick<AnalyzeOptions, 'now' | 'onProgress'> = {},
 ): Promise<CurvatureReport> {
+  const { now = defaultNow } = options;
   const started = now();
   const timestamp = meta.timestamp ?? new Date().toISOString();
   const loss = await context.lossValue();
@@ -169,22 +344,20 @@ export async function reportOf(
       loss,
     );
   }
-  const { matvecs, seconds: _, ...sections } = await runAnalyses(prepared, context, now);
-  return normalizeReport({
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    epoch: meta.epoch ?? 0,
-    step: meta.step ?? 0,
-    ...(meta.batch === undefined ? {} : { batch: meta.batch }),
-    timestamp,
-    ...(meta.wallSeconds === undefined ? {} : { wallSeconds: meta.wallSeconds }),
-    kind: context.kind,
-    model: { name: meta.name, parameterCount: context.layout.dim, layout: context.layout },
-    probe: { size: context.probeSize, seed: prepared.seed },
-    loss,
-    ...sections,
-    seconds: Math.max(0, now() - started),
-    matvecs,
-  });
+  const { matvecs, seconds: _, ...sections } = await runAnalyses(prepared, context, options);
+  return assembleReport(
+    {
+      kind: context.kind,
+      layout: context.layout,
+      probeSize: context.probeSize,
+      seed: prepared.seed,
+      loss,
+      sections,
+      matvecs,
+      seconds: Math.max(0, now() - started),
+    },
+    { ...meta, timestamp },
+  );
 }
 
 /** Options of {@link analyzeOperator}: the request, and what the bare operator comes with. */
@@ -242,7 +415,7 @@ export async function analyzeOperator(
     lossValue: async () => Number.NaN,
   };
   const prepared = prepareAnalyses(context, options);
-  return runAnalyses(prepared, context, options.now);
+  return runAnalyses(prepared, context, options);
 }
 
 /** Checks that `layout` is a layout that tiles [0, dim). */

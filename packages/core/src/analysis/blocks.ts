@@ -2,7 +2,6 @@ import * as z from 'zod';
 import { blockMeanAbs, blockStructure } from '../block-structure.js';
 import { blockNorms, exactBlockNorms } from '../blocks.js';
 import { denseMatrix, symmetricPart } from '../dense.js';
-import { OptionError } from '../errors.js';
 import type { ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
 import type { ReportBlocks } from '../report.js';
@@ -39,9 +38,9 @@ export const blocksAnalysis = defineAnalysis({
       probes: integer(1).default(4),
     })
     .strict(),
-  check(options, context) {
-    blockOperator(options.layout, context);
-  },
+  needs: (options) =>
+    options.layout === 'unit' || options.layout === 'class' ? { units: true } : {},
+  check() {},
   cost(options, context) {
     const { layout } = blockOperator(options.layout, context);
     return Math.min(layout.dim, options.probes * layout.blocks.length);
@@ -62,12 +61,8 @@ function blockOperator(
   if (kind === 'layer') {
     return { operator: context.operator, layout: context.layerLayout ?? context.layout };
   }
-  if (context.unitCurvature === undefined) {
-    throw new OptionError(
-      `${context.where}: expected analyses.blocks.layout 'layer' or 'tensor' here (this model has no output units to cut), got '${kind}'`,
-    );
-  }
-  return context.unitCurvature(kind);
+  // `needs` has made sure the context can cut by unit.
+  return (context.unitCurvature as NonNullable<AnalysisContext['unitCurvature']>)(kind);
 }
 
 /**

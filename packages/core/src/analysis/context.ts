@@ -28,6 +28,11 @@ export interface AnalysisContext {
   /** The loss whose curvature `operator` gives, on the probe set. */
   lossValue(): Promise<number>;
   /**
+   * Products the context will spend once before its first product (the tfjs self-check while
+   * it has not run for this model), counted into the cost of a plan. Default 0.
+   */
+  pendingCost?(): number;
+  /**
    * The curvature in coordinates where each output unit's parameters (`'unit'`: of every
    * Dense/Conv2D layer; `'class'`: of the output layer, earlier layers whole) are contiguous.
    */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { topEigenpairs } from '../eigenpairs.js';
 import { OptionError } from '../errors.js';
-import { flag, integer, positive } from './options.js';
+import { atLeast, flag, integer, positive } from './options.js';
 import { defineAnalysis } from './types.js';
 
 /**
@@ -31,17 +31,13 @@ export const eigenAnalysis = defineAnalysis({
        */
       verify: flag().default(true),
     })
-    .strict(),
+    .strict()
+    .check(atLeast('maxMatvecs', 'k')),
   check(options, context) {
     const dim = context.operator.dim;
     if (options.k > dim) {
       throw new OptionError(
         `${context.where}: expected analyses.eigen.k to be at most the parameter count ${dim}, got ${options.k}`,
-      );
-    }
-    if (options.maxMatvecs < options.k) {
-      throw new OptionError(
-        `${context.where}: expected analyses.eigen.maxMatvecs to be >= k (${options.k}), got ${options.maxMatvecs}`,
       );
     }
   },

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { OptionError } from '../errors.js';
 import { layerSpectra, type NamedLayerSpectrum } from '../layer-spectra.js';
 import type { ParameterLayout } from '../layout.js';
 import type { ReportLayer } from '../report.js';
@@ -47,20 +46,8 @@ export const layersAnalysis = defineAnalysis({
       gapProbes: integer(1).default(8),
     })
     .strict(),
-  check(options, context) {
-    if (options.gaussNewtonGap) {
-      if (context.kind !== 'hessian') {
-        throw new OptionError(
-          `${context.where}: expected kind 'hessian' with analyses.layers.gaussNewtonGap (the gap compares the Hessian with the Gauss–Newton matrix), got kind '${context.kind}'`,
-        );
-      }
-      if (context.gaussNewton === undefined) {
-        throw new OptionError(
-          `${context.where}: analyses.layers.gaussNewtonGap needs the Gauss–Newton operator, which this model does not provide`,
-        );
-      }
-    }
-  },
+  needs: (options) => (options.gaussNewtonGap ? { kind: 'hessian', gaussNewton: true } : {}),
+  check() {},
   cost(options, context) {
     const layout = layersOf(context);
     const maxExactDim = exactLimit(options);

@@ -20,6 +20,23 @@ export function positive(max?: number): z.ZodNumber {
   return max === undefined ? schema : schema.max(max, { error: expected });
 }
 
+/**
+ * A check for an object schema: option `name` must be at least option `other` (e.g. an
+ * eigensolver's budget at least its k), reported on `name`.
+ */
+export function atLeast<K extends string>(name: K, other: K): z.core.CheckFn<Record<K, number>> {
+  return (ctx) => {
+    if (ctx.value[name] < ctx.value[other]) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `an integer >= ${other} (${ctx.value[other]})`,
+        path: [name],
+        input: ctx.value[name],
+      });
+    }
+  };
+}
+
 /** A boolean option, as a zod schema whose errors say so. */
 export function flag(): z.ZodBoolean {
   return z.boolean({ error: 'a boolean' });

@@ -30,16 +30,14 @@ export type AnalysisName = (typeof ANALYSES)[number]['name'];
 /** The names of the registry's analyses, in order. */
 export const ANALYSIS_NAMES = ANALYSES.map((a) => a.name) as readonly AnalysisName[];
 
-type OptionsOf<A> = A extends Analysis<infer O> ? O : never;
-
 /** Options of one analysis as a request may give them: partial, defaults filled in later. */
 export type AnalysisOptionsInput<N extends AnalysisName> = z.input<
   Extract<(typeof ANALYSES)[number], { name: N }>['options']
 >;
 
 /** Options of one analysis after parsing (defaults filled in). */
-export type AnalysisOptions<N extends AnalysisName> = OptionsOf<
-  Extract<(typeof ANALYSES)[number], { name: N }>
+export type AnalysisOptions<N extends AnalysisName> = z.output<
+  Extract<(typeof ANALYSES)[number], { name: N }>['options']
 >;
 
 /**
@@ -77,4 +75,18 @@ export const ANALYSIS_REQUEST_SCHEMA = z
 /** The JSON Schema (draft 2020-12) of {@link AnalysisRequest}, with every default and bound. */
 export function analysisRequestJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(ANALYSIS_REQUEST_SCHEMA, { io: 'input' }) as Record<string, unknown>;
+}
+
+/**
+ * The defaults of one analysis (its options schema parsed from `{}`): the one place they are
+ * declared.
+ *
+ * @example
+ * ```ts
+ * analysisDefaults('eigen'); // { k: 3, tol: 0.001, maxMatvecs: 150, verify: true }
+ * ```
+ */
+export function analysisDefaults<N extends AnalysisName>(name: N): AnalysisOptions<N> {
+  const analysis = ANALYSES.find((a) => a.name === name) as unknown as Analysis<AnalysisOptions<N>>;
+  return analysis.options.parse({});
 }

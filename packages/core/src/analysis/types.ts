@@ -27,6 +27,23 @@ export interface AnalysisOutput {
 }
 
 /**
+ * What an analysis needs of the model, declared so that a request can be checked against what
+ * is known before the model is (the callback checks its kind and loss at construction).
+ */
+export interface AnalysisNeeds {
+  /** The curvature must be this kind (e.g. the Hessian, to compare it with the GGN). */
+  readonly kind?: 'hessian';
+  /** The loss must be this one (e.g. softmax cross-entropy for the class hierarchy). */
+  readonly loss?: 'softmaxCrossEntropy';
+  /** The tfjs model itself (its layers), not only its curvature. */
+  readonly model?: boolean;
+  /** The Gauss–Newton operator besides the curvature. */
+  readonly gaussNewton?: boolean;
+  /** The curvature cut by output unit or class (permuted coordinates). */
+  readonly units?: boolean;
+}
+
+/**
  * One analysis of the registry (docs/design.md): everything about it in one module.
  *
  * @typeParam O - its options, as parsed (defaults filled in).
@@ -40,9 +57,11 @@ export interface Analysis<O = Record<string, unknown>> {
   readonly options: z.ZodType<O>;
   /** Runs when a request does not name it (eigen and trace). */
   readonly onByDefault: boolean;
+  /** What it needs of the model with these options (default: the curvature operator only). */
+  needs?(options: O): AnalysisNeeds;
   /**
-   * Checks the options against the context (sizes, kind, loss, capabilities) before any work,
-   * throwing an OptionError that names the option, or an error naming the missing capability.
+   * Checks the options against the context's sizes (e.g. k <= P) before any work, throwing an
+   * OptionError that names the option; what `needs` declares is checked before this.
    */
   check(options: O, context: AnalysisContext): void;
   /**
@@ -54,9 +73,9 @@ export interface Analysis<O = Record<string, unknown>> {
   run(options: O, context: AnalysisContext, seed: number): Promise<AnalysisOutput>;
 }
 
-/** Declares an analysis with its options type inferred from the schema. */
-export function defineAnalysis<S extends z.ZodType<Record<string, unknown>>>(
-  analysis: Omit<Analysis<z.output<S>>, 'options'> & { options: S },
-): Analysis<z.output<S>> {
-  return analysis as unknown as Analysis<z.output<S>>;
+/** Declares an analysis with its name and options types inferred from the literal and schema. */
+export function defineAnalysis<N extends string, S extends z.ZodType<Record<string, unknown>>>(
+  analysis: Omit<Analysis<z.output<S>>, 'options' | 'name'> & { name: N; options: S },
+): Analysis<z.output<S>> & { readonly name: N; readonly options: S } {
+  return analysis as unknown as Analysis<z.output<S>> & { readonly name: N; readonly options: S };
 }

@@ -140,11 +140,14 @@ describe('analyzeModel', () => {
       ],
       [{ ...ggn, analyses: { kronecker: true } }, /kind 'hessian' with analyses\.kronecker/],
       [{ ...ggn, analyses: { layers: { gaussNewtonGap: true } } }, /kind 'hessian'/],
-      [{ loss: 'meanSquaredError' as const, analyses: { classes: true } }, /softmax cross-entropy/],
+      [
+        { loss: 'meanSquaredError' as const, analyses: { classes: true } },
+        /softmaxCrossEntropy loss with analyses\.classes, got 'meanSquaredError'/,
+      ],
       [{ analyses: { classes: { maxMatvecs: 3 } } }, /classes\.maxMatvecs to be >= C \+ 1 \(4\)/],
       [
         { analyses: { blocks: { layout: 'neuron' } } },
-        /blocks\.layout to be "layer" \| "tensor" \| "unit" \| "class", got "neuron"/
+        /blocks\.layout to be "layer" \| "tensor" \| "unit" \| "class", got "neuron"/,
       ],
     ] as const;
     for (const [options, message] of cases) {

@@ -14,6 +14,7 @@ import {
   modelCurvature,
   resolveModelLoss,
 } from './model.js';
+import { SELF_CHECK_PRODUCTS, selfCheckResult } from './self-check.js';
 import type { Tf } from './types.js';
 
 /** A tfjs-layers model as {@link analyzeModel} reads it. */
@@ -85,6 +86,8 @@ export function tfjsContext(model: AnalyzableModel, options: TfjsContextOptions)
     layerLayout: layers.layout,
     probeSize: x.shape[0] as number,
     lossValue: main.lossValue,
+    pendingCost: () =>
+      selfCheck && selfCheckResult(model) === undefined ? SELF_CHECK_PRODUCTS : 0,
     unitCurvature(layout) {
       let curvature = units.get(layout);
       if (curvature === undefined) {

@@ -29,6 +29,14 @@
  *
  * @packageDocumentation
  */
+
+export {
+  type AnalyzableModel,
+  type AnalyzeModelOptions,
+  analyzeModel,
+  type TfjsContextOptions,
+  tfjsContext,
+} from './analyze-model.js';
 export {
   CLASS_HIERARCHY_MAX_BYTES,
   CLASS_MEAN_RANK_TOLERANCE,

@@ -29,6 +29,13 @@ export const SELF_CHECK_TOLERANCE = 64 * 2 ** ((-23 * 2) / 3);
  */
 export const SELF_CHECK_MAX_UNCERTAINTY = 0.05;
 
+/**
+ * An upper bound of what one {@link selfCheck} costs, in Hessian-vector products: up to
+ * 2 × 3 directions tried, each two central differences of the gradient (four gradients, under
+ * two products) and one product; 20 leaves room for the first call's compilation.
+ */
+export const SELF_CHECK_PRODUCTS = 20;
+
 /** Options of {@link selfCheck}. */
 export interface SelfCheckOptions {
   /** The TensorFlow.js namespace in use. */

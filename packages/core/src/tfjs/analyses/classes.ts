@@ -27,7 +27,9 @@ export const classesAnalysis = defineAnalysis({
        * Rademacher probes of the tr G estimate, 0 (exact: N·C single-sample products) or an
        * integer >= 2 (default 4).
        */
-      traceProbes: integer(0).default(4),
+      traceProbes: integer(0)
+        .refine((k) => k !== 1, { error: 'an integer >= 2, or 0 (exact)' })
+        .default(4),
       /** Also the Hessian's top eigenspace and its overlap with the class means (default true). */
       hessian: flag().default(true),
       /**
@@ -37,19 +39,9 @@ export const classesAnalysis = defineAnalysis({
       maxMatvecs: integer(1).optional(),
     })
     .strict(),
+  needs: () => ({ loss: 'softmaxCrossEntropy', model: true }),
   check(options, context) {
-    const model = access(context, 'classes');
-    if (options.traceProbes === 1) {
-      throw new OptionError(
-        `${context.where}: expected analyses.classes.traceProbes to be 0 (exact) or >= 2, got 1`,
-      );
-    }
-    if (model.lossName !== 'softmaxCrossEntropy') {
-      throw new OptionError(
-        `${context.where}: expected a softmax cross-entropy loss with analyses.classes (Papyan's hierarchy of its Gauss–Newton matrix), got '${model.lossName}'`,
-      );
-    }
-    const c = model.outputClasses;
+    const c = access(context).outputClasses;
     if (options.maxMatvecs !== undefined && options.maxMatvecs < c + 1) {
       throw new OptionError(
         `${context.where}: expected analyses.classes.maxMatvecs to be >= C + 1 (${c + 1}), got ${options.maxMatvecs}`,
@@ -57,7 +49,7 @@ export const classesAnalysis = defineAnalysis({
     }
   },
   cost(options, context) {
-    const { outputClasses: c } = access(context, 'classes');
+    const { outputClasses: c } = access(context);
     const budget = options.maxMatvecs ?? defaultMatvecs(c);
     // C² class-mean products over the class subsets cost about C full-batch ones; the exact
     // trace's N·C single-sample products are counted one each (an over-estimate).
@@ -65,7 +57,7 @@ export const classesAnalysis = defineAnalysis({
     return c + trace + budget * (options.hessian ? 2 : 1);
   },
   async run(options, context, seed) {
-    const model = access(context, 'classes');
+    const model = access(context);
     const { traceProbes, hessian, maxMatvecs } = options;
     const hierarchy = await classHierarchy(model.model as ClassHierarchyModel, {
       tf: model.tf,

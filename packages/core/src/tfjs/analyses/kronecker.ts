@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import type { AnalysisContext, TfjsModelAccess } from '../../analysis/context.js';
-import { integer } from '../../analysis/options.js';
+import { atLeast, integer } from '../../analysis/options.js';
 import { defineAnalysis } from '../../analysis/types.js';
-import { OptionError } from '../../errors.js';
 import { type KroneckerModel, kroneckerDecoupling } from '../kronecker.js';
 import { kroneckerSection } from '../report-sections.js';
 
@@ -33,20 +32,10 @@ export const kroneckerAnalysis = defineAnalysis({
        */
       maxMatvecs: integer(1).default(150),
     })
-    .strict(),
-  check(options, context) {
-    access(context);
-    if (context.kind !== 'hessian') {
-      throw new OptionError(
-        `${context.where}: expected kind 'hessian' with analyses.kronecker (it factors the Hessian's layer blocks), got kind '${context.kind}'`,
-      );
-    }
-    if (options.maxMatvecs < options.topK) {
-      throw new OptionError(
-        `${context.where}: expected analyses.kronecker.maxMatvecs to be >= topK (${options.topK}), got ${options.maxMatvecs}`,
-      );
-    }
-  },
+    .strict()
+    .check(atLeast('maxMatvecs', 'topK')),
+  needs: () => ({ kind: 'hessian', model: true }),
+  check() {},
   cost(options, context) {
     const model = access(context);
     // The factors: C vector-Jacobian products (about half a product each), counted as C; each
@@ -74,12 +63,7 @@ export const kroneckerAnalysis = defineAnalysis({
   },
 });
 
-/** The tfjs model of the context, or an error saying the analysis needs one. */
-export function access(context: AnalysisContext, name = 'kronecker'): TfjsModelAccess {
-  if (context.model === undefined) {
-    throw new OptionError(
-      `${context.where}: analyses.${name} works on the layers of a tfjs model, which this context does not have`,
-    );
-  }
-  return context.model;
+/** The tfjs model of the context (`needs` has made sure there is one). */
+export function access(context: AnalysisContext): TfjsModelAccess {
+  return context.model as TfjsModelAccess;
 }

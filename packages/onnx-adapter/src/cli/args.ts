@@ -1,0 +1,225 @@
+/** The command line of `hessian-probe`: its usage text, flags and their checks. */
+import type { parseArgs } from 'node:util';
+import {
+  ANALYSES,
+  ANALYSIS_NAMES,
+  type AnalysisRequest,
+  type CurvatureKind,
+} from '@hessian-probe/core';
+import { BACKEND_NAMES, type BackendName } from '@hessian-probe/core/backends';
+import { NOISE_POINTS } from '../forward-only.js';
+import { CliUsageError } from './io.js';
+
+/** The analyses `--analyses` runs when it is not given. */
+export const DEFAULT_CLI_ANALYSES = ['eigen', 'trace', 'density', 'blocks'] as const;
+
+/** Default Rademacher probes per block of `--forward-only` (`--probes`; each costs two forward passes). */
+export const FORWARD_ONLY_PROBES = 30;
+
+/** The usage text printed by `--help` and after a usage error. */
+export const USAGE = `Usage:
+  hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
+  hessian-probe onnx show MODEL.onnx
+  hessian-probe --help
+
+analyze: the loss Hessian (or Gauss–Newton matrix) of MODEL.onnx over its weight
+initializers, on the probe batch X.npy (float32/float64, first axis = samples) with labels
+Y.npy.
+
+Options of analyze:
+  --inputs X.npy | NAME=X.npy  probe inputs; repeat NAME=FILE for a model with several inputs
+  --labels Y.npy               ce: int32/int64 class ids [N] or one-hot/probabilities [N, C];
+                               mse: float targets shaped like the model output
+  --loss ce|mse                softmax cross-entropy from logits (default) or mean squared error
+  --kind hessian|ggn           the loss Hessian (default) or the generalized Gauss–Newton matrix
+  --analyses LIST              comma-separated among:
+${ANALYSES.map((a) => `                                 ${a.name.padEnd(10)} ${a.description}`).join('\n')}
+                               (default ${DEFAULT_CLI_ANALYSES.join(',')}; kronecker and classes
+                               need a tfjs model); each with its defaults (docs/design.md)
+  --k N                        number of top eigenvalues of eigen (default 3)
+  --parameters LIST            comma-separated initializer names to differentiate, in layout
+                               order (default: the float initializers that feed a
+                               Gemm/MatMul/Conv, or an Add/Mul after one: see the README)
+  --seed N                     seed of the random probes (default 0)
+  --out ANNOTATED.onnx         write the model with the report in its metadata_props
+  --json REPORT.json           write the CurvatureReport as JSON
+  --force                      allow --out to replace MODEL.onnx
+  --backend NAME               TensorFlow.js backend: tensorflow, wasm or cpu (default: the
+                               fastest that loads; not with --forward-only)
+  --tolerance T                conversion tolerance vs onnxruntime (default 1e-4, relative)
+  --forward-only               for graphs with operators the converter lacks: estimate only the
+                               trace and per-initializer block traces from onnxruntime forward
+                               passes (second differences); an estimate with sampling and
+                               rounding errors, not exact curvature
+  --probes N                   with --forward-only: Rademacher probes per block, an integer >= 2
+                               (default ${FORWARD_ONLY_PROBES}); 2·N·B + ${1 + NOISE_POINTS} forward passes for B blocks
+
+Exit codes: 0 success, 2 bad usage or bad input, 1 internal error.
+`;
+
+/** The flags, as `node:util` `parseArgs` options. */
+export const OPTIONS = {
+  inputs: { type: 'string', multiple: true },
+  labels: { type: 'string' },
+  loss: { type: 'string' },
+  kind: { type: 'string' },
+  analyses: { type: 'string' },
+  k: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'string' },
+  force: { type: 'boolean' },
+  backend: { type: 'string' },
+  tolerance: { type: 'string' },
+  'forward-only': { type: 'boolean' },
+  probes: { type: 'string' },
+  parameters: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The parsed flags. */
+export type Values = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
+
+/** The options of `onnx analyze`, checked. */
+export interface AnalyzeCommandOptions {
+  readonly loss: 'ce' | 'mse';
+  readonly kind: CurvatureKind;
+  /** The analyses as a request of the registry: every analysis named on or off. */
+  readonly analyses: AnalysisRequest;
+  readonly seed: number;
+  readonly backend: BackendName | 'auto';
+  readonly tolerance?: number;
+  readonly out?: string;
+  readonly json?: string;
+  readonly force: boolean;
+  readonly forwardOnly: boolean;
+  /** Probes per block of `--forward-only`. */
+  readonly probes: number;
+  readonly parameters?: readonly string[];
+  readonly inputSpecs: readonly string[];
+  readonly labels: string;
+}
+
+/** Checks the flags of `onnx analyze` (the analyses' own options are checked by core). */
+export function checkOptions(values: Values): AnalyzeCommandOptions {
+  const inputSpecs = values.inputs ?? [];
+  if (inputSpecs.length === 0) throw new CliUsageError('onnx analyze: --inputs X.npy is required');
+  if (values.labels === undefined) {
+    throw new CliUsageError('onnx analyze: --labels Y.npy is required');
+  }
+  const loss = values.loss ?? 'ce';
+  if (loss !== 'ce' && loss !== 'mse') {
+    throw new CliUsageError(`--loss: expected ce or mse, got '${loss}'`);
+  }
+  const kind = values.kind ?? 'hessian';
+  if (kind !== 'hessian' && kind !== 'ggn') {
+    throw new CliUsageError(`--kind: expected hessian or ggn, got '${kind}'`);
+  }
+  const names = (values.analyses ?? DEFAULT_CLI_ANALYSES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (names.length === 0) {
+    throw new CliUsageError(`--analyses: expected some of ${ANALYSIS_NAMES.join(',')}, got none`);
+  }
+  for (const name of names) {
+    if (!(ANALYSIS_NAMES as readonly string[]).includes(name)) {
+      throw new CliUsageError(
+        `--analyses: unknown analysis '${name}'; expected some of ${ANALYSIS_NAMES.join(',')}`,
+      );
+    }
+  }
+  const integer = (flag: string, text: string | undefined, fallback: number, min: number) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isSafeInteger(n) || n < min) {
+      throw new CliUsageError(`--${flag}: expected an integer >= ${min}, got '${text}'`);
+    }
+    return n;
+  };
+  const backend = (values.backend ?? 'auto') as BackendName | 'auto';
+  if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) {
+    throw new CliUsageError(
+      `--backend: expected ${BACKEND_NAMES.join(', ')} or auto, got '${backend}'`,
+    );
+  }
+  let tolerance: number | undefined;
+  if (values.tolerance !== undefined) {
+    tolerance = Number(values.tolerance);
+    if (values.tolerance.trim() === '' || !(tolerance > 0) || !Number.isFinite(tolerance)) {
+      throw new CliUsageError(`--tolerance: expected a number > 0, got '${values.tolerance}'`);
+    }
+  }
+  const forwardOnly = values['forward-only'] === true;
+  if (forwardOnly) {
+    if (kind !== 'hessian') {
+      throw new CliUsageError(
+        '--forward-only: estimates the Hessian trace only; --kind ggn needs the converted graph',
+      );
+    }
+    if (names.some((n) => n !== 'trace') && values.analyses !== undefined) {
+      throw new CliUsageError(
+        `--forward-only: runs the trace only, got --analyses ${values.analyses} (drop it or pass --analyses trace)`,
+      );
+    }
+    if (values.tolerance !== undefined || values.k !== undefined) {
+      throw new CliUsageError(
+        `--forward-only: converts nothing and computes no eigenvalues, got --${values.k === undefined ? 'tolerance' : 'k'}`,
+      );
+    }
+    if (values.backend !== undefined) {
+      throw new CliUsageError(
+        `--forward-only: runs onnxruntime only, no TensorFlow.js backend, got --backend ${values.backend}`,
+      );
+    }
+  } else if (values.probes !== undefined) {
+    throw new CliUsageError(
+      `--probes: sets the probes of --forward-only only, got --probes ${values.probes} without it`,
+    );
+  }
+  if (values.k !== undefined && !names.includes('eigen')) {
+    throw new CliUsageError(
+      `--k: sets the eigen analysis, which --analyses ${values.analyses} leaves out`,
+    );
+  }
+  const k = values.k === undefined ? undefined : integer('k', values.k, 1, 1);
+  const analyses = Object.fromEntries(
+    ANALYSIS_NAMES.map((name) => [
+      name,
+      names.includes(name) ? (name === 'eigen' && k !== undefined ? { k } : true) : false,
+    ]),
+  ) as AnalysisRequest;
+  return {
+    loss,
+    kind,
+    forwardOnly,
+    probes: integer('probes', values.probes, FORWARD_ONLY_PROBES, 2),
+    analyses,
+    seed: integer('seed', values.seed, 0, 0),
+    backend,
+    ...(tolerance === undefined ? {} : { tolerance }),
+    ...(values.out === undefined ? {} : { out: values.out }),
+    ...(values.json === undefined ? {} : { json: values.json }),
+    force: values.force === true,
+    ...(values.parameters === undefined ? {} : { parameters: parameterList(values.parameters) }),
+    inputSpecs,
+    labels: values.labels,
+  };
+}
+
+/** `--parameters a,b,c`: non-empty, distinct names. */
+function parameterList(text: string): string[] {
+  const names = text.split(',').map((n) => n.trim());
+  if (names.includes('')) {
+    throw new CliUsageError(
+      `--parameters: expected comma-separated names, got an empty one in '${text}'`,
+    );
+  }
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated !== undefined) {
+    throw new CliUsageError(`--parameters: expected distinct names, got '${repeated}' twice`);
+  }
+  return names;
+}

@@ -1,0 +1,244 @@
+/**
+ * The command's input and output: files read and checked before any work (models, .npy inputs
+ * and labels, output paths), the exit codes, and the typed error of bad usage or input.
+ */
+import { access, readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type CurvatureReport, encodeReport, HessianProbeError } from '@hessian-probe/core';
+import type { HostLabels } from '../curvature.js';
+import { int64ToNumbers, type NpyArray, readNpy } from '../npy.js';
+import { type ModelProto, parseModel } from '../proto.js';
+import type { HostInput } from '../runtime.js';
+
+/** Where {@link main} writes, and how it ends. */
+export interface CliIo {
+  /** Standard output (the summary table, `show`'s report, `--help`). */
+  readonly stdout: (text: string) => void;
+  /** Standard error (progress and error messages). */
+  readonly stderr: (text: string) => void;
+  /** Called once with the exit code before {@link main} resolves (e.g. `process.exitCode = c`). */
+  readonly exit?: (code: number) => void;
+  /** Whether stderr is a terminal: progress is then redrawn in place; default false. */
+  readonly isTTY?: boolean;
+}
+
+/** Bad usage or bad input: exit code 2, with this one-line message. */
+export class CliUsageError extends HessianProbeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('cli-usage', message, options);
+  }
+}
+
+/** Exit codes of {@link main}. */
+export const EXIT = { ok: 0, internal: 1, usage: 2 } as const;
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Wraps a typed error of the input-checking phase (or a file error) as a usage error. */
+export function asInputError(error: unknown, context: string): unknown {
+  if (error instanceof CliUsageError) return error;
+  if (error instanceof HessianProbeError) {
+    return new CliUsageError(`${context}: ${errorMessage(error)}`, { cause: error });
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return new CliUsageError(`${context}: ${errorMessage(error)}`, { cause: error });
+  }
+  return error;
+}
+
+export async function readModelFile(
+  path: string,
+): Promise<{ bytes: Uint8Array; model: ModelProto }> {
+  try {
+    const bytes = new Uint8Array(await readFile(path));
+    return { bytes, model: parseModel(bytes) };
+  } catch (error) {
+    throw asInputError(error, path);
+  }
+}
+
+export async function readNpyFile(path: string, flag: string): Promise<NpyArray> {
+  try {
+    return readNpy(new Uint8Array(await readFile(path)));
+  } catch (error) {
+    throw asInputError(error, `${flag} ${path}`);
+  }
+}
+
+/** Graph inputs that are not initializers, with their declared shapes (-1: dynamic). */
+function graphInputs(model: ModelProto): { name: string; shape?: number[] }[] {
+  const graph = model.graph;
+  const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
+  return (graph?.input ?? [])
+    .filter((i) => !initializers.has(i.name ?? ''))
+    .map((i) => {
+      const dims = i.type?.tensorType?.shape?.dim;
+      const name = i.name ?? '';
+      if (!dims) return { name };
+      return {
+        name,
+        shape: dims.map((d) => {
+          const v = d.dimValue === null || d.dimValue === undefined ? 0 : Number(d.dimValue);
+          return d.dimParam || !(v > 0) ? -1 : v;
+        }),
+      };
+    });
+}
+
+function floatInput(array: NpyArray, where: string): Float32Array {
+  if (array.dtype === 'float32') return array.data;
+  if (array.dtype === 'float64') return Float32Array.from(array.data);
+  throw new CliUsageError(`${where}: expected a float32 or float64 array, got ${array.dtype}`);
+}
+
+export async function readInputs(
+  model: ModelProto,
+  specs: readonly string[],
+): Promise<{ inputs: Record<string, HostInput>; size: number }> {
+  const declared = graphInputs(model);
+  const pairs: [string, string][] = [];
+  const names = declared.map((d) => d.name).join(', ');
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const name = eq > 0 ? spec.slice(0, eq) : undefined;
+    if (name !== undefined && declared.some((d) => d.name === name)) {
+      pairs.push([name, spec.slice(eq + 1)]);
+    } else if (declared.length === 1 && specs.length === 1) {
+      // The one input (a path may contain '=').
+      pairs.push([declared[0].name, spec]);
+    } else if (name !== undefined) {
+      throw new CliUsageError(
+        `--inputs ${spec}: the model has no input '${name}'; its inputs are ${names}`,
+      );
+    } else {
+      throw new CliUsageError(
+        `--inputs ${spec}: the model has ${declared.length} inputs (${names}); pass --inputs NAME=FILE for each`,
+      );
+    }
+  }
+  for (const d of declared) {
+    if (!pairs.some(([n]) => n === d.name)) {
+      throw new CliUsageError(`--inputs: no file for the model input '${d.name}'`);
+    }
+  }
+  const inputs: Record<string, HostInput> = {};
+  let size: number | undefined;
+  let first = '';
+  for (const [name, path] of pairs) {
+    if (inputs[name] !== undefined) {
+      throw new CliUsageError(`--inputs: two files for the model input '${name}'`);
+    }
+    const where = `--inputs ${path}`;
+    const array = await readNpyFile(path, '--inputs');
+    const data = floatInput(array, where);
+    const shape = array.shape;
+    const expected = declared.find((d) => d.name === name)?.shape;
+    if (shape.length === 0 || shape[0] === 0) {
+      throw new CliUsageError(
+        `${where}: expected a batch of samples (first axis >= 1), got shape [${shape}]`,
+      );
+    }
+    if (expected !== undefined) {
+      const fits =
+        expected.length === shape.length && expected.every((d, i) => d < 0 || d === shape[i]);
+      if (!fits) {
+        throw new CliUsageError(
+          `${where}: expected shape [${expected.map((d) => (d < 0 ? '?' : d))}] for the model input '${name}', got [${shape}]`,
+        );
+      }
+    }
+    if (size === undefined) {
+      size = shape[0];
+      first = path;
+    } else if (shape[0] !== size) {
+      throw new CliUsageError(
+        `${where}: expected ${size} samples (as in ${first}), got ${shape[0]} (shape [${shape}])`,
+      );
+    }
+    inputs[name] = { data, shape };
+  }
+  return { inputs, size: size ?? 0 };
+}
+
+export function readLabels(
+  array: NpyArray,
+  path: string,
+  loss: 'ce' | 'mse',
+  size: number,
+): HostLabels {
+  const where = `--labels ${path}`;
+  const { shape } = array;
+  if (shape.length === 0 || shape[0] !== size) {
+    throw new CliUsageError(
+      `${where}: expected ${size} samples (the inputs' first axis), got shape [${shape}]`,
+    );
+  }
+  const isInt = array.dtype === 'int32' || array.dtype === 'int64' || array.dtype === 'uint8';
+  const isFloat = array.dtype === 'float32' || array.dtype === 'float64';
+  if (loss === 'mse') {
+    if (!isFloat) {
+      throw new CliUsageError(
+        `${where}: expected float32 or float64 targets for --loss mse, got ${array.dtype}`,
+      );
+    }
+    return { data: floatInput(array, where), shape };
+  }
+  if (isInt && shape.length === 1) {
+    const values =
+      array.dtype === 'int64'
+        ? int64ToNumbers(array.data)
+        : (array.data as Int32Array | Uint8Array);
+    const data = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!(v >= 0 && v <= 2 ** 31 - 1)) {
+        throw new CliUsageError(`${where}: expected class ids >= 0, got ${v} at index ${i}`);
+      }
+      data[i] = v;
+    }
+    return { data, shape };
+  }
+  if ((isInt || isFloat) && shape.length === 2) {
+    const data = isFloat
+      ? floatInput(array, where)
+      : Float32Array.from(
+          array.dtype === 'int64' ? int64ToNumbers(array.data) : (array.data as Int32Array),
+        );
+    return { data, shape };
+  }
+  throw new CliUsageError(
+    `${where}: expected int32/int64 class ids of shape [N] or one-hot labels of shape [N, C] for --loss ce, got ${array.dtype} [${shape}]`,
+  );
+}
+
+export async function checkOutputPath(
+  path: string,
+  flag: string,
+  modelPath: string,
+  force: boolean,
+) {
+  if (resolve(path) === resolve(modelPath) && !force) {
+    throw new CliUsageError(
+      `${flag} ${path}: refusing to overwrite the input model; pass --force to replace it`,
+    );
+  }
+  try {
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory()) throw new CliUsageError(`${flag} ${path}: is a directory`);
+    await access(dirname(resolve(path)));
+  } catch (error) {
+    throw asInputError(error, `${flag} ${path}`);
+  }
+}
+
+/** The report as JSON: {@link encodeReport}'s text (non-finite numbers as strings), indented. */
+export function jsonText(report: CurvatureReport): string {
+  return JSON.stringify(JSON.parse(encodeReport(report)), null, 2);
+}

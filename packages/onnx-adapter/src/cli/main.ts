@@ -1,0 +1,94 @@
+/**
+ * The \`hessian-probe\` command line:
+ *
+ * - \`hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy …\` analyses the loss
+ *   Hessian of an ONNX model on a probe batch read from NumPy files, prints a summary table,
+ *   and writes the annotated model (\`--out\`) and/or the JSON report (\`--json\`).
+ * - \`hessian-probe onnx analyze … --forward-only\` estimates only the trace (and the per-initializer
+ *   block traces) from onnxruntime forward passes ({@link forwardOnlyTrace}), for graphs outside
+ *   the converter's operator set; the numbers are printed and stored as estimates.
+ * - \`hessian-probe onnx show MODEL.onnx\` prints the report attached to a model.
+ *
+ * Exit codes: 0 success, 2 bad usage or bad input (one line naming the file or flag), 1 internal
+ * error. Everything that can be checked is checked before the first Hessian-vector product.
+ * \`bin.ts\` is the executable entry.
+ */
+import { parseArgs } from 'node:util';
+import { analyze } from './analyze.js';
+import { OPTIONS, USAGE } from './args.js';
+import { type CliIo, CliUsageError, EXIT, errorMessage, oneLine } from './io.js';
+import { show } from './summary.js';
+
+/**
+ * Runs the command line `argv` (without the `node` and script entries) and resolves with the
+ * exit code (also passed to `io.exit`). Never throws.
+ *
+ * @example
+ * ```ts
+ * const code = await main(['onnx', 'show', 'mlp.onnx'], {
+ *   stdout: (s) => process.stdout.write(s),
+ *   stderr: (s) => process.stderr.write(s),
+ * });
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number;
+  try {
+    code = await run(argv, io);
+  } catch (error) {
+    if (isUsageError(error)) {
+      io.stderr(`hessian-probe: ${oneLine(errorMessage(error))}\n`);
+      code = EXIT.usage;
+    } else {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      io.stderr(`hessian-probe: internal error: ${detail}\n`);
+      code = EXIT.internal;
+    }
+  }
+  io.exit?.(code);
+  return code;
+}
+
+/** Errors that are the user's to fix: exit code 2. */
+function isUsageError(error: unknown): boolean {
+  return error instanceof CliUsageError;
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new CliUsageError(`${errorMessage(error)} (see hessian-probe --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true || positionals.length === 0) {
+    io.stdout(USAGE);
+    return positionals.length === 0 && values.help !== true ? EXIT.usage : EXIT.ok;
+  }
+  const [group, command, ...rest] = positionals;
+  if (group !== 'onnx') {
+    throw new CliUsageError(
+      `unknown command '${group}'; expected 'onnx' (see hessian-probe --help)`,
+    );
+  }
+  if (command !== 'analyze' && command !== 'show') {
+    throw new CliUsageError(
+      `unknown command 'onnx ${command ?? ''}'; expected 'onnx analyze' or 'onnx show'`,
+    );
+  }
+  if (rest.length !== 1) {
+    throw new CliUsageError(
+      `onnx ${command}: expected one MODEL.onnx argument, got ${rest.length === 0 ? 'none' : rest.join(' ')}`,
+    );
+  }
+  const modelPath = rest[0];
+  if (command === 'show') {
+    const analyzeOnly = Object.keys(values).filter((k) => k !== 'help');
+    if (analyzeOnly.length > 0) {
+      throw new CliUsageError(`onnx show: takes no options, got --${analyzeOnly[0]}`);
+    }
+    return show(modelPath, io);
+  }
+  return analyze(modelPath, values, io);
+}

@@ -1,0 +1,84 @@
+/** What the command prints: the headline numbers of a report, and `onnx show`. */
+import { readFile } from 'node:fs/promises';
+import type { CurvatureReport } from '@hessian-probe/core';
+import { readAnnotation } from '../annotate.js';
+import { asInputError, type CliIo, CliUsageError, EXIT } from './io.js';
+
+export async function show(modelPath: string, io: CliIo): Promise<number> {
+  let report: CurvatureReport | undefined;
+  try {
+    report = readAnnotation(await readFile(modelPath));
+  } catch (error) {
+    throw asInputError(error, modelPath);
+  }
+  if (report === undefined) {
+    throw new CliUsageError(
+      `${modelPath}: the model carries no hessian-probe report (write one with 'hessian-probe onnx analyze ${modelPath} --out …')`,
+    );
+  }
+  io.stdout(formatSummary(report));
+  return EXIT.ok;
+}
+
+export function fmt(x: number | undefined): string {
+  if (x === undefined) return '—';
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e-3 && a < 1e6 ? String(Number(x.toPrecision(5))) : x.toExponential(3);
+}
+
+/** The headline values of a report as a two-column table (what `analyze` and `show` print). */
+export function formatSummary(report: CurvatureReport): string {
+  const rows: [string, string][] = [];
+  const { model, probe, eigen, trace, density, blocks, layers } = report;
+  rows.push([
+    'model',
+    `${model.name} (${model.parameterCount} parameters, ${model.layout.blocks.length} blocks)`,
+  ]);
+  rows.push(['probe', `${probe.size} samples, seed ${probe.seed}`]);
+  rows.push(['loss', fmt(report.loss)]);
+  rows.push(['curvature', report.kind === 'ggn' ? 'Gauss–Newton (ggn)' : 'Hessian']);
+  if (eigen) {
+    rows.push([
+      'λmax…',
+      `${eigen.values.map(fmt).join(', ')}${eigen.converged ? '' : ' (not converged)'}`,
+    ]);
+  }
+  if (trace?.method === 'second-difference') {
+    const label = 'estimate (second differences)';
+    rows.push([
+      'trace',
+      `${fmt(trace.estimate)} ± ${fmt(trace.stderr)}, rounding ≤ ${fmt(trace.roundingBound)}; ${label}`,
+    ]);
+    for (const b of trace.blocks ?? []) {
+      rows.push([
+        `trace ${b.name}`,
+        `${fmt(b.estimate)} ± ${fmt(b.stderr)}, rounding ≤ ${fmt(b.roundingBound)}; ${label}`,
+      ]);
+    }
+    rows.push(['forward passes', String(trace.forwardPasses)]);
+  } else if (trace) rows.push(['trace', `${fmt(trace.estimate)} ± ${fmt(trace.stderr)}`]);
+  if (density) {
+    rows.push(['negative mass', fmt(density.negativeMass)]);
+    rows.push(['Ritz range', `[${fmt(density.lambdaMin)}, ${fmt(density.lambdaMax)}]`]);
+  }
+  if (blocks) rows.push(['off-diagonal ratio', fmt(blocks.offDiagonalRatio)]);
+  if (layers) {
+    for (const l of layers) {
+      rows.push([
+        `layer ${l.name}`,
+        `λmax ${fmt(l.lambdaMax)}, trace ${fmt(l.trace)}, negative mass ${fmt(l.negativeMass)}`,
+      ]);
+    }
+  }
+  const conversion = (report as { conversion?: { maxAbsDifference?: unknown } }).conversion;
+  if (typeof conversion?.maxAbsDifference === 'number') {
+    rows.push(['conversion max diff', fmt(conversion.maxAbsDifference)]);
+  }
+  rows.push(['matvecs', String(report.matvecs)]);
+  rows.push(['seconds', report.seconds.toFixed(2)]);
+  rows.push(['timestamp', report.timestamp]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+}
