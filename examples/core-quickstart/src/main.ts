@@ -85,7 +85,7 @@ async function analyse(title: string, w: Float64Array, closedForm: boolean): Pro
   const summary = spectralSummary(density);
   console.log(
     `SLQ (8 probes × 60 steps): λ in [${fmt(density.lambdaMin, 3)}, ${fmt(density.lambdaMax, 3)}], ` +
-      `negative mass ${fmt(density.negativeMass, 2)}, effective rank ${fmt(summary.effectiveRank, 3)}, σ ${fmt(density.sigma, 2)}`,
+      `negative mass ${fmt(density.negativeFraction, 2)}, effective rank ${fmt(summary.effectiveRank, 3)}, σ ${fmt(density.sigma, 2)}`,
   );
   console.log(`  density: ${sparkline(density.density)}`);
 

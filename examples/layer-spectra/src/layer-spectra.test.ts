@@ -128,7 +128,7 @@ describe('formatClaims', () => {
         tracePerParameter: 1 + epoch,
         frobeniusSq: 1,
         negativeFraction: 0,
-        negativeMass: 0,
+        negativeTraceMass: 0,
         spectralEntropy: 1,
         effectiveRank: 1 + epoch,
         effectiveRankFraction: (1 + epoch) / 100,

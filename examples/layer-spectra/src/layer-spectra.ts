@@ -89,10 +89,10 @@ export interface LayerSpectraRow {
   traceStderr: number;
   tracePerParameter: number;
   frobeniusSq: number;
-  /** Fraction of eigenvalues below −σ_G (the report's `negativeMass`). */
+  /** Fraction of eigenvalues below −σ_G (the report's `negativeFraction`). */
   negativeFraction: number;
   /** Σ_{λ<−σ_G}|λ| / Σ|λ| (the report's `negativeTraceMass`). */
-  negativeMass: number;
+  negativeTraceMass: number;
   spectralEntropy: number;
   effectiveRank: number;
   /** effectiveRank / P_l, in [0, 1]. */
@@ -283,8 +283,8 @@ function toRows(
     traceStderr: l.traceStderr,
     tracePerParameter: l.tracePerParameter,
     frobeniusSq: l.frobeniusSq,
-    negativeFraction: l.negativeMass,
-    negativeMass: l.negativeTraceMass,
+    negativeFraction: l.negativeFraction,
+    negativeTraceMass: l.negativeTraceMass,
     spectralEntropy: l.spectralEntropy,
     effectiveRank: l.effectiveRank,
     effectiveRankFraction: l.effectiveRank / l.dim,
@@ -456,7 +456,7 @@ export function formatLayers(rows: readonly LayerSpectraRow[], model: ModelSize)
         formatNumber(r.tracePerParameter, 3),
         formatNumber(Math.sqrt(Math.max(0, r.frobeniusSq)), 3),
         formatNumber(r.negativeFraction, 3),
-        formatNumber(r.negativeMass, 3),
+        formatNumber(r.negativeTraceMass, 3),
         formatNumber(r.effectiveRankFraction, 3),
         formatNumber(r.participationRatio, 3),
         formatNumber(r.stableRank, 3),
@@ -562,8 +562,8 @@ export function formatClaims(rows: readonly LayerSpectraRow[]): string {
       ? 'inconclusive (within 2 standard errors)'
       : verdict(gapDiff > 0),
   ]);
-  const negU = mean(under.map((r) => r.negativeMass));
-  const negO = mean(over.map((r) => r.negativeMass));
+  const negU = mean(under.map((r) => r.negativeTraceMass));
+  const negO = mean(over.map((r) => r.negativeTraceMass));
   lines.push([
     'underparameterization: more negative curvature in the layer blocks of the small net',
     `mean layer negative mass at the end: under ${formatNumber(negU, 3)}, over ${formatNumber(negO, 3)}`,

@@ -117,7 +117,7 @@ export function tableRow(report: CurvatureReport): string {
     formatNumber(report.loss),
     formatNumber(report.eigen?.values[0]),
     trace,
-    formatNumber(report.density?.negativeMass),
+    formatNumber(report.density?.negativeFraction),
     formatNumber(report.blocks?.offDiagonalRatio),
     `${report.seconds.toFixed(2)}s`,
   ]);

@@ -245,7 +245,7 @@ export async function buildReportHtml(
       formatNumber(r.loss),
       formatNumber(r.eigen?.values[0]),
       r.trace ? `${formatNumber(r.trace.estimate)} ± ${formatNumber(r.trace.stderr)}` : '—',
-      formatNumber(r.density?.negativeMass),
+      formatNumber(r.density?.negativeFraction),
       formatNumber(r.blocks?.offDiagonalRatio),
       `${r.seconds.toFixed(2)} s`,
     ]

@@ -177,7 +177,7 @@ describe('spectralDensity', () => {
     expect(result.matvecs).toBe(120);
     const trace = values.reduce((a, b) => a + b, 0);
     expect(Math.abs(result.trace.estimate - trace)).toBeLessThan(1e-12 * 40 * 3);
-    expect(result.negativeMass).toBeCloseTo(values.filter((v) => v < 0).length / 40, 12);
+    expect(result.negativeFraction).toBeCloseTo(values.filter((v) => v < 0).length / 40, 12);
     expect(wasserstein1(spectralMeasure(result), { values })).toBeLessThan(1e-12);
   });
 
@@ -341,7 +341,7 @@ describe('spectralDensity', () => {
       quadrature += Math.max(below, above) / 10;
     }
     const sd = Math.sqrt((2 * fraction * (1 - fraction)) / (n * 10));
-    expect(Math.abs(result.negativeMass - fraction)).toBeLessThan(quadrature + 4 * sd);
+    expect(Math.abs(result.negativeFraction - fraction)).toBeLessThan(quadrature + 4 * sd);
   });
 
   it('counts no negative mass for a PSD operator with a large null space (rounding-level nodes)', async () => {
@@ -370,7 +370,7 @@ describe('spectralDensity', () => {
           for (const x of nodes) if (x < 0) expect(-x, label).toBeLessThanOrEqual(zero);
           expect(zero, `${label}, probe ${l}`).toBeLessThan(1e-12 * result.lambdaMax);
         }
-        expect(result.negativeMass, label).toBe(0);
+        expect(result.negativeFraction, label).toBe(0);
       }
     }
   });
@@ -387,8 +387,8 @@ describe('spectralDensity', () => {
         if (x < 0) expected += result.weights[l][k];
       }
     }
-    expect(result.negativeMass).toBe(expected / 10);
-    expect(result.negativeMass).toBeGreaterThan(0.3);
+    expect(result.negativeFraction).toBe(expected / 10);
+    expect(result.negativeFraction).toBeGreaterThan(0.3);
   });
 
   it('counts below the rounding band or below the resolution σ_G, as negativeThreshold says', async () => {
@@ -410,18 +410,18 @@ describe('spectralDensity', () => {
       });
     const byDefault = await run();
     expect(byDefault.matvecs).toBe(3 * 12);
-    expect(byDefault.negativeMass).toBeCloseTo(100 / 200, 12);
-    expect((await run('rounding')).negativeMass).toBe(byDefault.negativeMass);
+    expect(byDefault.negativeFraction).toBeCloseTo(100 / 200, 12);
+    expect((await run('rounding')).negativeFraction).toBe(byDefault.negativeFraction);
     const resolved = await run('resolution');
     const sigmaG = densityResolution(-0.5, 10);
     expect(sigmaG).toBeCloseTo(Math.sqrt(1e-5 * 10.5), 15);
-    expect(resolved.negativeMass).toBeCloseTo(10 / 200, 12);
+    expect(resolved.negativeFraction).toBeCloseTo(10 / 200, 12);
     // Nothing else changes with the threshold.
-    expect({ ...resolved, negativeMass: 0 }).toEqual({ ...byDefault, negativeMass: 0 });
-    expect((await run(0)).negativeMass).toBe(byDefault.negativeMass);
-    expect((await run(1e-4)).negativeMass).toBe(byDefault.negativeMass);
-    expect((await run(0.1)).negativeMass).toBe(resolved.negativeMass);
-    expect((await run(1)).negativeMass).toBe(0);
+    expect({ ...resolved, negativeFraction: 0 }).toEqual({ ...byDefault, negativeFraction: 0 });
+    expect((await run(0)).negativeFraction).toBe(byDefault.negativeFraction);
+    expect((await run(1e-4)).negativeFraction).toBe(byDefault.negativeFraction);
+    expect((await run(0.1)).negativeFraction).toBe(resolved.negativeFraction);
+    expect((await run(1)).negativeFraction).toBe(0);
   });
 
   it('defines both cutoffs in negativeCutoff, for Ritz values and exact eigenvalues alike', () => {

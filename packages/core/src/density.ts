@@ -53,11 +53,11 @@ export interface SpectralDensityOptions {
    * Interval [lo, hi] of the grid, finite with lo < hi. Default: [λmin − pad, λmax + pad] with
    * pad = 5σ_G + (λmax − λmin)/50 around the extreme Ritz values, so that the kernels of the
    * extreme nodes fit on the grid. A narrower window gives the density conditional on it (see
-   * {@link smoothDensity}); `negativeMass`, `trace` and the extremes never depend on the grid.
+   * {@link smoothDensity}); `negativeFraction`, `trace` and the extremes never depend on the grid.
    */
   range?: readonly [number, number];
   /**
-   * Which Ritz values count as negative in `negativeMass`: those below −δ, with
+   * Which Ritz values count as negative in `negativeFraction`: those below −δ, with
    * - `'rounding'` (default): δ_l = {@link ritzZeroTolerance} of probe l, the width of the
    *   rounding band around 0 (a few m·ε·‖A‖, more for operators of lower `precision`). The
    *   estimate of #{λ_i < 0}/n: eigenvalues exactly 0 (a null space) are not counted, every
@@ -131,7 +131,7 @@ export interface SpectralDensityResult extends SpectralQuadrature {
    * at most the larger weight of the two nodes around 0 (Chebyshev–Markov–Stieltjes
    * inequalities). With `'resolution'` it estimates #{λ_i < −σ_G}/n.
    */
-  negativeMass: number;
+  negativeFraction: number;
   /**
    * Hutchinson's estimate of tr A: the mean over probes of n·Σ_k τ_k θ_k = n·q₁ᵀAq₁ = zᵀAz for
    * the Rademacher vector z = √n·q₁, with its standard error (sample standard deviation / √n_v;
@@ -197,7 +197,7 @@ const KERNEL_CUTOFF = 10;
  * @example
  * ```ts
  * const slq = await spectralDensity(hessian, { probes: 10, steps: 80, seed: 1 });
- * console.log(slq.lambdaMax, slq.negativeMass, `${slq.trace.estimate} ± ${slq.trace.stderr}`);
+ * console.log(slq.lambdaMax, slq.negativeFraction, `${slq.trace.estimate} ± ${slq.trace.stderr}`);
  * // Re-smooth the same nodes with a wider kernel, without new matvecs:
  * const wide = smoothDensity(slq, { sigma: 10 * slq.sigma, grid: slq.grid });
  * ```
@@ -291,7 +291,7 @@ export async function spectralDensity(
     sigma: kernelSigma,
     lambdaMin,
     lambdaMax,
-    negativeMass: negative / probes,
+    negativeFraction: negative / probes,
     trace: { estimate: traces.mean()[0], stderr: traces.standardError()[0] },
     matvecs,
   };

@@ -48,7 +48,7 @@ function reference(values: readonly number[]) {
     trace,
     tracePerParameter: trace / n,
     frobeniusSq,
-    negativeMass: negative.length / n,
+    negativeFraction: negative.length / n,
     negativeTraceMass: -negative.reduce((s, x) => s + x, 0) / absolute,
     spectralEntropy: entropy,
     effectiveRank: Math.exp(entropy),
@@ -68,7 +68,7 @@ function diagonalBlock(a: Float64Array, n: number, offset: number, size: number)
   return out;
 }
 
-const INTEGER_FIELDS = ['dim', 'outlierCount', 'negativeMass'] as const;
+const INTEGER_FIELDS = ['dim', 'outlierCount', 'negativeFraction'] as const;
 
 describe('layerSpectrum, exact route', () => {
   // A Hessian-like spectrum: 5 outliers in [1, 10] over a bulk N(0, 0.2²), Haar eigenvectors.
@@ -100,7 +100,7 @@ describe('layerSpectrum, exact route', () => {
     }
     // The spectrum has negative eigenvalues below the resolution and outliers above the edge,
     // so these counts test something.
-    expect(truth.negativeMass).toBeGreaterThan(0.2);
+    expect(truth.negativeFraction).toBeGreaterThan(0.2);
     expect(truth.outlierCount).toBeGreaterThanOrEqual(2);
     expect(result.traceStderr).toBe(0);
     expect(result.frobeniusSqStderr).toBe(0);
@@ -127,7 +127,7 @@ describe('layerSpectrum, exact route', () => {
     expect(Math.abs(result.participationRatio - truth.participationRatio)).toBeLessThanOrEqual(
       1e-10 * truth.participationRatio,
     );
-    expect(result.negativeMass).toBe(truth.negativeMass);
+    expect(result.negativeFraction).toBe(truth.negativeFraction);
   });
 });
 
@@ -252,8 +252,8 @@ describe('layerSpectrum, stochastic route', () => {
     const k = 8;
     const result = await layerSpectrum(clustered, { ...options, probes: k, steps: 20 });
     const truth = reference(Array.from(values));
-    expect(truth.negativeMass).toBe(5 / size);
-    expect(Math.abs(result.negativeMass - truth.negativeMass)).toBeLessThanOrEqual(
+    expect(truth.negativeFraction).toBe(5 / size);
+    expect(Math.abs(result.negativeFraction - truth.negativeFraction)).toBeLessThanOrEqual(
       4 * Math.sqrt((2 * 5) / size ** 2 / k),
     );
     // Negative mass = N/S with N = Σ_{neg}|λ| and S = Σ|λ|, each a spectral sum with

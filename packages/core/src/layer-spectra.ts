@@ -71,8 +71,8 @@ export interface LayerSpectrum {
   frobeniusSq: number;
   /** Standard error of `frobeniusSq` (0 when exact; NaN with a single probe). */
   frobeniusSqStderr: number;
-  /** Fraction of eigenvalues below −δ, #{λ_i < −δ}/n ∈ [0, 1] (as `ReportLayer.negativeMass`). */
-  negativeMass: number;
+  /** Fraction of eigenvalues below −δ, #{λ_i < −δ}/n ∈ [0, 1] (as `ReportLayer.negativeFraction`). */
+  negativeFraction: number;
   /** Share of Σ|λ_i| carried by eigenvalues below −δ, Σ_{λ_i<−δ}|λ_i| / Σ|λ_i| ∈ [0, 1]; 0 for H = 0. */
   negativeTraceMass: number;
   /** −Σ p_i ln p_i in nats, ∈ [0, ln n] (0 for H = 0). */
@@ -245,7 +245,7 @@ async function spectrumOf(
     tracePerParameter: trace.estimate / n,
     frobeniusSq,
     frobeniusSqStderr: squares.standardError()[0],
-    negativeMass: run.negativeMass,
+    negativeFraction: run.negativeFraction,
     negativeTraceMass: negativeShares(values, masses, run.lambdaMin, run.lambdaMax)
       .negativeTraceMass,
     spectralEntropy: summary.spectralEntropy,
@@ -273,7 +273,7 @@ function negativeShares(
   masses: ArrayLike<number>,
   lambdaMin: number,
   lambdaMax: number,
-): { negativeMass: number; negativeTraceMass: number } {
+): { negativeFraction: number; negativeTraceMass: number } {
   const delta = densityResolution(lambdaMin, lambdaMax);
   let total = 0;
   let count = 0;
@@ -288,7 +288,7 @@ function negativeShares(
     }
   }
   return {
-    negativeMass: count / total,
+    negativeFraction: count / total,
     negativeTraceMass: absolute === 0 ? 0 : negativeAbsolute / absolute,
   };
 }

@@ -40,7 +40,7 @@ describe('spectralSummary of eigenvalues', () => {
         trace: 3,
         frobeniusNorm: Math.sqrt(11),
         nuclearNorm: 5,
-        negativeMass: 0.25,
+        negativeFraction: 0.25,
         negativeTraceMass: 0.2,
         spectralEntropy: entropy,
         effectiveRank: Math.exp(entropy),
@@ -64,7 +64,7 @@ describe('spectralSummary of eigenvalues', () => {
     expect(spectralSummary([-5])).toMatchObject({
       effectiveRank: 1,
       participationRatio: 1,
-      negativeMass: 1,
+      negativeFraction: 1,
       spectralEntropy: 0,
     });
   });
@@ -72,11 +72,11 @@ describe('spectralSummary of eigenvalues', () => {
   it('counts eigenvalues within n·ε·max|λ| of zero as zero, not negative', () => {
     // n = 4, max|λ| = 3: δ = 4·ε·3 ≈ 2.7e-15.
     const rounding = spectralSummary([3, 1, 0, -3e-16]);
-    expect(rounding.negativeMass).toBe(0);
+    expect(rounding.negativeFraction).toBe(0);
     expect(rounding.negativeTraceMass).toBe(0);
     expect(rounding.lambdaMin).toBe(-3e-16);
     const small = spectralSummary([3, 1, 0, -1e-14]);
-    expect(small.negativeMass).toBe(0.25);
+    expect(small.negativeFraction).toBe(0.25);
     expect(small.negativeTraceMass).toBe(1e-14 / (4 + 1e-14));
   });
 
@@ -89,11 +89,11 @@ describe('spectralSummary of eigenvalues', () => {
     const { matrix } = conjugatedSpectrum(values, 2);
     const computed = symmetricEigen(matrix, n).values;
     expect(computed.filter((x) => x < 0).length).toBeGreaterThan(0);
-    expect(spectralSummary(computed)).toMatchObject({ negativeMass: 0, negativeTraceMass: 0 });
+    expect(spectralSummary(computed)).toMatchObject({ negativeFraction: 0, negativeTraceMass: 0 });
     // An indefinite matrix keeps its count: #{λ < 0}/n.
     const indefinite = hessianLikeSpectrum(n, { outliers: 5, seed: 2, bulkScale: 0.05 });
     const computedIndefinite = symmetricEigen(conjugatedSpectrum(indefinite, 3).matrix, n).values;
-    expect(spectralSummary(computedIndefinite).negativeMass).toBe(
+    expect(spectralSummary(computedIndefinite).negativeFraction).toBe(
       indefinite.filter((x) => x < 0).length / n,
     );
   });
@@ -106,7 +106,7 @@ describe('spectralSummary of eigenvalues', () => {
       trace: 0,
       frobeniusNorm: 0,
       nuclearNorm: 0,
-      negativeMass: 0,
+      negativeFraction: 0,
       negativeTraceMass: 0,
       spectralEntropy: 0,
       effectiveRank: 0,
@@ -123,7 +123,7 @@ describe('spectralSummary of eigenvalues', () => {
     expectSummaryClose(reversed, s, 1e-14);
     const scaled = spectralSummary(values.map((x) => 8 * x));
     for (const field of [
-      'negativeMass',
+      'negativeFraction',
       'negativeTraceMass',
       'spectralEntropy',
       'effectiveRank',
@@ -177,12 +177,12 @@ describe('spectralSummary of quadrature rules', () => {
     for (let i = 0; i < 40; i++) values[i] = i < 5 ? 10 - i : Math.abs(rng.gaussian());
     const psd = await spectralDensity(reflectedSpectrumOperator(values.sort().reverse(), 2));
     expect(psd.nodes.some((nodes) => nodes.some((x) => x < 0))).toBe(true);
-    expect(spectralSummary(psd)).toMatchObject({ negativeMass: 0, negativeTraceMass: 0 });
+    expect(spectralSummary(psd)).toMatchObject({ negativeFraction: 0, negativeTraceMass: 0 });
     // Indefinite: the same negative mass as spectralDensity's.
     const spectrum = hessianLikeSpectrum(2000, { outliers: 10, seed: 3, bulkScale: 0.05 });
     const slq = await spectralDensity(reflectedSpectrumOperator(spectrum, 4), { probes: 4 });
-    expect(slq.negativeMass).toBeGreaterThan(0.3);
-    expect(spectralSummary(slq).negativeMass).toBeCloseTo(slq.negativeMass, 14);
+    expect(slq.negativeFraction).toBeGreaterThan(0.3);
+    expect(spectralSummary(slq).negativeFraction).toBeCloseTo(slq.negativeFraction, 14);
   });
 
   describe('on a dense Hessian-like matrix', () => {
@@ -271,7 +271,7 @@ describe('spectralSummary of quadrature rules', () => {
         ['trace', sd({ id: 1 })],
         ['frobeniusNorm', sd({ sq: 1 / (2 * Math.sqrt(f2)) })],
         ['nuclearNorm', sd({ abs: 1 })],
-        ['negativeMass', sd({ neg: 1 / n })],
+        ['negativeFraction', sd({ neg: 1 / n })],
         ['negativeTraceMass', sd({ negAbs: 1 / s, abs: -negative / (s * s) })],
         ['spectralEntropy', sd(entropyGradient)],
         [

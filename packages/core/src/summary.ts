@@ -41,10 +41,10 @@ export interface SpectralSummary {
    * semidefinite matrix has negative mass exactly 0 even when rounding makes some of its zero
    * eigenvalues come out at −1e-16.
    */
-  negativeMass: number;
+  negativeFraction: number;
   /**
    * Share of the absolute spectral mass carried by negative eigenvalues,
-   * Σ_{λ_i<−δ} |λ_i| / Σ |λ_i| (δ as for `negativeMass`), in [0, 1]; 0 when every eigenvalue
+   * Σ_{λ_i<−δ} |λ_i| / Σ |λ_i| (δ as for `negativeFraction`), in [0, 1]; 0 when every eigenvalue
    * is 0.
    */
   negativeTraceMass: number;
@@ -81,7 +81,7 @@ const WHERE = 'spectralSummary';
  *
  * - **Eigenvalues** (`Float64Array` or `number[]`, any order): every field is exact up to
  *   rounding. Eigenvalues of magnitude at most δ = n·ε·max|λ| (ε = 2^-52) count as zero for
- *   `negativeMass` and `negativeTraceMass`: a dense symmetric eigensolver is backward stable,
+ *   `negativeFraction` and `negativeTraceMass`: a dense symmetric eigensolver is backward stable,
  *   its eigenvalues are exact for A + E with ‖E‖ <= p(n)·ε·‖A‖, p(n) of order n (Golub & Van
  *   Loan §8.3; `symmetricEigen` and LAPACK alike), so the sign of a smaller one is rounding.
  * - **Quadrature rules** `{ nodes, weights, dim }`: the rules define the measure
@@ -92,9 +92,9 @@ const WHERE = 'spectralSummary';
  *   estimates. Nodes within δ_l = m_l·ε·max|θ| of 0 (m_l nodes in rule l) count as zero
  *   for the negative fields, as in {@link spectralDensity} with its default
  *   `negativeThreshold: 'rounding'` (see {@link ritzZeroTolerance}); a run with `'resolution'`
- *   reports a different `negativeMass` than this summary of its rules (see `negativeCutoff`).
+ *   reports a different `negativeFraction` than this summary of its rules (see `negativeCutoff`).
  *   `trace` and `frobeniusNorm`² are Hutchinson's unbiased estimators (the rule integrates
- *   polynomials of degree <= 2m − 1 exactly); `nuclearNorm` and `negativeMass` add a
+ *   polynomials of degree <= 2m − 1 exactly); `nuclearNorm` and `negativeFraction` add a
  *   quadrature error to the sampling error; the ratios (`participationRatio`,
  *   `spectralEntropy`, `effectiveRank`, `negativeTraceMass`, `stableRank`) are plug-in
  *   estimates, consistent but biased at O(1/n_v). `lambdaMax` and `lambdaMin` are the extreme
@@ -108,7 +108,7 @@ const WHERE = 'spectralSummary';
  * @example
  * ```ts
  * spectralSummary(Float64Array.of(3, 1, 0, -1));
- * // { trace: 3, negativeMass: 0.25, participationRatio: 25 / 11, conditionEstimate: 3, … }
+ * // { trace: 3, negativeFraction: 0.25, participationRatio: 25 / 11, conditionEstimate: 3, … }
  * const estimated = spectralSummary(await spectralDensity(hessian)); // uses its nodes and dim
  * ```
  */
@@ -161,7 +161,7 @@ export function spectralSummary(
     trace,
     frobeniusNorm: Math.sqrt(squares),
     nuclearNorm: absolute,
-    negativeMass: negative / dim,
+    negativeFraction: negative / dim,
     negativeTraceMass: zero ? 0 : negativeAbsolute / absolute,
     spectralEntropy: entropy,
     effectiveRank: zero ? 0 : Math.exp(entropy),

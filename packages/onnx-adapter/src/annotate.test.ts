@@ -59,7 +59,7 @@ describe('annotateModel / readAnnotation', () => {
       'hessian_probe.lambda_max': '2.5',
       'hessian_probe.trace': '7.5',
       'hessian_probe.loss': '0.5',
-      'hessian_probe.schema_version': '1',
+      'hessian_probe.schema_version': String(REPORT_SCHEMA_VERSION),
       'hessian_probe.timestamp': '2026-11-22T08:00:00.000Z',
     });
     expect(readAnnotation(bytes)).toBeUndefined();

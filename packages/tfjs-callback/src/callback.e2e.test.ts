@@ -42,14 +42,14 @@ function expectedSeries(report: CurvatureReport): Map<string, number> {
   put('hessian_eigenvalues_converged', report.eigen!.converged ? 1 : 0);
   put('hessian_trace', report.trace!.estimate);
   put('hessian_trace_stderr', report.trace!.stderr);
-  put('hessian_negative_mass_ratio', report.density!.negativeMass);
+  put('hessian_negative_mass_ratio', report.density!.negativeFraction);
   put('hessian_density_lambda_min', report.density!.lambdaMin);
   put('hessian_density_lambda_max', report.density!.lambdaMax);
   put('hessian_block_off_diagonal_ratio', report.blocks!.offDiagonalRatio);
   for (const layer of report.layers!) {
     put('hessian_layer_lambda_max', layer.lambdaMax, { layer: layer.name });
     put('hessian_layer_trace', layer.trace, { layer: layer.name });
-    put('hessian_layer_negative_mass_ratio', layer.negativeMass, { layer: layer.name });
+    put('hessian_layer_negative_mass_ratio', layer.negativeFraction, { layer: layer.name });
   }
   put('hessian_loss', report.loss);
   put('hessian_model_parameters', report.model.parameterCount);

@@ -243,7 +243,7 @@ describe('hessianCallback in model.fit()', () => {
     });
     expect(analysed(last)).toEqual(analysed(direct));
     // The GGN is positive semi-definite: no Ritz value below 0 beyond float32 rounding.
-    expect(last.density!.negativeMass).toBe(0);
+    expect(last.density!.negativeFraction).toBe(0);
     expect(last.density!.lambdaMin).toBeGreaterThan(-1e-6 * last.density!.lambdaMax);
     tf.dispose([x, y, xProbe, yProbe]);
   });

@@ -86,7 +86,7 @@ function expectGaugesShow(
   expect(at('hessian_eigenvalues_converged')).toBe(eigen.converged ? 1 : 0);
   expect(at('hessian_trace')).toBe(sections.trace!.estimate);
   expect(at('hessian_trace_stderr')).toBe(sections.trace!.stderr);
-  expect(at('hessian_negative_mass_ratio')).toBe(sections.density!.negativeMass);
+  expect(at('hessian_negative_mass_ratio')).toBe(sections.density!.negativeFraction);
   expect(at('hessian_density_lambda_min')).toBe(sections.density!.lambdaMin);
   expect(at('hessian_density_lambda_max')).toBe(sections.density!.lambdaMax);
   expect(at('hessian_block_off_diagonal_ratio')).toBe(sections.blocks!.offDiagonalRatio);
@@ -105,7 +105,9 @@ function expectGaugesShow(
   for (const layer of sections.layers!) {
     expect(at('hessian_layer_lambda_max', { layer: layer.name })).toBe(layer.lambdaMax);
     expect(at('hessian_layer_trace', { layer: layer.name })).toBe(layer.trace);
-    expect(at('hessian_layer_negative_mass_ratio', { layer: layer.name })).toBe(layer.negativeMass);
+    expect(at('hessian_layer_negative_mass_ratio', { layer: layer.name })).toBe(
+      layer.negativeFraction,
+    );
     expect(at('hessian_layer_effective_rank', { layer: layer.name })).toBe(layer.effectiveRank);
     expect(at('hessian_layer_gauss_newton_gap', { layer: layer.name })).toBe(layer.gaussNewtonGap);
   }
@@ -208,7 +210,9 @@ describe('curvatureMetrics', () => {
       loss: Number.POSITIVE_INFINITY,
       trace: { ...base.trace!, stderr: Number.NaN },
       blocks: { ...base.blocks!, offDiagonalRatio: Number.NaN },
-      layers: [{ name: 'dense_1', lambdaMax: Number.NEGATIVE_INFINITY, trace: 1, negativeMass: 0 }],
+      layers: [
+        { name: 'dense_1', lambdaMax: Number.NEGATIVE_INFINITY, trace: 1, negativeFraction: 0 },
+      ],
     });
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/^hessian_trace_stderr Nan$/m);

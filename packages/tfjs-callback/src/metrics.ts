@@ -191,7 +191,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       'negative_mass_ratio',
       'Estimated fraction of eigenvalues below zero beyond the density resolution, from the spectral density (0..1).',
       [],
-      (emit) => snapshot.density && emit({}, snapshot.density.negativeMass),
+      (emit) => snapshot.density && emit({}, snapshot.density.negativeFraction),
     ],
     [
       'density_lambda_min',
@@ -266,7 +266,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       "Fraction of the eigenvalues of each layer's diagonal block below zero (0..1).",
       ['layer'],
       (emit) => {
-        for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.negativeMass);
+        for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.negativeFraction);
       },
     ],
     [

@@ -97,7 +97,7 @@ describe.skipIf(!prometheus && !IN_CI)(
       expect(at('hessian_eigenvalue', { rank: '3' })).toBeUndefined();
       expect(at('hessian_trace')).toBe(second.trace.estimate);
       expect(at('hessian_trace_stderr')).toBeNaN();
-      expect(at('hessian_negative_mass_ratio')).toBe(first.density?.negativeMass);
+      expect(at('hessian_negative_mass_ratio')).toBe(first.density?.negativeFraction);
       expect(at('hessian_block_off_diagonal_ratio')).toBe(second.blocks!.offDiagonalRatio);
       expect(at('hessian_layer_lambda_max', { layer: 'dense_1' })).toBe(Number.POSITIVE_INFINITY);
       expect(at('hessian_layer_trace', { layer: 'dense_2' })).toBe(Number.NEGATIVE_INFINITY);

@@ -126,8 +126,8 @@ describe('analyzeOperator against a dense reference', () => {
     });
     expect(result.density?.values).toEqual(Array.from(density.density));
     expect(result.density?.grid).toEqual(Array.from(density.grid));
-    expect(result.density?.negativeMass).toBe(massBelowResolution(density));
-    // … which is spectralDensity's own negativeMass under its 'resolution' rule.
+    expect(result.density?.negativeFraction).toBe(massBelowResolution(density));
+    // … which is spectralDensity's own negativeFraction under its 'resolution' rule.
     const resolved = await spectralDensity(operator, {
       probes: 4,
       steps: 20,
@@ -135,7 +135,7 @@ describe('analyzeOperator against a dense reference', () => {
       seed: seeds.density,
       negativeThreshold: 'resolution',
     });
-    expect(result.density?.negativeMass).toBe(resolved.negativeMass);
+    expect(result.density?.negativeFraction).toBe(resolved.negativeFraction);
     expect(resolved.density).toEqual(density.density);
     expect(result.density?.matvecs).toBe(80);
     expect(result.density?.negativeCutoff).toBe(
@@ -167,7 +167,7 @@ describe('analyzeOperator against a dense reference', () => {
       name: 'dense_1',
       lambdaMax: lanczosLayer.lambdaMax,
       trace: layerTrace.estimate,
-      negativeMass: massBelowResolution(lanczosLayer),
+      negativeFraction: massBelowResolution(lanczosLayer),
     });
     // The rest of the layer-spectra metrics are layerSpectrum's, with the same budget and seed.
     const { dim: _, ...metrics } = await layerSpectrum(dense1, {
@@ -234,7 +234,7 @@ describe('analyzeOperator against a dense reference', () => {
       tolerance,
     );
     const threshold = -ghorbaniWidth(values[block.size - 1], values[0]);
-    expect(layer.negativeMass).toBe(values.filter((x) => x < threshold).length / block.size);
+    expect(layer.negativeFraction).toBe(values.filter((x) => x < threshold).length / block.size);
 
     // The Lanczos route gives a lower bound on the layer's λmax.
     const first = eigenvalues(diagonalBlock(matrix, n, layers.blocks[0]), 42);
@@ -310,7 +310,7 @@ describe('analyzeOperator against a dense reference', () => {
     });
     expect(result.density?.lambdaMin).toBe(direct.lambdaMin);
     expect(result.density?.lambdaMax).toBe(direct.lambdaMax);
-    expect(result.density?.negativeMass).toBe(direct.negativeMass);
+    expect(result.density?.negativeFraction).toBe(direct.negativeFraction);
   });
 
   it('uses the operator layout by default for blocks and layers', async () => {
@@ -408,7 +408,7 @@ describe('analyzeOperator: negative mass with a cluster of eigenvalues at 0', ()
     const result = await analyzeOperator(clustered, single, {
       analyses: { eigen: false, trace: false, layers: { probes: 4, steps: 15 } },
     });
-    expect(result.layers![0].negativeMass).toBe(truth);
+    expect(result.layers![0].negativeFraction).toBe(truth);
   });
 
   it('estimates it from the quadrature, within the sampling error of SLQ', async () => {
@@ -421,7 +421,7 @@ describe('analyzeOperator: negative mass with a cluster of eigenvalues at 0', ()
     // qᵀPq for P the projector on the k = 5 eigenvectors below −σ and q = z/√n, z Rademacher:
     // mean k/n, variance 2(‖P‖²_F − Σ P_ii²)/n² <= 2k/n² (Hutchinson 1989).
     const sd = Math.sqrt((2 * 5) / size ** 2 / probes);
-    expect(Math.abs(result.density!.negativeMass - truth)).toBeLessThanOrEqual(4 * sd);
+    expect(Math.abs(result.density!.negativeFraction - truth)).toBeLessThanOrEqual(4 * sd);
   });
 });
 

@@ -2,17 +2,20 @@ import { DimensionError, NonFiniteLossError, OptionError } from '../errors.js';
 import { createLayout, type ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
 import { checkInteger } from '../options.js';
-import {
-  type CurvatureKind,
-  type CurvatureReport,
-  normalizeReport,
-  REPORT_SCHEMA_VERSION,
-} from '../report.js';
+import { normalizeReport } from '../report/codec.js';
+import type { CurvatureKind } from '../report/fields.js';
+import { type CurvatureReport, REPORT_SCHEMA_VERSION } from '../report/schema.js';
 import type { AnalysisContext } from './context.js';
 import { describeValue, parseOptions } from './options.js';
-import { ANALYSES, type AnalysisName, type AnalysisRequest } from './registry.js';
+import {
+  ANALYSES,
+  type AnalysisName,
+  type AnalysisRequest,
+  type ReportSections,
+  type ReportSectionsInput,
+} from './registry.js';
 import { analysisSeeds } from './seeds.js';
-import type { Analysis, ReportSections } from './types.js';
+import type { Analysis } from './types.js';
 
 /** Options of {@link prepareAnalyses} and {@link analyzeOperator}. */
 export interface AnalyzeOptions {
@@ -69,7 +72,7 @@ export interface ReportBody {
   readonly probeSize: number;
   readonly seed: number;
   readonly loss: number;
-  readonly sections: ReportSections;
+  readonly sections: ReportSectionsInput;
   readonly matvecs: number;
   readonly seconds: number;
 }
@@ -285,7 +288,7 @@ export async function runAnalyses(
 ): Promise<AnalysesResult> {
   const { now = defaultNow, onProgress } = options;
   const started = now();
-  const sections: ReportSections = {};
+  const sections: ReportSectionsInput = {};
   let matvecs = 0;
   const count = prepared.plan.length;
   for (const [index, { analysis, options: parsed, seed }] of prepared.plan.entries()) {
@@ -304,7 +307,8 @@ export async function runAnalyses(
     const seconds = Math.max(0, now() - begun);
     onProgress?.({ analysis: name, index, count, phase: 'end', matvecs: output.matvecs, seconds });
   }
-  return { ...sections, matvecs, seconds: Math.max(0, now() - started) };
+  // The analyses hand over plain arrays: their sections already have the output shape.
+  return { ...(sections as ReportSections), matvecs, seconds: Math.max(0, now() - started) };
 }
 
 /**

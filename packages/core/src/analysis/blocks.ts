@@ -4,13 +4,47 @@ import { blockNorms, exactBlockNorms } from '../blocks.js';
 import { denseMatrix, symmetricPart } from '../dense.js';
 import type { ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
-import type { ReportBlocks } from '../report.js';
+import {
+  count,
+  matrix,
+  names,
+  number,
+  oneOf,
+  ratio,
+  record,
+  squareMatrices,
+} from '../report/fields.js';
 import type { AnalysisContext } from './context.js';
 import { integer } from './options.js';
 import { defineAnalysis } from './types.js';
 
 /** How the blocks analysis cuts the parameters. */
 export const BLOCK_LAYOUTS = ['layer', 'tensor', 'unit', 'class'] as const;
+
+/** Off-diagonal statistics over one set of block pairs (`blockStructure`). */
+const PAIR_STATISTICS = record({
+  pairs: count().describe('Ordered pairs (i, j), i ≠ j, in the set.'),
+  meanRatio: number().describe('mean F_ij over the pairs / mean F_ii over the diagonal blocks.'),
+  massRatio: number().describe('Σ F_ij² over the pairs / Σ F_ii² over the diagonal blocks.'),
+  massRatioStderr: number().describe('Delta-method standard error of massRatio (0 when exact).'),
+});
+
+/** The report's `blocks` section. */
+export const BLOCKS_SECTION = record({
+  names: names().describe('Block names: the row and column labels of the matrices.'),
+  frobeniusSq: matrix().describe('frobeniusSq[i][j] estimates ‖A_ij‖²_F.'),
+  stderr: matrix().describe('Standard error of each entry (0 when exact, NaN with one probe).'),
+  offDiagonalRatio: ratio().describe('Off-diagonal share of Σ‖A_ij‖²_F (0: block diagonal).'),
+  matvecs: count().optional().describe('Matrix-vector products spent.'),
+  method: oneOf(['exact', 'randomized']).optional().describe('Assembled or probed.'),
+  withinLayer: PAIR_STATISTICS.optional().describe('Statistics of the pairs within one layer.'),
+  crossLayer: PAIR_STATISTICS.optional().describe('Statistics of the pairs across layers.'),
+  meanAbs: matrix().optional().describe('Mean |A_rc| over each block pair (exact only).'),
+}).check((ctx) => {
+  ctx.issues.push(
+    ...squareMatrices(ctx.value, ctx.value.names.length, ['frobeniusSq', 'stderr', 'meanAbs']),
+  );
+});
 
 /**
  * Squared Frobenius norms of every block pair of the curvature and the off-diagonal share
@@ -22,6 +56,7 @@ export const BLOCK_LAYOUTS = ['layer', 'tensor', 'unit', 'class'] as const;
 export const blocksAnalysis = defineAnalysis({
   name: 'blocks',
   description: 'Frobenius norms of the block pairs (per layer, tensor, output unit or class)',
+  report: { blocks: BLOCKS_SECTION },
   onByDefault: false,
   options: z
     .object({
@@ -75,7 +110,7 @@ async function blockSection(
   layout: ParameterLayout,
   probes: number,
   seed: number,
-): Promise<ReportBlocks> {
+): Promise<z.input<typeof BLOCKS_SECTION>> {
   if (layout.dim <= probes * layout.blocks.length) {
     const n = layout.dim;
     const a = symmetricPart(await denseMatrix(op, { maxDim: n }), n);
@@ -88,8 +123,8 @@ async function blockSection(
       offDiagonalRatio: exact.offDiagonalRatio,
       matvecs: n,
       method: 'exact',
-      withinLayer: structure.withinLayer,
-      crossLayer: structure.crossLayer,
+      withinLayer: { ...structure.withinLayer },
+      crossLayer: { ...structure.crossLayer },
       meanAbs: blockMeanAbs(a, n, layout),
     };
   }
@@ -102,7 +137,7 @@ async function blockSection(
     offDiagonalRatio: run.offDiagonalRatio,
     matvecs: run.matvecs,
     method: 'randomized',
-    withinLayer: structure.withinLayer,
-    crossLayer: structure.crossLayer,
+    withinLayer: { ...structure.withinLayer },
+    crossLayer: { ...structure.crossLayer },
   };
 }

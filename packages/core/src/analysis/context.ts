@@ -1,7 +1,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
-import type { CurvatureKind } from '../report.js';
+import type { CurvatureKind } from '../report/fields.js';
 import type { LossName } from '../tfjs/losses.js';
 import type { KerasLossName } from '../tfjs/model.js';
 import type { Tf } from '../tfjs/types.js';

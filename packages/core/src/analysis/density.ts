@@ -1,8 +1,32 @@
 import * as z from 'zod';
 import { negativeCutoff, spectralDensity } from '../density.js';
 import { operatorPrecision } from '../operator.js';
+import { count, nonNegative, number, numbers, ratio, record } from '../report/fields.js';
 import { integer } from './options.js';
 import { defineAnalysis } from './types.js';
+
+/** The report's `density` section. */
+export const DENSITY_SECTION = record({
+  grid: numbers().describe('Evenly spaced eigenvalue grid, ascending.'),
+  values: numbers().describe('The smoothed density on the grid (1/eigenvalue unit).'),
+  sigma: nonNegative().describe('Standard deviation of the Gaussian smoothing kernel.'),
+  negativeFraction: ratio().describe(
+    'Estimated fraction of eigenvalues resolvably below zero (below negativeCutoff): a share of the eigenvalues, not of their mass.',
+  ),
+  lambdaMin: number().describe('Smallest Ritz value: an upper bound on λmin.'),
+  lambdaMax: number().describe('Largest Ritz value: a lower bound on λmax.'),
+  negativeCutoff: number().optional().describe('The threshold (<= 0) of negativeFraction.'),
+  matvecs: count().optional().describe('Matrix-vector products spent.'),
+}).check((ctx) => {
+  if (ctx.value.values.length !== ctx.value.grid.length) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `an array of length ${ctx.value.grid.length}`,
+      path: ['values'],
+      input: ctx.value.values,
+    });
+  }
+});
 
 /**
  * The negative-mass rule of every analysis: eigenvalues resolvably below zero, below −σ_G, the
@@ -21,6 +45,7 @@ export const NEGATIVE_THRESHOLD = 'resolution';
 export const densityAnalysis = defineAnalysis({
   name: 'density',
   description: 'the spectral density by stochastic Lanczos quadrature',
+  report: { density: DENSITY_SECTION },
   onByDefault: false,
   options: z
     .object({
@@ -50,7 +75,7 @@ export const densityAnalysis = defineAnalysis({
           grid: Array.from(run.grid),
           values: Array.from(run.density),
           sigma: run.sigma,
-          negativeMass: run.negativeMass,
+          negativeFraction: run.negativeFraction,
           lambdaMin: run.lambdaMin,
           lambdaMax: run.lambdaMax,
           negativeCutoff: -negativeCutoff(NEGATIVE_THRESHOLD, {

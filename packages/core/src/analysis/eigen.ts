@@ -1,8 +1,37 @@
 import * as z from 'zod';
 import { topEigenpairs } from '../eigenpairs.js';
 import { OptionError } from '../errors.js';
+import { bool, count, nonNegative, numbers, record } from '../report/fields.js';
 import { atLeast, flag, integer, positive } from './options.js';
 import { defineAnalysis } from './types.js';
+
+/** The report's `eigen` section. */
+export const EIGEN_SECTION = record({
+  values: numbers().describe('The k largest eigenvalues, descending, in eigenvalue units.'),
+  residuals: numbers(nonNegative()).describe('‖Av − λv‖ of each pair, same order and units.'),
+  converged: bool().describe('Whether every pair met the stopping criterion.'),
+  matvecs: count().describe('Matrix-vector products spent.'),
+}).check((ctx) => {
+  const { values, residuals } = ctx.value;
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] > values[i - 1]) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `<= values[${i - 1}] (${values[i - 1]}), descending`,
+        path: ['values', i],
+        input: values[i],
+      });
+    }
+  }
+  if (residuals.length !== values.length) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `an array of length ${values.length}`,
+      path: ['residuals'],
+      input: residuals,
+    });
+  }
+});
 
 /**
  * The k largest eigenvalues of the curvature, descending, with residual norms and whether they
@@ -12,6 +41,7 @@ import { defineAnalysis } from './types.js';
 export const eigenAnalysis = defineAnalysis({
   name: 'eigen',
   description: 'the k largest eigenvalues (thick-restart Lanczos, certified)',
+  report: { eigen: EIGEN_SECTION },
   onByDefault: true,
   options: z
     .object({

@@ -1,7 +1,16 @@
 import * as z from 'zod';
 import { topEigenpairs } from '../eigenpairs.js';
+import { bool, count, nonNegative, number, record } from '../report/fields.js';
 import { integer, positive } from './options.js';
 import { defineAnalysis } from './types.js';
+
+/** The report's `lambdaMin` section. */
+export const LAMBDA_MIN_SECTION = record({
+  value: number().describe('λmin, in eigenvalue units.'),
+  residual: nonNegative().describe('‖Av − λv‖ of the pair.'),
+  converged: bool().describe('Whether the pair met the stopping criterion.'),
+  matvecs: count().describe('Matrix-vector products spent.'),
+});
 
 /**
  * The smallest (most negative) eigenvalue of the curvature, with its residual: how strongly the
@@ -12,6 +21,7 @@ import { defineAnalysis } from './types.js';
 export const lambdaMinAnalysis = defineAnalysis({
   name: 'lambdaMin',
   description: 'the smallest eigenvalue (thick-restart Lanczos at the low end)',
+  report: { lambdaMin: LAMBDA_MIN_SECTION },
   onByDefault: false,
   options: z
     .object({

@@ -1,10 +1,80 @@
 import * as z from 'zod';
 import { layerSpectra, type NamedLayerSpectrum } from '../layer-spectra.js';
 import type { ParameterLayout } from '../layout.js';
-import type { ReportLayer } from '../report.js';
+import {
+  count,
+  matrix,
+  names,
+  nonNegative,
+  number,
+  oneOf,
+  ratio,
+  record,
+  squareMatrices,
+  text,
+  uniquelyNamed,
+} from '../report/fields.js';
 import type { AnalysisContext } from './context.js';
 import { flag, integer } from './options.js';
 import { defineAnalysis } from './types.js';
+
+/** How a layer metric was computed. */
+const LAYER_METHOD = oneOf(['exact', 'stochastic']);
+
+/** One layer's local spectrum (`layerSpectrum`; δ = σ_G, p_i = |λ_i|/Σ|λ_j|). */
+const LAYER = record({
+  name: text().describe('Layer name, unique within a report.'),
+  lambdaMax: number().describe(
+    "Largest eigenvalue of the layer's block (stochastic: a lower bound).",
+  ),
+  trace: number().describe("Trace of the layer's block."),
+  negativeFraction: ratio().describe('Fraction of its eigenvalues resolvably below zero.'),
+  method: LAYER_METHOD.optional().describe("'exact' (dense eigenvalues) or 'stochastic' (SLQ)."),
+  lambdaMin: number().optional().describe('Smallest eigenvalue (stochastic: an upper bound).'),
+  traceStderr: nonNegative().optional(),
+  tracePerParameter: number().optional().describe('trace / P_l.'),
+  frobeniusSq: nonNegative().optional().describe('‖H_ll‖²_F = Σλ_i².'),
+  frobeniusSqStderr: nonNegative().optional(),
+  negativeTraceMass: ratio()
+    .optional()
+    .describe('Σ_{λ<−δ}|λ| / Σ|λ|: the share of the absolute spectrum that is negative.'),
+  spectralEntropy: nonNegative().optional().describe('−Σ p_i ln p_i, in nats.'),
+  effectiveRank: nonNegative().optional().describe('exp(spectralEntropy).'),
+  participationRatio: nonNegative().optional().describe('(Σ|λ|)²/Σλ².'),
+  stableRank: nonNegative().optional().describe('‖H_ll‖²_F / max λ².'),
+  bulkEdge: number().optional().describe('m + 3s over the eigenvalues.'),
+  outlierCount: count()
+    .optional()
+    .describe('Eigenvalues above bulkEdge (stochastic: a lower bound).'),
+  gaussNewtonGap: nonNegative().optional().describe('‖H_ll − G_ll‖_F / ‖G_ll‖_F.'),
+  gaussNewtonGapStderr: nonNegative().optional(),
+  matvecs: count().optional().describe('Products spent on this layer.'),
+});
+
+/** The report's `layers` section: one entry per layer, names unique. */
+export const LAYERS_SECTION = uniquelyNamed(LAYER);
+
+/** The report's `layerCoupling` section. */
+export const LAYER_COUPLING_SECTION = record({
+  names: names().describe('Layer names: the row and column labels.'),
+  frobeniusSq: matrix().describe('‖H_vw‖²_F (or its estimate), symmetric.'),
+  stderr: matrix().describe('Standard error of each entry (0 when exact).'),
+  normalized: matrix().describe('F_vw/√(F_vv F_ww): 1 on the diagonal, 0 for uncoupled layers.'),
+  method: LAYER_METHOD,
+  matvecs: count().optional(),
+}).check((ctx) => {
+  ctx.issues.push(
+    ...squareMatrices(ctx.value, ctx.value.names.length, ['frobeniusSq', 'stderr', 'normalized']),
+  );
+});
+
+/** The report's `gaussNewtonGap` section: ‖H − G‖_F/‖G‖_F of the whole matrices. */
+export const GAUSS_NEWTON_GAP_SECTION = record({
+  ratio: nonNegative().describe('‖H − G‖_F/‖G‖_F (NaN or Infinity when G = 0).'),
+  stderr: nonNegative().describe('Its standard error (0 when exact; NaN with one probe).'),
+  method: LAYER_METHOD,
+  matvecs: count().optional().describe('Products of H and G together.'),
+});
 
 /**
  * The local spectrum of each layer's own diagonal block (Bolshim & Kugaevskikh 2025, arXiv
@@ -17,6 +87,11 @@ import { defineAnalysis } from './types.js';
 export const layersAnalysis = defineAnalysis({
   name: 'layers',
   description: 'per-layer local spectra, coupling and Gauss–Newton gap',
+  report: {
+    layers: LAYERS_SECTION,
+    layerCoupling: LAYER_COUPLING_SECTION,
+    gaussNewtonGap: GAUSS_NEWTON_GAP_SECTION,
+  },
   onByDefault: false,
   options: z
     .object({
@@ -77,9 +152,9 @@ export const layersAnalysis = defineAnalysis({
       ...(couplingProbes === undefined ? {} : { couplingProbes }),
     });
     const sections: {
-      layers: ReportLayer[];
-      layerCoupling?: NonNullable<import('../report.js').CurvatureReport['layerCoupling']>;
-      gaussNewtonGap?: NonNullable<import('../report.js').CurvatureReport['gaussNewtonGap']>;
+      layers: z.input<typeof LAYERS_SECTION>;
+      layerCoupling?: z.input<typeof LAYER_COUPLING_SECTION>;
+      gaussNewtonGap?: z.input<typeof GAUSS_NEWTON_GAP_SECTION>;
     } = { layers: run.layers.map(reportLayer) };
     if (run.coupling) {
       const { names, frobeniusSq, stderr, normalized, method, matvecs } = run.coupling;
@@ -107,7 +182,7 @@ function exactLimit(options: {
 }
 
 /** One layer of `layerSpectra` as a report entry (the gap as its ratio and stderr). */
-function reportLayer(layer: NamedLayerSpectrum): ReportLayer {
+function reportLayer(layer: NamedLayerSpectrum): z.input<typeof LAYER> {
   const { dim: _dim, gaussNewtonGap: gap, ...metrics } = layer;
   return {
     ...metrics,

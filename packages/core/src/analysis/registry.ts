@@ -24,6 +24,31 @@ export const ANALYSES = [
   lambdaMinAnalysis,
 ] as const;
 
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (
+  i: infer I,
+) => void
+  ? I
+  : never;
+
+/** The report section schemas of every analysis, by section key. */
+export type AllReportSchemas = UnionToIntersection<(typeof ANALYSES)[number]['report']>;
+
+/** Every analysis section of a report, as checked reports carry them. */
+export type ReportSections = {
+  -readonly [K in keyof AllReportSchemas]?: z.output<AllReportSchemas[K]>;
+};
+
+/** Every analysis section as producers hand them over (Float64Arrays allowed). */
+export type ReportSectionsInput = {
+  -readonly [K in keyof AllReportSchemas]?: z.input<AllReportSchemas[K]>;
+};
+
+/** The section schemas of every analysis, merged: what the report schema adds to its base. */
+export const REPORT_SECTION_SCHEMAS = Object.assign(
+  {},
+  ...ANALYSES.map((a) => a.report),
+) as AllReportSchemas;
+
 /** The name of an analysis of the registry. */
 export type AnalysisName = (typeof ANALYSES)[number]['name'];
 

@@ -1,27 +1,15 @@
 import type * as z from 'zod';
-import type { CurvatureReport } from '../report.js';
 import type { AnalysisContext } from './context.js';
 
-/** The report sections an analysis may write. */
-export type ReportSections = Partial<
-  Pick<
-    CurvatureReport,
-    | 'eigen'
-    | 'lambdaMin'
-    | 'trace'
-    | 'density'
-    | 'blocks'
-    | 'layers'
-    | 'layerCoupling'
-    | 'gaussNewtonGap'
-    | 'kronecker'
-    | 'classes'
-  >
->;
+/** The report schemas of an analysis: one zod schema per report section it writes. */
+export type ReportSchemas = Readonly<Record<string, z.ZodType>>;
+
+/** Sections as an analysis hands them over (number arrays may be Float64Arrays). */
+export type SectionsOf<R extends ReportSchemas> = { -readonly [K in keyof R]?: z.input<R[K]> };
 
 /** What one analysis produced: its report sections and the products it spent. */
-export interface AnalysisOutput {
-  readonly sections: ReportSections;
+export interface AnalysisOutput<R extends ReportSchemas = ReportSchemas> {
+  readonly sections: SectionsOf<R>;
   /** Matrix-vector products (Hessian, Gauss–Newton or vector-Jacobian) spent. */
   readonly matvecs: number;
 }
@@ -47,14 +35,20 @@ export interface AnalysisNeeds {
  * One analysis of the registry (docs/design.md): everything about it in one module.
  *
  * @typeParam O - its options, as parsed (defaults filled in).
+ * @typeParam R - the schemas of the report sections it writes.
  */
-export interface Analysis<O = Record<string, unknown>> {
+export interface Analysis<O = Record<string, unknown>, R extends ReportSchemas = ReportSchemas> {
   /** Its key in a request (`analyses: { [name]: true | options }`). */
   readonly name: string;
   /** One line for docs and `--help`. */
   readonly description: string;
   /** The options: defaults, bounds, docs. `true` in a request means `options.parse({})`. */
   readonly options: z.ZodType<O>;
+  /**
+   * The report sections it writes, by key, each a zod schema: the report schema (types,
+   * validation, JSON Schema) is the base fields plus every analysis's sections.
+   */
+  readonly report: R;
   /** Runs when a request does not name it (eigen and trace). */
   readonly onByDefault: boolean;
   /** What it needs of the model with these options (default: the curvature operator only). */
@@ -70,12 +64,19 @@ export interface Analysis<O = Record<string, unknown>> {
    */
   cost(options: O, context: AnalysisContext): number;
   /** Computes its sections; `seed` is its own (see `analysisSeeds`). */
-  run(options: O, context: AnalysisContext, seed: number): Promise<AnalysisOutput>;
+  run(options: O, context: AnalysisContext, seed: number): Promise<AnalysisOutput<R>>;
 }
 
-/** Declares an analysis with its name and options types inferred from the literal and schema. */
-export function defineAnalysis<N extends string, S extends z.ZodType<Record<string, unknown>>>(
-  analysis: Omit<Analysis<z.output<S>>, 'options' | 'name'> & { name: N; options: S },
-): Analysis<z.output<S>> & { readonly name: N; readonly options: S } {
-  return analysis as unknown as Analysis<z.output<S>> & { readonly name: N; readonly options: S };
+/** Declares an analysis with its name, options and sections types inferred. */
+export function defineAnalysis<
+  N extends string,
+  S extends z.ZodType<Record<string, unknown>>,
+  R extends ReportSchemas,
+>(
+  analysis: Omit<Analysis<z.output<S>, R>, 'options' | 'name'> & { name: N; options: S },
+): Analysis<z.output<S>, R> & { readonly name: N; readonly options: S } {
+  return analysis as unknown as Analysis<z.output<S>, R> & {
+    readonly name: N;
+    readonly options: S;
+  };
 }

@@ -168,7 +168,7 @@ export interface AnalyzeModelOptions
  *   analyses: { eigen: { k: 5 }, density: true, blocks: { layout: 'class' } },
  *   seed: 1,
  * });
- * console.log(report.eigen?.values, report.density?.negativeMass);
+ * console.log(report.eigen?.values, report.density?.negativeFraction);
  * ```
  */
 export async function analyzeModel(

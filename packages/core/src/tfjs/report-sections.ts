@@ -3,7 +3,9 @@
  * {@link kroneckerDecoupling} and {@link classHierarchy}, as plain JSON-ready data, so that the
  * fit() callback, the ONNX adapter and scripts write the same fields.
  */
-import type { ReportClasses, ReportKroneckerLayer } from '../report.js';
+import type * as z from 'zod';
+import type { CLASSES_SECTION } from './analyses/classes.js';
+import type { KRONECKER_SECTION } from './analyses/kronecker.js';
 import type { ClassHierarchyResult } from './class-hierarchy.js';
 import type { KroneckerLayerReport } from './kronecker.js';
 import { kroneckerSummary } from './kronecker-summary.js';
@@ -26,7 +28,9 @@ export const REPORT_LEVEL2_VALUES = 64;
  * const report = { ...rest, kronecker: kroneckerSection(layers) };
  * ```
  */
-export function kroneckerSection(layers: readonly KroneckerLayerReport[]): ReportKroneckerLayer[] {
+export function kroneckerSection(
+  layers: readonly KroneckerLayerReport[],
+): z.output<typeof KRONECKER_SECTION> {
   return kroneckerSummary(layers).map((l) => ({
     name: l.name,
     kind: l.kind,
@@ -56,7 +60,7 @@ export function kroneckerSection(layers: readonly KroneckerLayerReport[]): Repor
  * const report = { ...rest, classes: classesSection(hierarchy) };
  * ```
  */
-export function classesSection(result: ClassHierarchyResult): ReportClasses {
+export function classesSection(result: ClassHierarchyResult): z.output<typeof CLASSES_SECTION> {
   const { cost } = result;
   return {
     classes: result.classes,

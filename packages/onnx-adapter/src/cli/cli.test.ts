@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { analyzeOperator, decodeReport } from '@hessian-probe/core';
+import { analyzeOperator, decodeReport, REPORT_SCHEMA_VERSION } from '@hessian-probe/core';
 import { type BackendName, selectBackend } from '@hessian-probe/core/backends';
 import * as tf from '@tensorflow/tfjs';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -136,14 +136,14 @@ describe('hessian-probe onnx', () => {
     expect(run.stderr).toMatch(/\[4\/4\] blocks/);
 
     const report = decodeReport(await readFile(path('report.json'), 'utf8'));
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(REPORT_SCHEMA_VERSION);
     expect(report.model.name).toBe('test');
     expect(report.model.parameterCount).toBe(4 * 5 + 5 + 5 * 3 + 3);
     expect(report.model.layout.blocks.map((b) => b.name)).toEqual(['w1', 'b1', 'w2', 'b2']);
     expect(report.probe).toEqual({ size: N, seed: 7 });
     expect(report.loss).toBeGreaterThan(0);
     expect(report.trace?.matvecs).toBe(30);
-    expect(report.density?.negativeMass).toBeGreaterThanOrEqual(0);
+    expect(report.density?.negativeFraction).toBeGreaterThanOrEqual(0);
     expect(report.blocks?.names).toEqual(['w1', 'b1', 'w2', 'b2']);
 
     // The same numbers as analyzeOperator called directly on the same operator, on the backend

@@ -60,7 +60,7 @@ export function formatSummary(report: CurvatureReport): string {
     rows.push(['forward passes', String(trace.forwardPasses)]);
   } else if (trace) rows.push(['trace', `${fmt(trace.estimate)} ± ${fmt(trace.stderr)}`]);
   if (density) {
-    rows.push(['negative mass', fmt(density.negativeMass)]);
+    rows.push(['negative mass', fmt(density.negativeFraction)]);
     rows.push(['Ritz range', `[${fmt(density.lambdaMin)}, ${fmt(density.lambdaMax)}]`]);
   }
   if (blocks) rows.push(['off-diagonal ratio', fmt(blocks.offDiagonalRatio)]);
@@ -68,7 +68,7 @@ export function formatSummary(report: CurvatureReport): string {
     for (const l of layers) {
       rows.push([
         `layer ${l.name}`,
-        `λmax ${fmt(l.lambdaMax)}, trace ${fmt(l.trace)}, negative mass ${fmt(l.negativeMass)}`,
+        `λmax ${fmt(l.lambdaMax)}, trace ${fmt(l.trace)}, negative mass ${fmt(l.negativeFraction)}`,
       ]);
     }
   }

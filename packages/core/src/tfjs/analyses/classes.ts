@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { flag, integer } from '../../analysis/options.js';
 import { defineAnalysis } from '../../analysis/types.js';
 import { OptionError } from '../../errors.js';
+import { count, nonNegative, number, numbers, ratio, record } from '../../report/fields.js';
 import { type ClassHierarchyModel, classHierarchy } from '../class-hierarchy.js';
 import { classesSection } from '../report-sections.js';
 import { access } from './kronecker.js';
@@ -10,6 +11,27 @@ import { access } from './kronecker.js';
 function defaultMatvecs(classes: number): number {
   return Math.max(100, 2 * (classes + 1));
 }
+
+/** The report's `classes` section (Papyan's hierarchy of G). */
+export const CLASSES_SECTION = record({
+  classes: count(2).describe('Number of classes C.'),
+  trace: number().describe('tr G (exact or a Hutchinson estimate).'),
+  traceStderr: nonNegative().describe('Its standard error (0 when exact).'),
+  traceFractions: record({ g0: number(), g1: number(), g2: number(), g3: number() }).describe(
+    'tr(G_k)/tr(G) for the levels G₀, G₁ (class means), G₂ (pairs), G₃ (within).',
+  ),
+  classMeanOverlap: ratio().describe("Overlap of span{δ_c} with G's top eigenspace."),
+  classMeanOverlapHessian: ratio().optional().describe("The same with H's top eigenspace."),
+  overlapK: count().describe('Dimension k of the compared subspaces.'),
+  level1Values: numbers().describe('Non-zero eigenvalues of G₁, descending.'),
+  level2Values: numbers().describe('Largest eigenvalues of G₂, descending.'),
+  gaussNewtonValues: numbers().describe('Top eigenvalues of G, descending.'),
+  hessianValues: numbers().optional().describe('Top eigenvalues of H, descending.'),
+  eigengaps: z
+    .array(record({ position: count(1), ratio: number() }), { error: 'an array' })
+    .describe("λ_k/λ_{k+1} of G's top eigenvalues at C − 1, C (and C²)."),
+  matvecs: count().describe('Products spent: vector-Jacobian, Gauss–Newton and Hessian.'),
+});
 
 /**
  * Papyan's three-level class hierarchy of the Gauss–Newton matrix (Papyan 2019, arXiv
@@ -20,6 +42,7 @@ function defaultMatvecs(classes: number): number {
 export const classesAnalysis = defineAnalysis({
   name: 'classes',
   description: "Papyan's class hierarchy of the Gauss–Newton matrix (tfjs, cross-entropy)",
+  report: { classes: CLASSES_SECTION },
   onByDefault: false,
   options: z
     .object({

@@ -2,8 +2,37 @@ import * as z from 'zod';
 import type { AnalysisContext, TfjsModelAccess } from '../../analysis/context.js';
 import { atLeast, integer } from '../../analysis/options.js';
 import { defineAnalysis } from '../../analysis/types.js';
+import {
+  bool,
+  count,
+  nonNegative,
+  number,
+  oneOf,
+  ratio,
+  record,
+  text,
+  uniquelyNamed,
+} from '../../report/fields.js';
 import { type KroneckerModel, kroneckerDecoupling } from '../kronecker.js';
 import { kroneckerSection } from '../report-sections.js';
+
+/** The report's `kronecker` section: one entry per Dense/Conv2D layer, names unique. */
+export const KRONECKER_SECTION = uniquelyNamed(
+  record({
+    name: text().describe('Layer name.'),
+    kind: oneOf(['dense', 'conv2d']).describe('Layer type (conv2d: patch-unfolded input factor).'),
+    method: oneOf(['dense', 'randomized']).describe('H_L assembled, or matvec estimates.'),
+    exact: bool().describe('Whether E[M] is the exact output Hessian.'),
+    relativeError: number().describe('‖H_L − K‖_F / ‖H_L‖_F (NaN when H_L = 0).'),
+    relativeErrorStderr: nonNegative().describe('Its standard error (0 when assembled).'),
+    overlap: ratio().describe('Top-k eigenspace overlap ‖UᵀV‖²_F/k of H_L and K.'),
+    inputDominance: number().describe('λ₁/λ₂ of E[x̃x̃ᵀ] (Infinity when λ₂ = 0).'),
+    rank1Energy: ratio().describe("s₁²/Σs² of H_L's top eigenvector reshaped to the weight."),
+    outliers: count().describe('Eigenvalues of E[M] above 1e-3 × its largest.'),
+    converged: bool().optional().describe("Whether H_L's top eigenpairs converged."),
+    matvecs: count().describe('Hessian-vector products spent on the layer.'),
+  }),
+);
 
 /**
  * Kronecker decoupling of each Dense/Conv2D layer's Hessian block, H_L ≈ E[M] ⊗ E[x̃x̃ᵀ] (Wu,
@@ -14,6 +43,7 @@ import { kroneckerSection } from '../report-sections.js';
 export const kroneckerAnalysis = defineAnalysis({
   name: 'kronecker',
   description: 'Kronecker decoupling of each Dense/Conv2D layer block (tfjs models)',
+  report: { kronecker: KRONECKER_SECTION },
   onByDefault: false,
   options: z
     .object({

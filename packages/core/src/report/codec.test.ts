@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HessianProbeError, LayoutError } from './errors.js';
-import { layoutFromSizes } from './layout.js';
+import { HessianProbeError, LayoutError } from '../errors.js';
+import { layoutFromSizes } from '../layout.js';
 import {
   type CurvatureReport,
   type CurvatureReportInput,
@@ -10,7 +10,7 @@ import {
   normalizeReport,
   REPORT_SCHEMA_VERSION,
   ReportFormatError,
-} from './report.js';
+} from '../report.js';
 
 const layout = layoutFromSizes([
   { name: 'dense_1/kernel', size: 6, shape: [2, 3] },
@@ -51,7 +51,7 @@ function fullReport(): CurvatureReportInput {
       grid: Float64Array.of(-1, 0, 1, 2),
       values: Float64Array.of(0.1, 0.5, 0.3, 0.1),
       sigma: 0.05,
-      negativeMass: 0.125,
+      negativeFraction: 0.125,
       lambdaMin: -0.5,
       lambdaMax: 4.5,
       matvecs: 60,
@@ -75,7 +75,7 @@ function fullReport(): CurvatureReportInput {
         name: 'dense_1',
         lambdaMax: 3.5,
         trace: 4,
-        negativeMass: 0,
+        negativeFraction: 0,
         method: 'stochastic',
         lambdaMin: -0.25,
         traceStderr: 0.125,
@@ -93,7 +93,12 @@ function fullReport(): CurvatureReportInput {
         gaussNewtonGapStderr: 0.05,
         matvecs: 20,
       },
-      { name: 'dense_2', lambdaMax: Number.NEGATIVE_INFINITY, trace: -0, negativeMass: Number.NaN },
+      {
+        name: 'dense_2',
+        lambdaMax: Number.NEGATIVE_INFINITY,
+        trace: -0,
+        negativeFraction: Number.NaN,
+      },
     ],
     layerCoupling: {
       names: ['dense_1', 'dense_2'],
@@ -218,7 +223,7 @@ describe('encodeReport / decodeReport', () => {
               grid,
               values: grid.map((g) => -g),
               sigma: 0.1,
-              negativeMass: ratio,
+              negativeFraction: ratio,
               lambdaMin: loss,
               lambdaMax: -loss,
             },
@@ -237,7 +242,7 @@ describe('encodeReport / decodeReport', () => {
     expect(json.trace.stderr).toBe('NaN');
     expect(json.blocks.stderr[0][1]).toBe('Infinity');
     expect(json.layers[1].lambdaMax).toBe('-Infinity');
-    expect(json.layers[1].negativeMass).toBe('NaN');
+    expect(json.layers[1].negativeFraction).toBe('NaN');
     // Other tools read them back with their own number parser: Number() here, float() in Python.
     expect(Number(json.layers[1].lambdaMax)).toBe(Number.NEGATIVE_INFINITY);
     expect(text).toContain('"trace":-0');
@@ -277,7 +282,7 @@ describe('encodeReport / decodeReport', () => {
         ],
         offDiagonalRatio: 0,
       },
-      layers: [{ name: 'NaN', lambdaMax: 1, trace: 1, negativeMass: 0 }],
+      layers: [{ name: 'NaN', lambdaMax: 1, trace: 1, negativeFraction: 0 }],
     };
     const decoded = decodeReport(encodeReport(named));
     expect(decoded.model.name).toBe('NaN');
@@ -321,13 +326,13 @@ describe('encodeReport / decodeReport', () => {
 describe('decodeReport errors name the field', () => {
   it.each<[string, Edit, string, RegExp]>([
     ['no schemaVersion', (j) => delete j.schemaVersion, 'schemaVersion', /got undefined/],
-    ['a newer schema', (j) => (j.schemaVersion = 2), 'schemaVersion', /newer hessian-probe/],
+    ['a newer schema', (j) => (j.schemaVersion = 3), 'schemaVersion', /newer hessian-probe/],
     ['a string schema', (j) => (j.schemaVersion = '1'), 'schemaVersion', /got "1"/],
     ['a missing epoch', (j) => delete j.epoch, 'epoch', /integer >= 0, got undefined/],
     ['a fractional step', (j) => (j.step = 1.5), 'step', /got 1\.5/],
     ['a NaN epoch', (j) => (j.epoch = 'NaN'), 'epoch', /got NaN/],
     ['a bad timestamp', (j) => (j.timestamp = 'yesterday'), 'timestamp', /ISO 8601/],
-    ['an unknown kind', (j) => (j.kind = 'fisher'), 'kind', /"hessian" or "ggn"/],
+    ['an unknown kind', (j) => (j.kind = 'fisher'), 'kind', /'hessian' or 'ggn'/],
     ['a numeric name', (j) => (j.model.name = 3), 'model.name', /a string, got 3/],
     ['a string number', (j) => (j.loss = '0.5'), 'loss', /"NaN", "Infinity", "-Infinity"/],
     ['lower-case nan', (j) => (j.trace.stderr = 'nan'), 'trace.stderr', /got "nan"/],
@@ -337,7 +342,12 @@ describe('decodeReport errors name the field', () => {
     ['negative residual', (j) => (j.eigen.residuals[2] = -1), 'eigen.residuals[2]', />= 0/],
     ['a non-boolean flag', (j) => (j.eigen.converged = 1), 'eigen.converged', /boolean/],
     ['density lengths', (j) => j.density.values.pop(), 'density.values', /length 4/],
-    ['mass above 1', (j) => (j.density.negativeMass = 1.5), 'density.negativeMass', /\[0, 1\]/],
+    [
+      'mass above 1',
+      (j) => (j.density.negativeFraction = 1.5),
+      'density.negativeFraction',
+      /\[0, 1\]/,
+    ],
     ['a ragged block row', (j) => j.blocks.stderr[1].pop(), 'blocks.stderr[1]', /length 2/],
     ['duplicate blocks', (j) => (j.blocks.names[1] = 'dense_1'), 'blocks.names[1]', /not used/],
     [
@@ -386,7 +396,7 @@ describe('decodeReport errors name the field', () => {
       'trace.blocks[0].roundingBound',
       />= 0/,
     ],
-    ['a layer method', (j) => (j.layers[0].method = 'dense'), 'layers[0].method', /"exact"/],
+    ['a layer method', (j) => (j.layers[0].method = 'dense'), 'layers[0].method', /'exact'/],
     [
       'a negative trace mass above 1',
       (j) => (j.layers[0].negativeTraceMass = 1.5),
@@ -411,7 +421,7 @@ describe('decodeReport errors name the field', () => {
       'layerCoupling.normalized[0]',
       /length 2/,
     ],
-    ['a gap method', (j) => delete j.gaussNewtonGap.method, 'gaussNewtonGap.method', /"exact"/],
+    ['a gap method', (j) => delete j.gaussNewtonGap.method, 'gaussNewtonGap.method', /'exact'/],
     ['a layer as array', (j) => (j.layers[0] = []), 'layers[0]', /an object, got an array/],
     [
       'count vs layout',
@@ -437,7 +447,7 @@ describe('decodeReport errors name the field', () => {
     expect(error.field).toBe('model.layout');
     expect(error.cause).toBeInstanceOf(LayoutError);
     expect(error.message).toMatch(
-      /^decodeReport: model\.layout is not a valid layout: .*expected offset 6, got 7/,
+      /^decodeReport: expected model\.layout to be a valid layout \(.*expected offset 6, got 7/,
     );
   });
 
