@@ -8,11 +8,11 @@ import {
   blockNorms,
   denseMatrix,
   estimateTrace,
-  exactBlockNorms,
   spectralDensity,
   spectralSummary,
   topEigenpairs,
 } from '@hessian-probe/core';
+import { exactBlockNorms } from '@hessian-probe/core/internal';
 import {
   type ClassificationData,
   gaussianClusters,

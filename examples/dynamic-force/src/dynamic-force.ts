@@ -8,17 +8,15 @@
  * hidden-neuron blocks, and within-layer against cross-layer pairs. No direction of change is
  * assumed.
  */
+import { blockNorms, createRandom, denseMatrix } from '@hessian-probe/core';
 import {
   type BlockFrobenius,
   type BlockStructure,
-  blockNorms,
   blockStructure,
-  createRandom,
-  denseMatrix,
   exactBlockNorms,
   type PairStatistics,
   type Random,
-} from '@hessian-probe/core';
+} from '@hessian-probe/core/internal';
 import {
   type CurvatureOperator,
   meanSquaredError,

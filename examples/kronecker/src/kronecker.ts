@@ -9,7 +9,8 @@
  * 28×28 image), centred by the per-pixel training mean, then shifted by μ·1. Pooling keeps the
  * first layer's block at d = hidden·50 (800 for hidden 16), small enough to assemble densely.
  */
-import { createRandom, type Random } from '@hessian-probe/core';
+import { createRandom } from '@hessian-probe/core';
+import type { Random } from '@hessian-probe/core/internal';
 import {
   type KroneckerLayerReport,
   kroneckerDecoupling,

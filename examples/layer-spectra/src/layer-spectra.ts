@@ -7,12 +7,8 @@
  * with the Gauss–Newton gap ‖H_ll − G_ll‖_F/‖G_ll‖_F and the coupling between layers, next to
  * train and test loss and accuracy.
  */
-import {
-  createRandom,
-  type LayerSpectraResult,
-  layerSpectra,
-  type Random,
-} from '@hessian-probe/core';
+import { createRandom, type LayerSpectraResult, layerSpectra } from '@hessian-probe/core';
+import type { Random } from '@hessian-probe/core/internal';
 import { modelCurvature } from '@hessian-probe/core/tfjs';
 import {
   CLASSES,

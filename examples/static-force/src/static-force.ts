@@ -6,16 +6,14 @@
  * linear model and a one-hidden-layer ReLU network on Gaussian inputs with uniformly random
  * labels.
  */
+import { blockNorms, createRandom, denseMatrix } from '@hessian-probe/core';
 import {
   type BlockFrobenius,
-  blockNorms,
   blockStructure,
-  createRandom,
-  denseMatrix,
   exactBlockNorms,
   type PairStatistics,
   type Random,
-} from '@hessian-probe/core';
+} from '@hessian-probe/core/internal';
 import { modelCurvature } from '@hessian-probe/core/tfjs';
 import { formatNumber, formatWithError, markdownTable } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';

@@ -21,12 +21,10 @@
  */
 import { createRandom, type LinearOperator } from '@hessian-probe/core';
 import { availableBackends, selectBackend } from '@hessian-probe/core/backends';
+import { gaussNewtonVectorProduct, modelLogits, outputLoss } from '@hessian-probe/core/internal';
 import {
   finiteDifferenceOperator,
-  gaussNewtonVectorProduct,
   modelCurvature,
-  modelLogits,
-  outputLoss,
   softmaxCrossEntropy,
   trainableParams,
   withSecondOrder,

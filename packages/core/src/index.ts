@@ -11,25 +11,11 @@
  */
 export {
   type AnalysesResult,
-  type AnalysisPlan,
   type AnalysisProgress,
   type AnalyzeOperatorOptions,
-  type AnalyzeOptions,
-  analyze,
   analyzeOperator,
-  assembleReport,
-  checkNeeds,
-  type KnownModel,
-  type PreparedAnalyses,
-  parseAnalysisRequest,
-  prepareAnalyses,
-  type ReportBody,
-  type ReportMeta,
-  reportOf,
 } from './analysis/analyze.js';
-export type { AnalysisContext, TfjsModelAccess } from './analysis/context.js';
 export {
-  ANALYSES,
   ANALYSIS_NAMES,
   type AnalysisName,
   type AnalysisOptions,
@@ -38,40 +24,14 @@ export {
   analysisDefaults,
   analysisRequestJsonSchema,
 } from './analysis/registry.js';
-export { analysisSeeds } from './analysis/seeds.js';
-export type { Analysis, AnalysisNeeds, AnalysisOutput } from './analysis/types.js';
-export {
-  type BlockFrobenius,
-  type BlockStructure,
-  type BlockStructureOptions,
-  blockMeanAbs,
-  blockStructure,
-  type LayerBlockStatistics,
-  layerOfBlock,
-  type PairStatistics,
-} from './block-structure.js';
-export {
-  type BlockNorms,
-  type BlockNormsOptions,
-  type BlockRatios,
-  blockNorms,
-  blockRatios,
-  type ExactBlockNorms,
-  exactBlockNorms,
-} from './blocks.js';
+export { type BlockNorms, type BlockNormsOptions, blockNorms } from './blocks.js';
 export { type DenseMatrixOptions, denseMatrix } from './dense.js';
 export {
-  densityResolution,
-  type NegativeThreshold,
-  negativeCutoff,
-  ritzZeroTolerance,
   type SmoothDensityOptions,
   type SpectralDensityOptions,
   type SpectralDensityResult,
-  type SpectralQuadrature,
   smoothDensity,
   spectralDensity,
-  spectralMeasure,
 } from './density.js';
 export {
   type EigenpairsResult,
@@ -87,57 +47,35 @@ export {
   NonFiniteLossError,
   OptionError,
   SizeLimitError,
-  SymmetryError,
 } from './errors.js';
 export {
   type LanczosOptions,
   type LanczosResult,
   lanczos,
-  REORTHOGONALIZATIONS,
   type Reorthogonalization,
 } from './lanczos.js';
 export {
-  type GaussNewtonGap,
-  type GaussNewtonGapOptions,
-  gaussNewtonGap,
-  type LayerCoupling,
-  type LayerCouplingOptions,
   type LayerSpectraOptions,
   type LayerSpectraResult,
   type LayerSpectrum,
-  type LayerSpectrumMethod,
-  type LayerSpectrumOptions,
-  layerCoupling,
-  layerSeed,
   layerSpectra,
-  layerSpectrum,
   type NamedLayerSpectrum,
 } from './layer-spectra.js';
 export {
   type BlockSize,
-  createLayout,
-  embedBlock,
-  findBlock,
   type LayoutBlock,
   layoutFromSizes,
   type ParameterLayout,
-  sliceBlock,
-  sliceBlocks,
 } from './layout.js';
 export {
-  checkedMatvec,
   type DenseOperatorOptions,
   denseOperator,
   FLOAT32_PRECISION,
-  FLOAT64_PRECISION,
   type LinearOperator,
-  operatorPrecision,
   restrictOperator,
-  scaleOperator,
-  shiftOperator,
 } from './operator.js';
 export { type PowerIterationOptions, powerIteration } from './power-iteration.js';
-export { createRandom, Random } from './random.js';
+export { createRandom } from './random.js';
 export {
   type CurvatureKind,
   type CurvatureReport,
@@ -145,7 +83,6 @@ export {
   decodeReport,
   encodeReport,
   normalizeReport,
-  REPORT_SCHEMA,
   REPORT_SCHEMA_VERSION,
   type ReportBlocks,
   type ReportClasses,
@@ -162,11 +99,7 @@ export {
   type ReportTraceMethod,
   reportJsonSchema,
 } from './report.js';
-export {
-  type SpectralQuadratureInput,
-  type SpectralSummary,
-  spectralSummary,
-} from './summary.js';
+export { type SpectralSummary, spectralSummary } from './summary.js';
 export {
   type DiagonalEstimate,
   type EstimateDiagonalOptions,
@@ -176,10 +109,4 @@ export {
   type TraceEstimate,
   type TraceMethod,
 } from './trace.js';
-export {
-  TridiagonalConvergenceError,
-  type TridiagonalEigen,
-  type TridiagonalEigenOptions,
-  tridiagonalEigen,
-} from './tridiagonal.js';
 export { type DiscreteMeasure, wasserstein1 } from './wasserstein.js';

@@ -1,4 +1,5 @@
-import type { AnalysisContext, CurvatureKind } from '@hessian-probe/core';
+import type { CurvatureKind } from '@hessian-probe/core';
+import type { AnalysisContext } from '@hessian-probe/core/internal';
 import type { OnnxCurvature } from './curvature.js';
 
 /**

@@ -10,7 +10,8 @@ import {
   OptionError,
   REPORT_SCHEMA_VERSION,
 } from '@hessian-probe/core';
-import { analyzeModel, modelCurvature, selfCheckResult } from '@hessian-probe/core/tfjs';
+import { selfCheckResult } from '@hessian-probe/core/internal';
+import { analyzeModel, modelCurvature } from '@hessian-probe/core/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BACKENDS,

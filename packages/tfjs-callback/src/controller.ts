@@ -2,14 +2,8 @@
  * The callback's state and work: which scheduled analyses run (the budget), on which weights,
  * and where their reports go. The tfjs class in callback.ts only forwards lifecycle events here.
  */
-import {
-  type CurvatureReport,
-  NonFiniteLossError,
-  OptionError,
-  prepareAnalyses,
-  reportOf,
-} from '@hessian-probe/core';
-import { tfjsContext } from '@hessian-probe/core/tfjs';
+import { type CurvatureReport, NonFiniteLossError, OptionError } from '@hessian-probe/core';
+import { prepareAnalyses, reportOf, tfjsContext } from '@hessian-probe/core/internal';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { CallbackStats } from './callback.js';
 import {

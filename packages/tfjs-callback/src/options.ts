@@ -3,14 +3,12 @@
  * never during training (STYLE, habit 6).
  */
 import {
-  type AnalysisPlan,
   type AnalysisRequest,
   type CurvatureKind,
   type CurvatureReport,
-  checkNeeds,
   OptionError,
-  parseAnalysisRequest,
 } from '@hessian-probe/core';
+import { type AnalysisPlan, checkNeeds, parseAnalysisRequest } from '@hessian-probe/core/internal';
 import {
   type AnalyzableModel,
   KERAS_LOSSES,

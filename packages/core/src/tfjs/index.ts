@@ -35,17 +35,12 @@ export {
   type AnalyzeModelOptions,
   analyzeModel,
   type TfjsContextOptions,
-  tfjsContext,
 } from './analyze-model.js';
 export {
-  CLASS_HIERARCHY_MAX_BYTES,
-  CLASS_MEAN_RANK_TOLERANCE,
   type ClassHierarchyModel,
   type ClassHierarchyOptions,
   type ClassHierarchyResult,
-  type ClassLevelSpectra,
   classHierarchy,
-  classLevelSpectra,
   type Eigengap,
   type HierarchyLevel,
   type HierarchyTrace,
@@ -53,18 +48,8 @@ export {
   type TopSpectrum,
 } from './class-hierarchy.js';
 export { LossError, SelfCheckError, UnsupportedLayerError } from './errors.js';
-export {
-  type CentralDifference,
-  centralDifference,
-  FINITE_DIFFERENCE_RELATIVE_STEP,
-  type FiniteDifferenceOptions,
-  finiteDifferenceOperator,
-} from './finite-difference.js';
-export {
-  type GaussNewtonOperatorOptions,
-  gaussNewtonOperator,
-  gaussNewtonVectorProduct,
-} from './ggn.js';
+export { type FiniteDifferenceOptions, finiteDifferenceOperator } from './finite-difference.js';
+export { type GaussNewtonOperatorOptions, gaussNewtonOperator } from './ggn.js';
 export {
   type CurvatureOperator,
   type HessianOperatorOptions,
@@ -83,43 +68,22 @@ export {
   kroneckerFactors,
 } from './kronecker.js';
 export {
-  KRONECKER_OUTLIER_THRESHOLD,
   type KroneckerSummary,
   type KroneckerSummaryOptions,
   kroneckerSummary,
 } from './kronecker-summary.js';
-export {
-  flattenLayers,
-  LAYOUT_KINDS,
-  type LayerLike,
-  type LayersModelLike,
-  type LayoutKind,
-  type ModelLayout,
-  modelLayout,
-  permuteOperator,
-  type WeightLike,
-} from './layouts.js';
-export {
-  endsInActivation,
-  endsInSoftmax,
-  type FinalActivation,
-  type LogitsModel,
-  modelLogits,
-} from './logits.js';
+export { LAYOUT_KINDS, type LayoutKind, type ModelLayout, modelLayout } from './layouts.js';
 export {
   binaryCrossEntropy,
   LOSS_NAMES,
   type LossName,
   logSoftmax,
   meanSquaredError,
-  type OutputLoss,
-  outputLoss,
   softmaxCrossEntropy,
 } from './losses.js';
 export {
   type CurvatureKind,
   type CurvatureModel,
-  checkSupportedLayers,
   KERAS_LOSSES,
   type KerasLossName,
   type ModelCurvature,
@@ -128,15 +92,6 @@ export {
   SUPPORTED_ACTIVATIONS,
   SUPPORTED_LAYERS,
 } from './model.js';
-export { classesSection, kroneckerSection, REPORT_LEVEL2_VALUES } from './report-sections.js';
-export { isSecondOrderActive, SECOND_ORDER_KERNELS, withSecondOrder } from './second-order.js';
-export {
-  SELF_CHECK_MAX_UNCERTAINTY,
-  SELF_CHECK_TOLERANCE,
-  type SelfCheckOptions,
-  type SelfCheckResult,
-  selfCheck,
-  selfCheckOnce,
-  selfCheckResult,
-} from './self-check.js';
+export { withSecondOrder } from './second-order.js';
+export { type SelfCheckOptions, type SelfCheckResult, selfCheck } from './self-check.js';
 export type { NamedTensor, Tf } from './types.js';

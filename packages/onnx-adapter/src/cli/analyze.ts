@@ -6,12 +6,8 @@
 import { basename } from 'node:path';
 import {
   type AnalysisProgress,
-  assembleReport,
   type LinearOperator,
   NonFiniteLossError,
-  type PreparedAnalyses,
-  prepareAnalyses,
-  reportOf,
 } from '@hessian-probe/core';
 import {
   type BackendChoice,
@@ -20,6 +16,12 @@ import {
   describeBackendChoice,
   selectBackend,
 } from '@hessian-probe/core/backends';
+import {
+  assembleReport,
+  type PreparedAnalyses,
+  prepareAnalyses,
+  reportOf,
+} from '@hessian-probe/core/internal';
 import type { Tf } from '@hessian-probe/core/tfjs';
 import * as tfjs from '@tensorflow/tfjs';
 import { annotateModel, writeFileAtomic } from '../annotate.js';

@@ -1,12 +1,8 @@
 /** The command line of `hessian-probe`: its usage text, flags and their checks. */
 import type { parseArgs } from 'node:util';
-import {
-  ANALYSES,
-  ANALYSIS_NAMES,
-  type AnalysisRequest,
-  type CurvatureKind,
-} from '@hessian-probe/core';
+import { ANALYSIS_NAMES, type AnalysisRequest, type CurvatureKind } from '@hessian-probe/core';
 import { BACKEND_NAMES, type BackendName } from '@hessian-probe/core/backends';
+import { ANALYSES } from '@hessian-probe/core/internal';
 import { NOISE_POINTS } from '../forward-only.js';
 import { CliUsageError } from './io.js';
 
