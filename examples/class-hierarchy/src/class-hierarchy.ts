@@ -1,7 +1,7 @@
 /**
  * Papyan's three-level class hierarchy (V. Papyan, "Measurements of Three-Level Hierarchical
  * Structure in the Outliers in the Spectrum of Deepnet Hessians", ICML 2019, arXiv 1901.08244;
- * METHODS.md section C) measured on real MNIST digits (C = 10) with an MLP, before and after a
+ * docs/methods.md section C) measured on real MNIST digits (C = 10) with an MLP, before and after a
  * few epochs of Adam: the decomposition G = G₀ + G₁ + G₂ + G₃ of the Gauss–Newton matrix, the
  * spectra of its levels, the top eigenvalues of G and of the Hessian H with their eigengaps,
  * and the overlap of the span of the class means with G's and H's top eigenspaces.

@@ -1,7 +1,7 @@
 /**
  * `pnpm demo` (until the fit() callback demo exists): the core numerics on a built-in operator,
  * the exact Hessian of a softmax-regression classifier on Gaussian class clusters. At
- * initialisation (W = 0) every quantity has a closed form (METHODS.md A); after training the
+ * initialisation (W = 0) every quantity has a closed form (docs/methods.md A); after training the
  * estimates are compared with the dense float64 matrix.
  */
 import {

@@ -45,7 +45,7 @@ export function gaussianClusters(options: {
 /**
  * The exact, matrix-free Hessian of the mean softmax cross-entropy of a linear classifier
  * z = W x (W ∈ R^{C×d}, flattened per output class: block c is row W_c), at weights `w`:
- * H = (1/N) Σ_n A_n ⊗ x_n x_nᵀ with A_n = diag(p_n) − p_n p_nᵀ (METHODS.md, notation).
+ * H = (1/N) Σ_n A_n ⊗ x_n x_nᵀ with A_n = diag(p_n) − p_n p_nᵀ (docs/methods.md, notation).
  * One product costs O(N·C·d) in float64. The layout has one block per class (`class_c`).
  */
 export function softmaxRegressionHessian(

@@ -1,6 +1,6 @@
 /**
  * The dynamic force of Dong, Zhang, Luo, Yao & Sun 2025 ("Towards Quantifying the Hessian
- * Structure of Neural Networks", arXiv 2505.02809; METHODS.md section A): training, the second
+ * Structure of Neural Networks", arXiv 2505.02809; docs/methods.md section A): training, the second
  * force the paper names besides the architecture's static force at initialization. This module
  * trains the static-force networks (a linear model and a one-hidden-layer ReLU network, no
  * biases, cross-entropy and MSE) on real digits and on synthetic data, and after every epoch

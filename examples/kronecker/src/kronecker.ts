@@ -1,7 +1,7 @@
 /**
  * Kronecker decoupling of layer Hessians (Wu, Zhu, Wu, Wang & Ge, "Dissecting Hessian:
  * Understanding Common Structure of Hessian in Neural Networks", arXiv 2010.04261, 2020–22;
- * METHODS.md section B) in a small ReLU MLP on real MNIST digits: per-layer decoupling metrics
+ * docs/methods.md section B) in a small ReLU MLP on real MNIST digits: per-layer decoupling metrics
  * at initialization and after training, as the inputs' common mean μ grows, with and without
  * BatchNormalization before each Dense layer (see {@link runKronecker} for the protocol).
  *

@@ -1,6 +1,6 @@
 /**
  * Layer-wise Hessian spectra through training (Bolshim & Kugaevskikh 2025, "Local Properties of
- * Neural Networks Through the Lens of Layer-wise Hessians", arXiv 2510.17486; METHODS.md D): an
+ * Neural Networks Through the Lens of Layer-wise Hessians", arXiv 2510.17486; docs/methods.md D): an
  * under-parameterized and an over-parameterized tanh MLP are trained on the same small MNIST
  * subset, and at several epochs every layer's own Hessian block H_ll is summarised by
  * `layerSpectra` (exact for blocks of at most `maxExactDim` parameters, SLQ + Hutch++ above),
@@ -419,7 +419,7 @@ export function formatTraining(rows: readonly LayerSpectraRow[]): string {
   );
 }
 
-/** Every layer of one network at every checkpoint: the metric set of METHODS.md D. */
+/** Every layer of one network at every checkpoint: the metric set of docs/methods.md D. */
 export function formatLayers(rows: readonly LayerSpectraRow[], model: ModelSize): string {
   return markdownTable(
     [
@@ -579,5 +579,5 @@ export function formatClaims(rows: readonly LayerSpectraRow[]): string {
     `mean tr/P_l at the end: under ${formatNumber(curvU, 3)}, over ${formatNumber(curvO, 3)}`,
     verdict(curvO < curvU),
   ]);
-  return markdownTable(['claim (as summarised in METHODS.md D)', 'here', 'verdict'], lines);
+  return markdownTable(['claim (as summarised in docs/methods.md D)', 'here', 'verdict'], lines);
 }

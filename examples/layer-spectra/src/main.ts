@@ -89,7 +89,7 @@ const markdown = [
   formatLayers(rows, 'under'),
   `## Layer spectra, over-parameterized net (w = ${options.overWidth})`,
   formatLayers(rows, 'over'),
-  '## Compared with the paper (its exact statistics were not available; the claims as METHODS.md D summarises them, each operationalised here)',
+  '## Compared with the paper (its exact statistics were not available; the claims as docs/methods.md D summarises them, each operationalised here)',
   formatClaims(rows),
 ].join('\n\n');
 console.log(`\n${markdown}`);

@@ -117,7 +117,7 @@ const markdown = [
     `| one-hidden, CE: class mean ratio | → 0 as C grows | ${exponent('one-hidden', 'lecun', 'ce', 'classMeanRatio')} | ${atLargest('one-hidden', 'lecun', 'ce', 'classMeanRatio')} |`,
     `| one-hidden, CE: hidden-neuron mean ratio | → 0 as C grows | ${exponent('one-hidden', 'lecun', 'ce', 'neuronMeanRatio')} | ${atLargest('one-hidden', 'lecun', 'ce', 'neuronMeanRatio')} |`,
     `| one-hidden, MSE: hidden-neuron mean ratio | → 0 as C grows | ${exponent('one-hidden', 'lecun', 'mse', 'neuronMeanRatio')} | ${atLargest('one-hidden', 'lecun', 'mse', 'neuronMeanRatio')} |`,
-    `| one-hidden, CE: cross-layer mass ratio | not small at init (METHODS.md A) | ${exponent('one-hidden', 'lecun', 'ce', 'crossMassRatio')} | ${atLargest('one-hidden', 'lecun', 'ce', 'crossMassRatio')} |`,
+    `| one-hidden, CE: cross-layer mass ratio | not small at init (docs/methods.md A) | ${exponent('one-hidden', 'lecun', 'ce', 'crossMassRatio')} | ${atLargest('one-hidden', 'lecun', 'ce', 'crossMassRatio')} |`,
   ].join('\n'),
 ].join('\n\n');
 console.log(`\n${markdown}`);

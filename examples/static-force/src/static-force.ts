@@ -1,6 +1,6 @@
 /**
  * The static force of Dong, Zhang, Luo, Yao & Sun 2025 ("Towards Quantifying the Hessian
- * Structure of Neural Networks", arXiv 2505.02809; METHODS.md section A): at random
+ * Structure of Neural Networks", arXiv 2505.02809; docs/methods.md section A): at random
  * initialization the off-diagonal Hessian blocks shrink relative to the diagonal ones as the
  * number of classes C grows. This module measures the block ratios of exact tfjs Hessians of a
  * linear model and a one-hidden-layer ReLU network on Gaussian inputs with uniformly random
@@ -19,7 +19,7 @@ import { formatNumber, formatWithError, markdownTable } from '@hessian-probe/exa
 import type * as tfjs from '@tensorflow/tfjs';
 import { fitPowerLaw, type PowerLaw } from './power-law.js';
 
-/** The networks of the experiment (no biases, as in METHODS.md A's formulas). */
+/** The networks of the experiment (no biases, as in docs/methods.md A's formulas). */
 export type StaticForceModel = 'linear' | 'one-hidden';
 
 /** The losses: softmax cross-entropy, and MSE as the mean over the C outputs (A = (2/C) I) against one-hot targets. */

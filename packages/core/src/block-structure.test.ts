@@ -57,7 +57,7 @@ function softmaxLossHessian(w: Float64Array, x: Float64Array, d: number, classes
   };
 }
 
-describe('blockStructure on exact Hessians of a linear model (METHODS.md A)', () => {
+describe('blockStructure on exact Hessians of a linear model (docs/methods.md A)', () => {
   const d = 3;
   const samples = 7;
   const x = createRandom(5).gaussianVector(samples * d);

@@ -73,14 +73,14 @@ export function layerOfBlock(name: string): string {
 
 /**
  * The block-structure statistics of Dong, Zhang, Luo, Yao & Sun 2025 ("Towards Quantifying the
- * Hessian Structure of Neural Networks", arXiv 2505.02809; METHODS.md section A), reported
+ * Hessian Structure of Neural Networks", arXiv 2505.02809; docs/methods.md section A), reported
  * separately for within-layer and cross-layer block pairs. With F_ij = ‖H_ij‖_F over a pair set
  * S: mean ratio = mean_{(i,j)∈S} F_ij / mean_i F_ii and mass ratio = Σ_S F_ij² / Σ_i F_ii². The
  * within- and cross-layer mass ratios add up to {@link blockRatios}' `massRatio`. From estimated
  * norms the mass ratios are ratios of unbiased sums; the mean ratios take square roots of
  * estimates and are biased low.
  *
- * Exact facts (METHODS.md A): a linear model with MSE has zero off-diagonal class blocks; with
+ * Exact facts (docs/methods.md A): a linear model with MSE has zero off-diagonal class blocks; with
  * cross-entropy at W = 0 every ratio over the class blocks equals 1/(C − 1).
  *
  * @throws {@link DimensionError} unless `frobeniusSq` (and `stderr`, if given) is a square

@@ -231,7 +231,7 @@ describe('blockRatios', () => {
   it.each([2, 4, 7])(
     'gives 1/(C − 1) for a linear model with cross-entropy at uniform softmax (C = %i)',
     (classes) => {
-      // METHODS.md A: H = (diag(p) − ppᵀ) ⊗ S with p = 1/C, S = XᵀX/N, one block per class.
+      // docs/methods.md A: H = (diag(p) − ppᵀ) ⊗ S with p = 1/C, S = XᵀX/N, one block per class.
       const d = 3;
       const samples = 10;
       const rng = createRandom(classes);

@@ -253,7 +253,7 @@ describe('topEigenpairs', () => {
       expect(Array.from(result.values)).toEqual([5, 5, 5, 0].map((x) => expect.closeTo(x, 13)));
       expect(overlap(eigenvectors.slice(0, 3), result.vectors.slice(0, 3))).toBeCloseTo(1, 13);
 
-      // The Hessian of a linear model with MSE: I_C ⊗ S (METHODS.md), each eigenvalue of S
+      // The Hessian of a linear model with MSE: I_C ⊗ S (docs/methods.md), each eigenvalue of S
       // repeated C = 3 times; S = XᵀX/15 with 15 samples in 10 dimensions.
       const s = 10;
       const rng = createRandom(7);
@@ -358,7 +358,7 @@ describe('topEigenpairs', () => {
 
   describe('exact multiplicities: the softmax-regression Hessian at W = 0', () => {
     /**
-     * (I/C − 11ᵀ/C²) ⊗ S (METHODS.md A), S = GᵀG/(2d) for a Gaussian 2d×d matrix G: SPD with
+     * (I/C − 11ᵀ/C²) ⊗ S (docs/methods.md A), S = GᵀG/(2d) for a Gaussian 2d×d matrix G: SPD with
      * distinct eigenvalues s_1 > … > s_d (w.p. 1). Its spectrum: s_i/C, each C − 1 times, and 0,
      * d times (the directions 1 ⊗ x).
      */

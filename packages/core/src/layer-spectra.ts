@@ -1,9 +1,9 @@
 /**
- * Layer-wise ("local") Hessian spectra: the metrics of METHODS.md section D for each diagonal
+ * Layer-wise ("local") Hessian spectra: the metrics of docs/methods.md section D for each diagonal
  * block H_ll = ∂²L/∂θ_l² of a curvature operator, the coupling between blocks, and the
  * Gauss–Newton gap ‖H − G‖_F/‖G‖_F. After Bolshim & Kugaevskikh 2025, "Local Properties of Neural
  * Networks Through the Lens of Layer-wise Hessians", arXiv 2510.17486 (the paper's exact metric
- * list was not available; this is the natural set METHODS.md D names).
+ * list was not available; this is the natural set docs/methods.md D names).
  */
 import { blockNorms, blockRatios, exactBlockNorms } from './blocks.js';
 import { denseMatrix, symmetricPart } from './dense.js';
@@ -328,7 +328,7 @@ const GAP = 'gaussNewtonGap';
 
 /**
  * The Gauss–Newton gap ‖E‖_F/‖G‖_F = ‖H − G‖_F/‖G‖_F of a Hessian H and its generalised
- * Gauss–Newton matrix G (METHODS.md notation: H = G + E, E the residual term, zero for the
+ * Gauss–Newton matrix G (docs/methods.md notation: H = G + E, E the residual term, zero for the
  * last layer's block and wherever the softmax is one-hot); a measure the authors of
  * Bolshim & Kugaevskikh 2025 (arXiv 2510.17486) add in later work. Pass the full operators,
  * or one block of each from {@link restrictOperator}.
@@ -502,7 +502,7 @@ const COUPLING = 'layerCoupling';
 
 /**
  * The coupling between the layers of a layout, F_vw/√(F_vv F_ww) with F_vw = ‖H_vw‖_F
- * (METHODS.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486): how far the layer-wise view of
+ * (docs/methods.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486): how far the layer-wise view of
  * {@link layerSpectrum} leaves out the cross-layer blocks. Exact ({@link exactBlockNorms} of the
  * dense operator) when `op.dim <= maxExactDim`, else block probing ({@link blockNorms}).
  *
@@ -629,7 +629,7 @@ const SPECTRA = 'layerSpectra';
 /**
  * {@link layerSpectrum} of every block of `layout` (each through {@link restrictOperator}), and
  * optionally the {@link layerCoupling} between them and the {@link gaussNewtonGap} per layer
- * and overall (METHODS.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486). Each layer's
+ * and overall (docs/methods.md D; Bolshim & Kugaevskikh 2025, arXiv 2510.17486). Each layer's
  * estimators draw from a seed of their own, derived from `seed` and the layer's name
  * ({@link layerSeed}): independent probes for different layers, and numbers that do not depend
  * on which other layers are present; the coupling and the overall gap use `seed` itself.

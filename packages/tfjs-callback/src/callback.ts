@@ -52,7 +52,7 @@ export interface HessianCallback {
  * analysis into one {@link CurvatureReport}: kept in `history`, passed to `onReport`, recorded
  * into Prometheus `metrics` and appended to the `reportsTo` JSONL file.
  *
- * Invisible to training (DESIGN.md decision 2): analyses only read the weights (the one-off
+ * Invisible to training (docs/design.md decision 2): analyses only read the weights (the one-off
  * self-check perturbs them and restores the original buffers), never touch the optimizer, and
  * use the project's own seeded generator, not `Math.random` or tfjs's random state; the
  * second-order gradients they need are registered only while they run. With the same seed,

@@ -1,6 +1,6 @@
 /**
  * Choosing the TensorFlow.js backend in Node: the native 'tensorflow' backend of tfjs-node when
- * it is installed, else wasm, else the pure-JavaScript cpu backend (DESIGN.md, decision 5).
+ * it is installed, else wasm, else the pure-JavaScript cpu backend (docs/design.md, decision 5).
  * Measured on 2 cores for a 784-256-256-10 MLP (docs/backends.md): one Hessian-vector product
  * costs about 10× less on 'tensorflow' than on wasm, and wasm about 10× less than cpu.
  *

@@ -17,8 +17,7 @@ export interface OperatorContractOptions {
 }
 
 /**
- * Relative tolerances that follow from the arithmetic an operator computes in (habit 4 of
- * STYLE.md): a few hundred ulps of the working precision, which covers the rounding of dot
+ * Relative tolerances that follow from the arithmetic an operator computes in: a few hundred ulps of the working precision, which covers the rounding of dot
  * products of the lengths met in tests (error growth ~√n·u for random rounding).
  */
 export const arithmeticTolerance = {

@@ -22,7 +22,7 @@ import type { Tf } from './types.js';
  * Papyan's three-level class hierarchy of the Gauss–Newton matrix (V. Papyan, "Measurements of
  * Three-Level Hierarchical Structure in the Outliers in the Spectrum of Deepnet Hessians", ICML
  * 2019, arXiv 1901.08244; also "The Full Spectrum of Deepnet Hessians at Scale", arXiv
- * 1811.07062, and JMLR 21, 2020; METHODS.md section C), for softmax cross-entropy.
+ * 1811.07062, and JMLR 21, 2020; docs/methods.md section C), for softmax cross-entropy.
  *
  * Per sample i of class c and each class c′, δ_{i,c,c′} = √p_{i,c′} · J_iᵀ(e_{c′} − p_i), with J_i
  * the Jacobian of the logits; then G = (1/N) Σ_i Σ_{c′} δδᵀ is exactly the Gauss–Newton matrix,
@@ -557,7 +557,7 @@ export interface ClassLevelSpectra {
 
 /**
  * The spectra and traces of Papyan's levels G₀, G₁, G₂ and G₁₊₂ (Papyan 2019, arXiv 1901.08244;
- * METHODS.md section C) from the class-pair means alone: each G_k = Σ_a w_a u_a u_aᵀ has the
+ * docs/methods.md section C) from the class-pair means alone: each G_k = Σ_a w_a u_a u_aᵀ has the
  * non-zero eigenvalues of the Gram matrix [√(w_a w_b) ⟨u_a, u_b⟩], and every such Gram matrix
  * is a cheap image of K[(c,c′),(d,d′)] = ⟨δ_{c,c′}, δ_{d,d′}⟩ (C⁴·P flops, once):
  * - G₁₊₂: D K D with D = diag(√π_c) over the pair index (c, c′).

@@ -39,7 +39,7 @@ export interface GaussNewtonOperatorOptions {
  * perspectives on the natural gradient method", section 8) of a loss L(f(θ)) as a
  * {@link LinearOperator}: J = ∂z/∂θ the Jacobian of the network output and A = ∇²_z L the
  * loss's analytic Hessian in z (positive semi-definite for the supported losses, so G is too).
- * G = H − E drops the term E = Σ (∂L/∂z_c) ∇²_θ z_c of the network's own curvature (METHODS.md).
+ * G = H − E drops the term E = Σ (∂L/∂z_c) ∇²_θ z_c of the network's own curvature (docs/methods.md).
  *
  * Gv = Jᵀ(A(Jv)). The Jacobian-vector product comes from reverse mode alone by the double-VJP
  * trick: u ↦ Jᵀu is linear, so Jv = ∇_u⟨Jᵀu, v⟩ (evaluated at u = 0); then A(Jv) is the

@@ -14,7 +14,7 @@ import {
 } from './testing/float64.js';
 import { gaussianData, oneHotLabels, relativeError, setSeededWeights } from './testing/models.js';
 
-// float32 model arithmetic against a float64 reference (STYLE.md habit 4): a few hundred ulps
+// float32 model arithmetic against a float64 reference (tolerances come from the arithmetic): a few hundred ulps
 // of float32, relative to ‖H‖_F‖v‖ (the contract's measure).
 const TOLERANCE = arithmeticTolerance.float32;
 

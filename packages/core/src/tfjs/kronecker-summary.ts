@@ -46,7 +46,7 @@ export interface KroneckerSummary {
 
 /**
  * Per-layer headline numbers of {@link kroneckerDecoupling}'s reports (Wu, Zhu, Wu, Wang & Ge,
- * "Dissecting Hessian", arXiv 2010.04261, 2020–22; METHODS.md B) as plain JSON: no typed
+ * "Dissecting Hessian", arXiv 2010.04261, 2020–22; docs/methods.md B) as plain JSON: no typed
  * arrays, no NaN or Infinity (those become null). `outliers` counts the eigenvalues of E[M]
  * greater than `outlierThreshold` (default 1e-3) times the largest: C − 1 for the last layer
  * under the cross-entropy.

@@ -32,7 +32,7 @@ import type { Tf } from './types.js';
 /**
  * Kronecker decoupling of Dense- and Conv2D-layer Hessians (Wu, Zhu, Wu, Wang & Ge, "Dissecting
  * Hessian: Understanding Common Structure of Hessian in Neural Networks", arXiv 2010.04261,
- * 2020–22; METHODS.md section B).
+ * 2020–22; docs/methods.md section B).
  *
  * For a Dense layer with input x (augmented with a 1 when the layer has a bias) and
  * pre-activation z = W x̃, the layer's Hessian block is exactly H_L = E[M ⊗ x̃x̃ᵀ] with
@@ -696,7 +696,7 @@ function rank1Energy(v: Float64Array, n: number, m: number): number {
 }
 
 /**
- * The Kronecker-decoupling metrics (Wu et al. 2020–22; METHODS.md B) of every Dense and Conv2D
+ * The Kronecker-decoupling metrics (Wu et al. 2020–22; docs/methods.md B) of every Dense and Conv2D
  * layer of a Sequential model: relative Frobenius error of K = E[M] ⊗ E[x̃x̃ᵀ] against the exact layer block
  * H_L of the Hessian ({@link modelCurvature}, 'unit' layout, restricted to the layer), top-k
  * eigenspace overlap, eigenvalue ratios, rank-1 energy of H_L's reshaped top eigenvectors and

@@ -34,10 +34,10 @@ export interface LayersModelLike {
  * - `'layer'`: one block per layer with trainable weights, named after the layer
  *   (`'dense_Dense1'`);
  * - `'unit'`: for Dense and Conv2D layers one block per output unit (filter),
- *   `'<layer>/unit_<j>'` = the kernel's column j (Dense: W_{j,:} in METHODS.md's z = Wx + b
+ *   `'<layer>/unit_<j>'` = the kernel's column j (Dense: W_{j,:} in docs/methods.md's z = Wx + b
  *   notation; Conv2D: the filter kernel[…, j]) followed by bias entry j; every other layer's
  *   weights keep one block per tensor. For the final layer these are the class blocks of
- *   METHODS.md section A.
+ *   docs/methods.md section A.
  * - `'class'`: one block per output class, the final Dense or Conv2D layer split as in
  *   `'unit'` (`'<layer>/unit_<c>'`), and one block per earlier layer as in `'layer'`: the
  *   per-output-class blocks of Dong et al. 2025 with the rest of the network kept whole.
@@ -67,7 +67,7 @@ export interface ModelLayout {
  * layer, output unit or output class. tfjs stores a Dense kernel as [n_in, n_out] row-major, so one output
  * unit's weights (a column) are strided in storage; the 'unit' layout therefore comes with a
  * permutation (see {@link permuteOperator}) under which each unit is one contiguous block, in
- * the per-output-neuron order of METHODS.md.
+ * the per-output-neuron order of docs/methods.md.
  *
  * @param kind - default `'tensor'`.
  * @throws {@link OptionError} for an unknown kind; {@link LayoutError} when the model has no

@@ -7,7 +7,7 @@ import type { Tf } from './types.js';
  * hessian-probe's own losses, written with ops whose second derivatives are exact under
  * {@link withSecondOrder} (tfjs's `tf.losses.softmaxCrossEntropy` and `tf.logSoftmax` are
  * `customGrad`s whose internals an outer gradient tape cannot see, and `tf.logSigmoid` throws
- * on intermediate tensors: TFJS-SECOND-ORDER.md). Every loss is a mean over samples, so a
+ * on intermediate tensors: docs/tfjs-second-order.md). Every loss is a mean over samples, so a
  * probe set split into chunks is recombined with weights proportional to chunk size.
  *
  * - `softmaxCrossEntropy`: ℓ = −Σ_c y_c log softmax(z)_c, from logits; labels one-hot (or any
@@ -16,7 +16,7 @@ import type { Tf } from './types.js';
  * - `binaryCrossEntropy`: ℓ = mean_c [softplus(z_c) − y_c z_c] (= −y log σ(z) − (1−y) log(1−σ(z))),
  *   from logits, mean over the outputs as Keras does; A = diag(σ(z)(1 − σ(z)))/C.
  * - `meanSquaredError`: ℓ = (1/C) Σ_c (z_c − y_c)², the mean over the C outputs as Keras
- *   (and PyTorch) define it, so A = (2/C) I (METHODS.md states both conventions).
+ *   (and PyTorch) define it, so A = (2/C) I (docs/methods.md states both conventions).
  */
 export type LossName = 'softmaxCrossEntropy' | 'binaryCrossEntropy' | 'meanSquaredError';
 

@@ -14,7 +14,7 @@ import { gaussianData, oneHotLabels, setSeededWeights } from './testing/models.j
 // Core numerics on a real model: topEigenpairs of a tfjs model's exact Hessian operator against
 // ml-matrix's eigendecomposition of the same operator's assembled dense matrix.
 //
-// Where the tolerance comes from (STYLE.md habit 4). The operator computes Op(v) = Hv + e(v) in
+// Where the tolerance comes from (tolerances come from the arithmetic). The operator computes Op(v) = Hv + e(v) in
 // float32; the operator contract (hvp.test.ts, model.test.ts) bounds ‖e(v)‖ <= δ‖H‖_F‖v‖ with
 // δ = arithmeticTolerance.float32 = 256·2⁻²⁴. The assembled A = [Op(e_1) … Op(e_P)] = H + E is
 // symmetrised, S = (A + Aᵀ)/2 = H + (E + Eᵀ)/2, so ‖S − H‖₂ <= ‖E‖₂ <= ‖E‖_F, measured here

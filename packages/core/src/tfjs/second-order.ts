@@ -12,7 +12,7 @@ import type { Tf } from './types.js';
 
 /**
  * Kernels whose gradient hessian-probe replaces while {@link withSecondOrder} is active, and
- * why (TFJS-SECOND-ORDER.md):
+ * why (docs/tfjs-second-order.md):
  * - saved-output kernels: tfjs's gradient reads the kernel's saved output, whose clone the tape
  *   treats as a constant, so the second-order path through it is dropped. The replacements
  *   save the input and recompute the output with the same kernel (so first-order values are
@@ -404,7 +404,7 @@ function minMaxGradient(tf: Tf, kernelName: 'Max' | 'Min', axisAttr: string): Gr
  * materialises a transposed operand (wasm Transpose kernel) and multiplies untransposed, then
  * puts tfjs's kernel back, also when `fn` throws. tfjs-backend-wasm 4.22 multiplies with a
  * transposed operand 5–16 times slower than without (a 256×256 by 256×784ᵀ product: 57 ms
- * against 12 ms including the transpose, measured; TFJS-SECOND-ORDER.md), and every backward
+ * against 12 ms including the transpose, measured; docs/tfjs-second-order.md), and every backward
  * pass through a Dense layer has two such products (dy·Wᵀ, xᵀ·dy), a Hessian-vector product
  * about twice as many. The products are the same sums in another order, so results differ from
  * tfjs's only in float32 rounding. Other backends and untransposed products are untouched.

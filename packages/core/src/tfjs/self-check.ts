@@ -18,7 +18,7 @@ import type { Tf } from './types.js';
  * this project's test models (worst finite-difference error seen 3.0e-4 ≈ 12·ε^{2/3} on a
  * two-hidden-layer tanh MLP, cpu and wasm: self-check.test.ts) while staying two orders of
  * magnitude below the errors of broken second-order gradients (10 % on the same MLP without
- * {@link withSecondOrder}; 30–100 % in TFJS-SECOND-ORDER.md).
+ * {@link withSecondOrder}; 30–100 % in docs/tfjs-second-order.md).
  */
 export const SELF_CHECK_TOLERANCE = 64 * 2 ** ((-23 * 2) / 3);
 

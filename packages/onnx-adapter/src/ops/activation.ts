@@ -2,7 +2,7 @@
  * Activations. Softmax and LogSoftmax follow the opset: before 13 they act on the input
  * coerced to 2-D at `axis` (default 1), from 13 on one axis (default −1). LogSoftmax is built
  * as z − logSumExp(z) (the project's own, second-order exact; `tf.logSoftmax` is a `customGrad`
- * that nested tapes cannot see, TFJS-SECOND-ORDER.md).
+ * that nested tapes cannot see, docs/tfjs-second-order.md).
  */
 import { logSoftmax } from '@hessian-probe/core/tfjs';
 import type { Tensor } from '@tensorflow/tfjs-core';

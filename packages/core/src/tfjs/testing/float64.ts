@@ -261,7 +261,7 @@ export function finiteDifferenceHessian(
  * Closed-form Hessian of a linear model z = Wᵀx + b (kernel [d, C], bias [C], tfjs order)
  * under a loss averaged over N samples: H = (1/N) Σ_n A_n ⊗ x̃_n x̃_nᵀ in the (i, c) indexing
  * of the parameters, x̃ = [x, 1]. A_n = (2/C) I for MSE (mean over outputs) and
- * diag(p_n) − p_n p_nᵀ for softmax cross-entropy (METHODS.md).
+ * diag(p_n) − p_n p_nᵀ for softmax cross-entropy (docs/methods.md).
  */
 export function linearModelHessian(
   x: Float64Array,

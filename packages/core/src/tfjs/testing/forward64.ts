@@ -208,7 +208,7 @@ export function lossHessian(
 /**
  * The generalized Gauss–Newton matrix (1/N) Σ_n J_nᵀ A_n J_n of `net` at `theta`: J_n by the
  * fourth-order central difference of the float64 outputs (h = 1e-4: truncation ~1e-16,
- * rounding ~1e-12), A_n the loss's analytic Hessian in the outputs (METHODS.md).
+ * rounding ~1e-12), A_n the loss's analytic Hessian in the outputs (docs/methods.md).
  */
 export function gaussNewtonMatrix(
   net: ReferenceNetwork,
