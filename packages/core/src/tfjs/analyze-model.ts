@@ -2,6 +2,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { type AnalyzeOptions, analyze, type ReportMeta } from '../analysis/analyze.js';
 import type { AnalysisContext, TfjsModelAccess } from '../analysis/context.js';
 import { OptionError } from '../errors.js';
+import type { ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
 import type { CurvatureReport } from '../report.js';
 import { type ClassHierarchyModel, outputClasses } from './class-hierarchy.js';
@@ -69,12 +70,7 @@ export function tfjsContext(model: AnalyzableModel, options: TfjsContextOptions)
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
   const main = curvatureOf('tensor', kind);
-  const layers = modelLayout(model, 'layer');
-  if (layers.order !== undefined) {
-    throw new OptionError(
-      `${where}: expected the model's layer blocks to be contiguous in its weight order, got a permuted layout`,
-    );
-  }
+  let layers: ParameterLayout | undefined;
   const units = new Map<string, ReturnType<typeof curvatureOf>>();
   let ggn: LinearOperator | undefined;
   let access: TfjsModelAccess | undefined;
@@ -83,7 +79,18 @@ export function tfjsContext(model: AnalyzableModel, options: TfjsContextOptions)
     kind,
     operator: main.operator,
     layout: main.layout,
-    layerLayout: layers.layout,
+    get layerLayout() {
+      if (layers === undefined) {
+        const byLayer = modelLayout(model, 'layer');
+        if (byLayer.order !== undefined) {
+          throw new OptionError(
+            `${where}: expected the model's layer blocks to be contiguous in its weight order, got a permuted layout`,
+          );
+        }
+        layers = byLayer.layout;
+      }
+      return layers;
+    },
     probeSize: x.shape[0] as number,
     lossValue: main.lossValue,
     pendingCost: () =>

@@ -171,3 +171,17 @@ describe.each(BACKENDS)('per-unit curvature layouts on %s', (backend) => {
     model.dispose();
   });
 });
+
+describe('modelLayout of a large layer', () => {
+  it('cuts a 300,000-parameter layer by layer and by class (no call stack overflow)', () => {
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [1000], units: 300 }), tf.layers.dense({ units: 10 })],
+    });
+    const byLayer = modelLayout(model, 'layer').layout;
+    expect(byLayer.blocks.map((b) => b.size)).toEqual([1000 * 300 + 300, 300 * 10 + 10]);
+    const byClass = modelLayout(model, 'class').layout;
+    expect(byClass.blocks[0].size).toBe(1000 * 300 + 300);
+    expect(byClass.blocks).toHaveLength(11);
+    model.dispose();
+  });
+});

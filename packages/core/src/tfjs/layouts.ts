@@ -141,7 +141,8 @@ export function modelLayout(model: LayersModelLike, kind: LayoutKind = 'tensor')
       byLayer.set(name, list);
       groups.push({ name, indices: list });
     }
-    list.push(...range(w));
+    // One push per index: a spread of a big tensor's indices overflows the call stack.
+    for (const i of range(w)) list.push(i);
   };
   if (kind === 'tensor') {
     for (const w of weights)
