@@ -160,6 +160,9 @@ export async function flatProduct(
     const got = v instanceof Float64Array ? `length ${v.length}` : typeof v;
     throw new DimensionError(`${where}: expected a Float64Array of length ${dim}, got ${got}`);
   }
+  // Hand the event loop a turn before each product: an HTTP server in the same process (the
+  // /metrics page) then answers within about one product, not only after a whole analysis.
+  await yieldToEventLoop();
   const flat = withSecondOrder(tf, () =>
     withExplicitTransposes(tf, () =>
       tf.tidy(() => tf.concat(compute().map((t) => tf.reshape(t, [-1])))),
@@ -170,6 +173,14 @@ export async function flatProduct(
   } finally {
     flat.dispose();
   }
+}
+
+/** Resolves on the next turn of the event loop, after pending I/O (setImmediate in Node). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 }
 
 /**
