@@ -1,7 +1,14 @@
 import { blockRatios } from './blocks.js';
-import { DimensionError } from './errors.js';
-import { createLayout, type ParameterLayout } from './layout.js';
-import { checkInteger } from './options.js';
+import { DimensionError, OptionError } from './errors.js';
+import { checkLayout, type ParameterLayout } from './layout.js';
+import {
+  checkArray,
+  checkInteger,
+  checkOptions,
+  checkString,
+  checkVector,
+  show,
+} from './options.js';
 
 /** Squared block Frobenius norms, exact or estimated, as {@link blockNorms} and {@link exactBlockNorms} return them. */
 export interface BlockFrobenius {
@@ -67,6 +74,7 @@ export interface BlockStructure {
  * `'dense_1'`), or the whole name when it has none.
  */
 export function layerOfBlock(name: string): string {
+  checkString('layerOfBlock', 'name', name);
   const slash = name.lastIndexOf('/');
   return slash < 0 ? name : name.slice(0, slash);
 }
@@ -84,7 +92,9 @@ export function layerOfBlock(name: string): string {
  * cross-entropy at W = 0 every ratio over the class blocks equals 1/(C − 1).
  *
  * @throws {@link DimensionError} unless `frobeniusSq` (and `stderr`, if given) is a square
- *   array matching `names`; {@link OptionError} for a negative or non-finite entry.
+ *   array matching `names`; {@link OptionError} for a negative or non-finite entry, `norms` or
+ *   `options` that are not objects, names that are not strings or a `groupOf` that is not a
+ *   function returning strings.
  *
  * @example
  * ```ts
@@ -98,13 +108,23 @@ export function blockStructure(
   options: BlockStructureOptions = {},
 ): BlockStructure {
   const where = 'blockStructure';
-  const { names, frobeniusSq, stderr } = norms;
+  const { names, frobeniusSq, stderr } = checkOptions(where, norms, true, 'norms');
+  checkArray(where, 'norms.names', names);
+  for (const [i, name] of names.entries()) checkString(where, `norms.names[${i}]`, name);
   const count = names.length;
   checkSquare(where, 'frobeniusSq', frobeniusSq, count);
   if (stderr !== undefined) checkSquare(where, 'stderr', stderr, count);
+  const { groupOf: given } = checkOptions(where, options);
+  if (given !== undefined && typeof given !== 'function') {
+    throw new OptionError(`${where}: expected groupOf to be a function, got ${show(given)}`);
+  }
   const { normalizedCoupling } = blockRatios(frobeniusSq);
-  const groupOf = options.groupOf ?? layerOfBlock;
-  const groups = names.map(groupOf);
+  const groupOf = given ?? layerOfBlock;
+  const groups = names.map((name, i) => {
+    const group = groupOf(name);
+    checkString(where, `groupOf(norms.names[${i}])`, group);
+    return group;
+  });
   const all = Array.from({ length: count }, (_, i) => i);
   const pairStatistics = (members: readonly number[], same: boolean) =>
     statistics(frobeniusSq, stderr, groups, members, same);
@@ -127,7 +147,8 @@ export function blockStructure(
  * |H| that Dong et al. 2025 (arXiv 2505.02809) draw. Entry [i][j] averages the rows of block i
  * and the columns of block j.
  *
- * @throws {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
+ * @throws {@link OptionError} when `a` is not a `Float64Array` or `n` not an integer >= 1;
+ *   {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
  *   {@link LayoutError} when the blocks do not tile [0, n).
  *
  * @example
@@ -138,18 +159,14 @@ export function blockStructure(
  */
 export function blockMeanAbs(a: Float64Array, n: number, layout: ParameterLayout): number[][] {
   const where = 'blockMeanAbs';
+  checkVector(where, 'a', a);
   checkInteger(where, 'n', n, 1);
   if (a.length !== n * n) {
     throw new DimensionError(
       `${where}: expected a matrix of ${n}×${n} = ${n * n} entries, got ${a.length}`,
     );
   }
-  if (layout.dim !== n) {
-    throw new DimensionError(
-      `${where}: expected a layout of dimension ${n} (the matrix's), got ${layout.dim}`,
-    );
-  }
-  createLayout(layout.blocks, layout.dim);
+  checkLayout(where, layout, n, "the matrix's");
   const blocks = layout.blocks;
   return blocks.map((rows) =>
     blocks.map((cols) => {
@@ -206,6 +223,8 @@ function checkSquare(
   rows: readonly (readonly number[])[],
   count: number,
 ): void {
+  checkArray(where, what, rows);
+  for (const [i, row] of rows.entries()) checkArray(where, `${what}[${i}]`, row);
   if (count === 0 || rows.length !== count || rows.some((row) => row.length !== count)) {
     throw new DimensionError(
       `${where}: expected ${what} to be a square ${count}×${count} array (one row per name), got ${rows.length} rows of lengths [${rows.map((r) => r.length)}]`,

@@ -1,10 +1,16 @@
-import { DimensionError } from './errors.js';
-import { createLayout, embedBlock, type ParameterLayout, sliceBlocks } from './layout.js';
+import { DimensionError, type SizeLimitError } from './errors.js';
+import { checkLayout, embedBlock, type ParameterLayout, sliceBlocks } from './layout.js';
 import { SampleMoments } from './moments.js';
-import { checkedMatvec, type LinearOperator } from './operator.js';
-import { checkInteger, checkPositive } from './options.js';
+import { checkedMatvec, checkOperator, type LinearOperator } from './operator.js';
+import { checkArray, checkInteger, checkOptions, checkPositive, checkVector } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import { dot } from './vector.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /** Options of {@link blockNorms}. */
 export interface BlockNormsOptions {
@@ -15,6 +21,22 @@ export interface BlockNormsOptions {
   probes: number;
   /** Seed of the probe vectors, a safe integer (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit): 5 vectors of length dim and, for B blocks, the B × B tables of norms and standard
+   * errors (2B² + 5B numbers), whatever `probes` (see {@link blockNormsBytes}).
+   */
+  maxBytes?: number;
+}
+
+/**
+ * Peak workspace of {@link blockNorms} in bytes for an operator of dimension `dim` and a layout
+ * of `blocks` blocks: the probe, its block values, the product, its block slices and the copy
+ * handed to the operator (5 vectors of length dim), the two B × B tables and the running
+ * moments (2B² + 5B numbers).
+ */
+export function blockNormsBytes(dim: number, blocks: number): number {
+  return float64Bytes(5 * dim + 2 * blocks * blocks + 5 * blocks);
 }
 
 /** Squared Frobenius norms of the blocks of a matrix, computed exactly: {@link exactBlockNorms}. */
@@ -57,12 +79,15 @@ const BLOCK_NORMS = 'blockNorms';
  * are unbiased; the square root of an estimate is biased low. The variance of one probe's
  * value is 2‖A_ijᵀA_ij‖²_F.
  *
- * Options and the layout are validated before the first product.
+ * The operator, the options, the layout and the workspace (a {@link SizeLimitError} above
+ * `maxBytes`) are validated before the first product.
  *
- * @throws {@link OptionError} when `probes` is not an integer >= 1 or the seed is not a safe
- *   integer.
+ * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator}, options that are
+ *   not an object, `probes` that is not an integer >= 1 or a seed that is not a safe integer.
  * @throws {@link DimensionError} when `layout.dim !== op.dim`; {@link LayoutError} when the
  *   layout's blocks do not tile [0, dim).
+ * @throws {@link SizeLimitError} when the workspace ({@link blockNormsBytes}) exceeds
+ *   `maxBytes`.
  * @throws {@link MatvecError} naming the step when a product is unusable.
  *
  * @example
@@ -76,12 +101,20 @@ export async function blockNorms(
   layout: ParameterLayout,
   options: BlockNormsOptions,
 ): Promise<BlockNorms> {
-  const { probes, seed = 0 } = options;
+  const { probes, seed = 0, maxBytes } = checkOptions(BLOCK_NORMS, options, true);
+  checkOperator(BLOCK_NORMS, op);
   checkInteger(BLOCK_NORMS, 'probes', probes, 1);
   checkSeed(seed, BLOCK_NORMS);
-  checkLayout(layout, op.dim, BLOCK_NORMS, 'the operator');
-  const rng = createRandom(seed);
+  checkLayout(BLOCK_NORMS, layout, op.dim);
   const count = layout.blocks.length;
+  checkWorkspace(
+    BLOCK_NORMS,
+    blockNormsBytes(op.dim, count),
+    checkMaxBytes(BLOCK_NORMS, maxBytes),
+    `5 vectors of length ${op.dim} and two ${count} × ${count} tables`,
+    'use a layout with fewer blocks',
+  );
+  const rng = createRandom(seed);
   const frobeniusSq = squareArray(count);
   const stderr = squareArray(count);
   const sample = new Float64Array(count);
@@ -114,7 +147,8 @@ export async function blockNorms(
  * The squared Frobenius norm of every block of a dense row-major n×n matrix: the exact
  * counterpart of {@link blockNorms}, for references and small models.
  *
- * @throws {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
+ * @throws {@link OptionError} when `a` is not a `Float64Array` or `n` not an integer >= 1;
+ *   {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
  *   {@link LayoutError} when the layout's blocks do not tile [0, n).
  *
  * @example
@@ -129,13 +163,14 @@ export function exactBlockNorms(
   layout: ParameterLayout,
 ): ExactBlockNorms {
   const where = 'exactBlockNorms';
+  checkVector(where, 'a', a);
   checkInteger(where, 'n', n, 1);
   if (a.length !== n * n) {
     throw new DimensionError(
       `${where}: expected a matrix of ${n}×${n} = ${n * n} entries, got ${a.length}`,
     );
   }
-  checkLayout(layout, n, where, 'the matrix');
+  checkLayout(where, layout, n, "the matrix's");
   const blockOf = new Int32Array(n);
   for (const [b, block] of layout.blocks.entries()) {
     blockOf.fill(b, block.offset, block.offset + block.size);
@@ -178,7 +213,8 @@ export interface BlockRatios {
  * estimates and are biased low, less so as probes grow.
  *
  * @throws {@link DimensionError} unless `frobeniusSq` is a non-empty square array.
- * @throws {@link OptionError} when an entry is negative or not finite.
+ * @throws {@link OptionError} when `frobeniusSq` or a row is not an array, or an entry is
+ *   negative or not finite.
  *
  * @example
  * ```ts
@@ -188,11 +224,13 @@ export interface BlockRatios {
  */
 export function blockRatios(frobeniusSq: readonly (readonly number[])[]): BlockRatios {
   const where = 'blockRatios';
+  checkArray(where, 'frobeniusSq', frobeniusSq);
   const count = frobeniusSq.length;
   if (count === 0) {
     throw new DimensionError(`${where}: expected at least one block, got 0`);
   }
   for (const [i, row] of frobeniusSq.entries()) {
+    checkArray(where, `frobeniusSq[${i}]`, row);
     if (row.length !== count) {
       throw new DimensionError(
         `${where}: expected a square ${count}×${count} array, got row ${i} of length ${row.length}`,
@@ -224,15 +262,6 @@ export function blockRatios(frobeniusSq: readonly (readonly number[])[]): BlockR
       row.map((f, j) => f / Math.sqrt(norms[i][i] * norms[j][j])),
     ),
   };
-}
-
-function checkLayout(layout: ParameterLayout, dim: number, where: string, what: string): void {
-  if (layout.dim !== dim) {
-    throw new DimensionError(
-      `${where}: expected a layout of dimension ${dim} (${what}'s), got ${layout.dim}`,
-    );
-  }
-  createLayout(layout.blocks, layout.dim);
 }
 
 function squareArray(size: number): number[][] {

@@ -1,15 +1,34 @@
-import { DimensionError, MatvecError, OptionError } from './errors.js';
+import { DimensionError, MatvecError, OptionError, type SizeLimitError } from './errors.js';
 import {
   type LanczosResult,
   lanczos,
+  lanczosBytes,
   REORTHOGONALIZATIONS,
   type Reorthogonalization,
 } from './lanczos.js';
 import { SampleMoments } from './moments.js';
-import { FLOAT64_PRECISION, type LinearOperator, operatorPrecision } from './operator.js';
-import { checkInteger, checkOneOf, checkPositive } from './options.js';
+import {
+  checkOperator,
+  FLOAT64_PRECISION,
+  type LinearOperator,
+  operatorPrecision,
+} from './operator.js';
+import {
+  checkFinite,
+  checkInteger,
+  checkOneOf,
+  checkOptions,
+  checkPositive,
+  show,
+} from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import { tridiagonalEigen } from './tridiagonal.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /**
  * Gauss quadrature rules of the spectral measure of an operator, one per random probe: probe l
@@ -94,6 +113,14 @@ export interface SpectralDensityOptions {
    * against all previous ones.
    */
   reorthogonalize?: Reorthogonalization;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit), checked before the first matvec (a {@link SizeLimitError} above it): one probe's
+   * Lanczos run ({@link lanczosBytes}: 4 vectors of length dim with `'none'`, m + 2 with
+   * `'partial'` or `'full'`) and its start vector, the rules of all probes (2·probes·m numbers)
+   * and the grid and density (2·gridSize numbers).
+   */
+  maxBytes?: number;
 }
 
 /** Result of {@link spectralDensity}. */
@@ -186,10 +213,12 @@ const KERNEL_CUTOFF = 10;
  * steps each time orthogonality is about to be lost (34 of 80 steps on a Hessian-like spectrum
  * whose outliers are 1000 times its bulk; with float32 products that declare their
  * `precision` the basis is held to √u instead of √ε, 47 of 80 on the same spectrum, and nearly
- * all when they do not declare it, see {@link lanczos}); none with `'none'`. All options are validated before the first
- * matvec.
+ * all when they do not declare it, see {@link lanczos}); none with `'none'`. The operator, all
+ * options and the workspace (see `maxBytes`) are validated before the first matvec.
  *
- * @throws {@link OptionError} naming the option when one is out of range.
+ * @throws {@link OptionError} naming the option when one is out of range, options that are not
+ *   an object, or an `op` that is not a {@link LinearOperator}.
+ * @throws {@link SizeLimitError} when the workspace exceeds `maxBytes`.
  * @throws {@link MatvecError} (algorithm `'spectralDensity'`, `step` = the zero-based matvec
  *   index of the run) when a product throws, has the wrong length or is not finite; the message
  *   names the probe.
@@ -214,8 +243,8 @@ export async function spectralDensity(
     gridSize = 1024,
     range,
     negativeThreshold = 'rounding',
-  } = options;
-  checkInteger(WHERE, 'op.dim', op.dim, 1);
+  } = checkOptions(WHERE, options);
+  checkOperator(WHERE, op);
   checkInteger(WHERE, 'probes', probes, 1);
   checkInteger(WHERE, 'steps', steps, 1);
   checkSeed(seed, WHERE);
@@ -228,6 +257,17 @@ export async function spectralDensity(
   const { reorthogonalize = steps >= n ? 'full' : 'none' } = options;
   checkOneOf(WHERE, 'reorthogonalize', reorthogonalize, REORTHOGONALIZATIONS);
   checkNegativeThreshold(WHERE, negativeThreshold);
+  const maxBytes = checkMaxBytes(WHERE, options.maxBytes);
+  const m = Math.min(steps, n);
+  checkWorkspace(
+    WHERE,
+    spectralDensityBytes(n, probes, steps, gridSize, reorthogonalize),
+    maxBytes,
+    `a Lanczos run of ${m} steps on vectors of length ${n}, ${probes} × ${m} nodes and a grid of ${gridSize}`,
+    reorthogonalize === 'none'
+      ? 'lower probes, steps or gridSize'
+      : "lower probes, steps or gridSize, use reorthogonalize: 'none'",
+  );
 
   const root = createRandom(seed);
   const nodes: Float64Array[] = [];
@@ -238,7 +278,7 @@ export async function spectralDensity(
     const startVector = root.split().rademacherVector(n);
     let run: LanczosResult;
     try {
-      run = await lanczos(op, { steps, startVector, reorthogonalize });
+      run = await lanczos(op, { steps, startVector, reorthogonalize, maxBytes });
     } catch (error) {
       if (!(error instanceof MatvecError)) throw error;
       const detail = error.message.replace(/^lanczos: /, '');
@@ -298,6 +338,24 @@ export async function spectralDensity(
 }
 
 /**
+ * Peak workspace of {@link spectralDensity} in bytes: one probe's Lanczos run
+ * ({@link lanczosBytes}) and its start vector, the nodes and weights of every probe
+ * (2·probes·min(steps, dim) numbers), and the grid and density (2·gridSize numbers).
+ */
+export function spectralDensityBytes(
+  dim: number,
+  probes: number,
+  steps: number,
+  gridSize: number,
+  reorthogonalize: Reorthogonalization,
+): number {
+  const m = Math.min(steps, dim);
+  return (
+    lanczosBytes(dim, steps, reorthogonalize) + float64Bytes(dim + 2 * probes * m + 2 * gridSize)
+  );
+}
+
+/**
  * Which eigenvalues or Ritz values count as negative: those below −δ, δ from
  * {@link negativeCutoff}. `'rounding'`: δ is the rounding band {@link ritzZeroTolerance};
  * `'resolution'`: δ = σ_G, the density's resolution ({@link densityResolution}); a number:
@@ -312,6 +370,8 @@ export type NegativeThreshold = 'rounding' | 'resolution' | number;
  * the `'resolution'` rule of {@link negativeCutoff} does not tell a negative eigenvalue from 0.
  */
 export function densityResolution(lo: number, hi: number): number {
+  checkFinite('densityResolution', 'lo', lo);
+  checkFinite('densityResolution', 'hi', hi);
   return Math.sqrt(GHORBANI_VARIANCE * Math.max(1, hi - lo));
 }
 
@@ -328,7 +388,9 @@ export function densityResolution(lo: number, hi: number): number {
  * the analyses (their density and layer sections, Ritz values and exact eigenvalues
  * alike) both count below −δ from here.
  *
- * @throws {@link OptionError} for a threshold that is neither rule nor a finite number >= 0.
+ * @throws {@link OptionError} for a threshold that is neither rule nor a finite number >= 0, or
+ *   a `spectrum` that is not an object with finite extremes (and, for `'rounding'`, an integer
+ *   `steps` >= 0 and a `precision` in [0, 1)).
  *
  * @example
  * ```ts
@@ -340,8 +402,20 @@ export function negativeCutoff(
   threshold: NegativeThreshold,
   spectrum: { lambdaMin: number; lambdaMax: number; steps: number; precision?: number },
 ): number {
-  checkNegativeThreshold('negativeCutoff', threshold);
-  const { lambdaMin, lambdaMax, steps, precision } = spectrum;
+  const where = 'negativeCutoff';
+  checkNegativeThreshold(where, threshold);
+  const { lambdaMin, lambdaMax, steps, precision } = checkOptions(
+    where,
+    spectrum,
+    true,
+    'spectrum',
+  );
+  checkFinite(where, 'spectrum.lambdaMin', lambdaMin);
+  checkFinite(where, 'spectrum.lambdaMax', lambdaMax);
+  if (threshold === 'rounding') {
+    checkInteger(where, 'spectrum.steps', steps, 0);
+    if (precision !== undefined) checkPrecision(where, 'spectrum.precision', precision);
+  }
   if (threshold === 'resolution') return densityResolution(lambdaMin, lambdaMax);
   if (threshold === 'rounding') {
     const normEstimate = Math.max(Math.abs(lambdaMin), Math.abs(lambdaMax));
@@ -377,13 +451,29 @@ function checkNegativeThreshold(where: string, threshold: NegativeThreshold): vo
  * float32 tfjs HVP with u = 2^-24) computes A + E_v with ‖E_v‖ of a few u·‖A‖ (measured: up to
  * 13u in this project's operator contracts), so its rounding-level Ritz values reach ≈ 1e-7·‖A‖:
  * the band then widens by 32·(u − 2^-53)·‖A‖ (zero for float64 operators).
+ *
+ * @throws {@link OptionError} for `steps` that is not an integer >= 0, a `normEstimate` that is
+ *   not a finite number >= 0, or a `precision` outside [0, 1).
  */
 export function ritzZeroTolerance(
   steps: number,
   normEstimate: number,
   precision = FLOAT64_PRECISION,
 ): number {
+  const where = 'ritzZeroTolerance';
+  checkInteger(where, 'steps', steps, 0);
+  checkPositive(where, 'normEstimate', normEstimate, true);
+  checkPrecision(where, 'precision', precision);
   return (steps * EPS + 32 * (precision - FLOAT64_PRECISION)) * normEstimate;
+}
+
+/** Checks a relative precision: a number in [0, 1), as {@link LinearOperator.precision}. */
+function checkPrecision(where: string, name: string, precision: number): void {
+  if (typeof precision !== 'number' || !(precision >= 0 && precision < 1)) {
+    throw new OptionError(
+      `${where}: expected ${name} to be a number in [0, 1), got ${show(precision)}`,
+    );
+  }
 }
 
 function checkRange(range: readonly [number, number]): void {
@@ -426,7 +516,8 @@ export interface SmoothDensityOptions {
  * `grid` that covers only part of the spectrum, the result is the density *conditional* on that
  * window. All zeros when no node lies within 10σ of the grid.
  *
- * @throws {@link OptionError} for a bad `sigma` or `grid`, or for empty or non-finite rules.
+ * @throws {@link OptionError} for options that are not an object, a bad `sigma` or `grid`, or
+ *   for empty or non-finite rules.
  * @throws {@link DimensionError} when nodes and weights do not pair up.
  *
  * @example
@@ -440,11 +531,13 @@ export function smoothDensity(
   options: SmoothDensityOptions,
 ): Float64Array {
   const where = 'smoothDensity';
-  const { sigma, grid } = options;
   checkQuadrature(where, quadrature);
+  const { sigma, grid } = checkOptions(where, options, true);
   checkPositive(where, 'sigma', sigma);
   if (!(grid instanceof Float64Array) || grid.length < 2) {
-    throw new OptionError(`${where}: expected grid to be a Float64Array of at least 2 points`);
+    throw new OptionError(
+      `${where}: expected grid to be a Float64Array of at least 2 points, got ${show(grid)}`,
+    );
   }
   for (let i = 0; i < grid.length; i++) {
     if (!Number.isFinite(grid[i]) || (i > 0 && !(grid[i] > grid[i - 1]))) {
@@ -536,9 +629,11 @@ export function flattenQuadrature(
  * weights as nodes, finite nodes and finite weights >= 0 with a positive sum.
  */
 function checkQuadrature(where: string, quadrature: SpectralQuadrature): void {
-  const { nodes, weights } = quadrature;
+  const { nodes, weights } = checkOptions(where, quadrature, true, 'the quadrature');
   if (!Array.isArray(nodes) || !Array.isArray(weights) || nodes.length === 0) {
-    throw new OptionError(`${where}: expected nodes and weights to be non-empty arrays of rules`);
+    throw new OptionError(
+      `${where}: expected nodes and weights to be non-empty arrays of rules, got ${show(nodes)} and ${show(weights)}`,
+    );
   }
   if (weights.length !== nodes.length) {
     throw new DimensionError(
@@ -546,6 +641,11 @@ function checkQuadrature(where: string, quadrature: SpectralQuadrature): void {
     );
   }
   for (let l = 0; l < nodes.length; l++) {
+    if (!isNumbers(nodes[l]) || !isNumbers(weights[l])) {
+      throw new OptionError(
+        `${where}: expected rule ${l}'s nodes and weights to be arrays of numbers, got ${show(nodes[l])} and ${show(weights[l])}`,
+      );
+    }
     if (nodes[l].length === 0 || weights[l].length !== nodes[l].length) {
       throw new DimensionError(
         `${where}: expected rule ${l} to have as many weights as nodes (>= 1), got ${weights[l].length} and ${nodes[l].length}`,
@@ -567,4 +667,9 @@ function checkQuadrature(where: string, quadrature: SpectralQuadrature): void {
       );
     }
   }
+}
+
+/** True for a `Float64Array` or an array (of anything: the entries are checked by the caller). */
+function isNumbers(value: unknown): value is ArrayLike<number> {
+  return value instanceof Float64Array || Array.isArray(value);
 }

@@ -1,6 +1,18 @@
-import { type MatvecError, OptionError } from './errors.js';
-import { checkedMatvec, type LinearOperator, operatorPrecision } from './operator.js';
-import { checkInteger, checkOneOf, checkPositive } from './options.js';
+import { type MatvecError, OptionError, type SizeLimitError } from './errors.js';
+import {
+  checkedMatvec,
+  checkOperator,
+  type LinearOperator,
+  operatorPrecision,
+} from './operator.js';
+import {
+  checkArray,
+  checkInteger,
+  checkOneOf,
+  checkOptions,
+  checkPositive,
+  show,
+} from './options.js';
 import type { powerIteration } from './power-iteration.js';
 import { checkSeed, createRandom, type Random } from './random.js';
 import { type SymmetricEigen, symmetricEigen } from './symmetric-eigen.js';
@@ -12,6 +24,12 @@ import {
   projectOut,
   scaleInPlace,
 } from './vector.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /** Which end of the spectrum {@link topEigenpairs} computes. */
 export type EigenpairTarget = 'largest' | 'smallest' | 'both';
@@ -79,6 +97,15 @@ export interface TopEigenpairsOptions {
    * repeated eigenvalue may be returned fewer times than its multiplicity.
    */
   verify?: boolean;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit), checked before the first matvec against the peak memory: about
+   * 2m + max(kept, 3w) + deflate.length + 3 vectors of length dim plus 7m² numbers for the
+   * projected matrices, m = `subspaceSize`, w the number of wanted pairs and kept the vectors a
+   * thick restart keeps (a {@link SizeLimitError} above it). With the defaults and k <= 5,
+   * 53 to 58 vectors: 0.46 GB at 10^6 parameters, the limit reached at about 9·10^6.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -198,9 +225,11 @@ const EPSILON = 2 ** -52;
  * Options are validated before the first matvec; a matvec returning the wrong length or a
  * non-finite value, or throwing, ends the run with a {@link MatvecError} naming the step.
  *
- * @throws {@link OptionError} for k outside [1, dim] (2k > dim with `'both'`), tol <= 0,
- *   maxMatvecs below the number of wanted pairs, a bad `which`, `seed`, `subspaceSize`,
- *   `deflate` or `failureProbability`.
+ * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator}, options that are
+ *   not an object, k outside [1, dim] (2k > dim with `'both'`), tol <= 0, maxMatvecs below
+ *   the number of wanted pairs, a bad `which`, `seed`, `subspaceSize`, `deflate`,
+ *   `failureProbability`, `verify` or `maxBytes`.
+ * @throws {@link SizeLimitError} when the workspace (see `maxBytes`) exceeds `maxBytes`.
  *
  * @example
  * ```ts
@@ -216,6 +245,8 @@ export async function topEigenpairs(
   op: LinearOperator,
   options: TopEigenpairsOptions,
 ): Promise<EigenpairsResult> {
+  const checked = checkOptions(ALGORITHM, options, true);
+  checkOperator(ALGORITHM, op);
   const {
     k,
     which = 'largest',
@@ -224,35 +255,46 @@ export async function topEigenpairs(
     deflate = [],
     failureProbability = 1e-6,
     verify = true,
-  } = options;
-  checkInteger(ALGORITHM, 'op.dim', op.dim, 1);
-  const excluded = deflationBasis(deflate, op.dim);
+  } = checked;
+  checkDeflate(deflate, op.dim);
   // The dimension of the space searched: the complement of the deflated vectors.
-  const n = op.dim - excluded.length;
+  const n = op.dim - deflate.length;
   checkOneOf(ALGORITHM, 'which', which, ['largest', 'smallest', 'both']);
-  checkInteger(ALGORITHM, excluded.length > 0 ? 'k (at most dim − deflate.length)' : 'k', k, 1, n);
+  checkInteger(ALGORITHM, deflate.length > 0 ? 'k (at most dim − deflate.length)' : 'k', k, 1, n);
   if (which === 'both' && 2 * k > n) {
     throw new OptionError(
       `${ALGORITHM}: expected k <= ${n / 2} with which 'both' (k from each end of a ${n}-dimensional space), got ${k}`,
     );
   }
   const wanted = which === 'both' ? 2 * k : k;
-  const { subspaceSize = Math.max(20, 2 * wanted + 10) } = options;
+  const { subspaceSize = Math.max(20, 2 * wanted + 10) } = checked;
   checkInteger(ALGORITHM, 'subspaceSize', subspaceSize, Math.min(wanted + 1, n));
   const m = Math.min(subspaceSize, n);
-  const { maxMatvecs = Math.max(1000, 10 * m) } = options;
+  const { maxMatvecs = Math.max(1000, 10 * m) } = checked;
   checkPositive(ALGORITHM, 'tol', tol);
   checkInteger(ALGORITHM, 'maxMatvecs', maxMatvecs, wanted);
   checkSeed(seed, ALGORITHM);
-  if (!(failureProbability > 0 && failureProbability < 1)) {
+  if (
+    typeof failureProbability !== 'number' ||
+    !(failureProbability > 0 && failureProbability < 1)
+  ) {
     throw new OptionError(
-      `${ALGORITHM}: expected failureProbability to be a number in (0, 1), got ${String(failureProbability)}`,
+      `${ALGORITHM}: expected failureProbability to be a number in (0, 1), got ${show(failureProbability)}`,
     );
   }
 
   if (typeof verify !== 'boolean') {
-    throw new OptionError(`${ALGORITHM}: expected verify to be a boolean, got ${String(verify)}`);
+    throw new OptionError(`${ALGORITHM}: expected verify to be a boolean, got ${show(verify)}`);
   }
+  const vectors = topEigenpairsVectors(m, wanted, deflate.length);
+  checkWorkspace(
+    ALGORITHM,
+    float64Bytes(vectors * op.dim + 7 * m * m),
+    checkMaxBytes(ALGORITHM, checked.maxBytes),
+    `${vectors} vectors of length ${op.dim} and ${m}×${m} projected matrices`,
+    'lower k or subspaceSize',
+  );
+  const excluded = deflationBasis(deflate);
   const search: Search = {
     op,
     which,
@@ -766,16 +808,29 @@ function randomOrthogonal(rng: Random, basis: readonly Float64Array[], n: number
   }
 }
 
-/** An orthonormal basis of the span of the `deflate` option, checked. */
-function deflationBasis(deflate: readonly Float64Array[], n: number): Float64Array[] {
+/**
+ * Checks the `deflate` option: an array of fewer than `dim` finite `Float64Array`s of length
+ * `dim` (their independence is checked by {@link deflationBasis}).
+ */
+function checkDeflate(deflate: readonly Float64Array[], dim: number): void {
+  checkArray(ALGORITHM, 'deflate', deflate);
+  if (deflate.length >= dim) {
+    throw new OptionError(
+      `${ALGORITHM}: expected fewer than dim = ${dim} deflate vectors, got ${deflate.length}`,
+    );
+  }
   for (const [i, v] of deflate.entries()) {
-    if (!(v instanceof Float64Array) || v.length !== n || !allFinite(v)) {
-      const got = v instanceof Float64Array ? `length ${v.length}` : typeof v;
+    if (!(v instanceof Float64Array) || v.length !== dim || !allFinite(v)) {
+      const got = v instanceof Float64Array ? `length ${v.length}` : show(v);
       throw new OptionError(
-        `${ALGORITHM}: expected deflate[${i}] to be a finite Float64Array of length ${n}, got ${got}`,
+        `${ALGORITHM}: expected deflate[${i}] to be a finite Float64Array of length ${dim}, got ${got}`,
       );
     }
   }
+}
+
+/** An orthonormal basis of the span of the (checked) `deflate` option. */
+function deflationBasis(deflate: readonly Float64Array[]): Float64Array[] {
   const basis = orthonormalBasis(deflate);
   if (basis.length !== deflate.length) {
     throw new OptionError(
@@ -783,6 +838,19 @@ function deflationBasis(deflate: readonly Float64Array[], n: number): Float64Arr
     );
   }
   return basis;
+}
+
+/**
+ * Vectors of length dim {@link topEigenpairs} keeps at its peak, for a subspace of m vectors,
+ * `wanted` pairs and `deflated` deflation vectors: the basis and its products (2m) and the
+ * orthonormalised deflation vectors throughout; at a thick restart, the kept vectors while the
+ * old basis is still held, or, when pairs converge, the locked pairs and a Ritz pair set with
+ * its images (3·wanted), whichever is more; and the newest vector, its remainder and the copy
+ * handed to the operator (3). More are locked only when a verification chain finds eigenvalues
+ * the search missed.
+ */
+function topEigenpairsVectors(m: number, wanted: number, deflated: number): number {
+  return 2 * m + Math.max(keepCount(m, wanted), 3 * wanted) + deflated + 3;
 }
 
 function leadingBlock(a: Float64Array, stride: number, size: number): Float64Array {

@@ -20,7 +20,12 @@ export class HessianProbeError extends Error {
   }
 }
 
-/** An option has a value out of its documented range (raised before any matvec). */
+/**
+ * An option or argument has a value out of its documented range or of the wrong type: options
+ * that are not an object, an operator without a `matvec` function or with a `dim` that is not
+ * an integer >= 1, a vector that is not a `Float64Array`, a seed that is not a safe integer, …
+ * (raised before any matvec).
+ */
 export class OptionError extends HessianProbeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('option', message, options);
@@ -71,10 +76,23 @@ export class MatvecError extends HessianProbeError {
   }
 }
 
-/** A request exceeds a configured size limit (e.g. assembling a dense matrix that is too big). */
+/**
+ * A request exceeds a configured size limit (e.g. assembling a dense matrix that is too big, or
+ * a workspace of vectors larger than `maxBytes`: see `WORKSPACE_MAX_BYTES`), raised before any
+ * matvec.
+ */
 export class SizeLimitError extends HessianProbeError {
-  constructor(message: string) {
+  /** Bytes the request would need, when the limit is one of memory. */
+  readonly bytes?: number;
+  /** The limit in bytes it exceeds, when the limit is one of memory. */
+  readonly maxBytes?: number;
+
+  constructor(message: string, sizes?: { bytes: number; maxBytes: number }) {
     super('size-limit', message);
+    if (sizes !== undefined) {
+      this.bytes = sizes.bytes;
+      this.maxBytes = sizes.maxBytes;
+    }
   }
 }
 

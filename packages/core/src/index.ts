@@ -110,3 +110,4 @@ export {
   type TraceMethod,
 } from './trace.js';
 export { type DiscreteMeasure, wasserstein1 } from './wasserstein.js';
+export { WORKSPACE_MAX_BYTES } from './workspace.js';

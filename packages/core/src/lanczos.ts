@@ -1,8 +1,20 @@
-import { DimensionError, OptionError } from './errors.js';
-import { checkedMatvec, type LinearOperator, operatorPrecision } from './operator.js';
-import { checkInteger, checkOneOf } from './options.js';
+import type { DimensionError, MatvecError, SizeLimitError } from './errors.js';
+import { OptionError } from './errors.js';
+import {
+  checkedMatvec,
+  checkOperator,
+  type LinearOperator,
+  operatorPrecision,
+} from './operator.js';
+import { checkInteger, checkOneOf, checkOptions, checkVector } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import { allFinite, norm, normFromSquares, orthogonalizeAgainst, scaleInPlace } from './vector.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /**
  * How {@link lanczos} keeps its vectors orthogonal:
@@ -55,6 +67,11 @@ export interface LanczosOptions {
   reorthogonalize?: Reorthogonalization;
   /** Start vector q₁ (normalised internally, not modified). */
   startVector?: Float64Array;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit): see {@link lanczosBytes}. Checked before the first matvec.
+   */
+  maxBytes?: number;
 }
 
 /** Result of {@link lanczos}: T = tridiag(beta, alpha, beta), QᵀAQ = T. */
@@ -141,8 +158,15 @@ const REORTHOGONALIZE_MARGIN = 10;
  * u > ε (float32 products) the level is √u: Simon's semi-orthogonality argument with ε replaced
  * by the products' own accuracy, so T is as accurate as the products allow.
  *
- * Options are checked before the first matvec; a matvec returning the wrong length or a
- * non-finite value stops the process with a {@link MatvecError} naming the step.
+ * The operator, the options and the workspace ({@link lanczosBytes} against `maxBytes`, a
+ * {@link SizeLimitError} above it) are checked before the first matvec; a matvec returning the wrong length or a non-finite value
+ * stops the process with a {@link MatvecError} naming the step.
+ *
+ * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator} (`dim` not an
+ *   integer >= 1, no `matvec`), options that are not an object, or an option out of range;
+ *   {@link DimensionError} for a `startVector` of the wrong length.
+ * @throws {@link SizeLimitError} when the workspace exceeds `maxBytes`.
+ * @throws {@link MatvecError} naming the step when a product is unusable.
  *
  * Cost per step: one matvec, three passes over n-vectors, plus (`'full'`: every step;
  * `'partial'`: at the reorthogonalisations only) one Gram–Schmidt pass over the j stored
@@ -155,18 +179,31 @@ const REORTHOGONALIZE_MARGIN = 10;
  * ```
  */
 export async function lanczos(op: LinearOperator, options: LanczosOptions): Promise<LanczosResult> {
-  const { steps, seed = 0, reorthogonalize = 'partial', startVector } = options;
-  checkInteger('lanczos', 'steps', steps, 1);
-  checkSeed(seed, 'lanczos');
-  checkOneOf('lanczos', 'reorthogonalize', reorthogonalize, REORTHOGONALIZATIONS);
+  const where = 'lanczos';
+  const {
+    steps,
+    seed = 0,
+    reorthogonalize = 'partial',
+    startVector,
+    maxBytes,
+  } = checkOptions(where, options, true);
+  checkOperator(where, op);
+  checkInteger(where, 'steps', steps, 1);
+  checkSeed(seed, where);
+  checkOneOf(where, 'reorthogonalize', reorthogonalize, REORTHOGONALIZATIONS);
   const n = op.dim;
+  if (startVector !== undefined) checkVector(where, 'startVector', startVector, n);
+  const limit = checkMaxBytes(where, maxBytes);
+  const bytes = lanczosBytes(n, steps, reorthogonalize);
+  checkWorkspace(
+    where,
+    bytes,
+    limit,
+    `${lanczosVectors(n, steps, reorthogonalize)} vectors of length ${n}`,
+    reorthogonalize === 'none' ? 'lower steps' : "lower steps, use reorthogonalize: 'none'",
+  );
   let q: Float64Array;
   if (startVector !== undefined) {
-    if (startVector.length !== n) {
-      throw new DimensionError(
-        `lanczos: expected startVector of length ${n}, got ${startVector.length}`,
-      );
-    }
     const size = norm(startVector);
     if (!allFinite(startVector) || size === 0) {
       throw new OptionError('lanczos: expected a finite, non-zero startVector');
@@ -244,6 +281,33 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
   };
   if (keep) result.basis = basis.slice(0, alpha.length);
   return result;
+}
+
+/**
+ * Vectors of length dim {@link lanczos} keeps at once: with `'full'` or `'partial'` the basis
+ * of m = min(steps, dim) vectors, the new one and the copy handed to the operator
+ * ({@link checkedMatvec}); with `'none'` the current, previous and new vectors and the copy.
+ */
+function lanczosVectors(dim: number, steps: number, reorthogonalize: Reorthogonalization): number {
+  return reorthogonalize === 'none' ? 4 : Math.min(steps, dim) + 2;
+}
+
+/**
+ * Peak workspace of {@link lanczos} in bytes: its vectors ({@link lanczosVectors}), plus the
+ * coefficients and ω estimates, 5m numbers. The figure `maxBytes` is checked against; other
+ * algorithms that run Lanczos add it to theirs.
+ *
+ * @example
+ * ```ts
+ * lanczosBytes(1e6, 80, 'partial'); // 82 vectors of 8 MB: 656 MB
+ * ```
+ */
+export function lanczosBytes(
+  dim: number,
+  steps: number,
+  reorthogonalize: Reorthogonalization,
+): number {
+  return float64Bytes(lanczosVectors(dim, steps, reorthogonalize) * dim + 5 * Math.min(steps, dim));
 }
 
 /**

@@ -5,18 +5,24 @@
  * Networks Through the Lens of Layer-wise Hessians", arXiv 2510.17486 (the paper's exact metric
  * list was not available; this is the natural set docs/methods.md D names).
  */
-import { blockNorms, blockRatios, exactBlockNorms } from './blocks.js';
-import { denseMatrix, symmetricPart } from './dense.js';
-import { densityResolution, spectralDensity } from './density.js';
-import { DimensionError } from './errors.js';
-import { createLayout, type LayoutBlock, type ParameterLayout } from './layout.js';
+import { blockNorms, blockNormsBytes, blockRatios, exactBlockNorms } from './blocks.js';
+import { denseMatrix, denseMatrixBytes, symmetricPart } from './dense.js';
+import { densityResolution, spectralDensity, spectralDensityBytes } from './density.js';
+import { DimensionError, type SizeLimitError } from './errors.js';
+import { checkLayout, type LayoutBlock, type ParameterLayout } from './layout.js';
 import { SampleMoments } from './moments.js';
-import { checkedMatvec, type LinearOperator, restrictOperator } from './operator.js';
-import { checkInteger } from './options.js';
+import { checkedMatvec, checkOperator, type LinearOperator, restrictOperator } from './operator.js';
+import { checkInteger, checkOptions, checkString } from './options.js';
 import { checkSeed, createRandom } from './random.js';
 import { spectralSummary } from './summary.js';
 import { symmetricEigen } from './symmetric-eigen.js';
-import { estimateTrace } from './trace.js';
+import { estimateTrace, estimateTraceBytes } from './trace.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /**
  * How a metric was computed: `'exact'` from the eigenvalues of the densely assembled block (one
@@ -43,6 +49,14 @@ export interface LayerSpectrumOptions {
   traceMatvecs?: number;
   /** Seed of the random probes, a safe integer (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit), checked before the first product against an estimate of the peak (a
+   * {@link SizeLimitError} above it): exact, the assembled block, its symmetric part and the
+   * eigensolver's copy (3·dim² numbers); stochastic, the larger of the SLQ run and the Hutch++
+   * sketch (see `spectralDensity` and `estimateTrace`).
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -129,7 +143,9 @@ const BULK_EDGE_SDS = 3;
  * Cost: `dim` matvecs (exact) or `probes·min(steps, dim) + traceMatvecs` (stochastic). Options
  * are checked before the first product.
  *
- * @throws {@link OptionError} naming a bad option.
+ * @throws {@link OptionError} naming a bad option, options that are not an object, or an `op`
+ *   that is not a {@link LinearOperator}.
+ * @throws {@link SizeLimitError} when the workspace (see `maxBytes`) exceeds `maxBytes`.
  * @throws {@link MatvecError} when a product throws, has the wrong length or is not finite.
  *
  * @example
@@ -143,8 +159,15 @@ export async function layerSpectrum(
   op: LinearOperator,
   options: LayerSpectrumOptions = {},
 ): Promise<LayerSpectrum> {
-  const checked = checkSpectrumOptions(SPECTRUM, options);
-  checkInteger(SPECTRUM, 'op.dim', op.dim, 1);
+  const checked = checkSpectrumOptions(SPECTRUM, checkOptions(SPECTRUM, options));
+  checkOperator(SPECTRUM, op);
+  checkWorkspace(
+    SPECTRUM,
+    spectrumBytes(op.dim, checked),
+    checked.maxBytes,
+    spectrumWhat(op.dim, checked),
+    'lower maxExactDim, probes, steps or traceMatvecs',
+  );
   return spectrumOf(op, checked);
 }
 
@@ -154,6 +177,7 @@ interface CheckedSpectrumOptions {
   steps: number;
   traceMatvecs: number;
   seed: number;
+  maxBytes: number;
 }
 
 function checkSpectrumOptions(
@@ -167,7 +191,31 @@ function checkSpectrumOptions(
   checkInteger(where, 'steps', steps, 2);
   checkInteger(where, 'traceMatvecs', traceMatvecs, 3);
   checkSeed(seed, where);
-  return { maxExactDim, probes, steps, traceMatvecs, seed };
+  const maxBytes = checkMaxBytes(where, options.maxBytes);
+  return { maxExactDim, probes, steps, traceMatvecs, seed, maxBytes };
+}
+
+/**
+ * Estimated peak workspace of the spectrum of a block of dimension n, in bytes: exact, the
+ * assembled block, its symmetric part and the eigensolver's working copy; stochastic, the SLQ
+ * run or the Hutch++ sketch, whichever is larger, plus the atoms of the SLQ rules.
+ */
+function spectrumBytes(n: number, options: CheckedSpectrumOptions): number {
+  const { maxExactDim, probes, steps, traceMatvecs } = options;
+  if (n <= maxExactDim) return denseMatrixBytes(n) + float64Bytes(2 * n * n + n);
+  return (
+    Math.max(
+      spectralDensityBytes(n, probes, steps, 2, 'partial'),
+      estimateTraceBytes(n, traceMatvecs, 'auto'),
+    ) + float64Bytes(2 * probes * Math.min(steps, n))
+  );
+}
+
+/** What {@link spectrumBytes} counts, for a {@link SizeLimitError}'s message. */
+function spectrumWhat(n: number, options: CheckedSpectrumOptions): string {
+  return n <= options.maxExactDim
+    ? `the exact spectrum of a ${n}×${n} block`
+    : `the SLQ and Hutch++ workspaces of a block of dimension ${n}`;
 }
 
 /** The spectrum of `op`; `dense` is its assembled matrix when the caller already has it. */
@@ -177,11 +225,12 @@ async function spectrumOf(
   dense?: Float64Array,
 ): Promise<LayerSpectrum> {
   const n = op.dim;
-  const { maxExactDim, probes, steps, traceMatvecs, seed } = options;
+  const { maxExactDim, probes, steps, traceMatvecs, seed, maxBytes } = options;
   if (n <= maxExactDim) {
     const values = symmetricEigen(
-      symmetricPart(dense ?? (await denseMatrix(op, { maxDim: n })), n),
+      symmetricPart(dense ?? (await denseMatrix(op, { maxDim: n, maxBytes })), n),
       n,
+      { vectors: false },
     ).values;
     const summary = spectralSummary(values);
     const edge = bulkEdge(summary.trace, summary.frobeniusNorm ** 2, n);
@@ -212,8 +261,9 @@ async function spectrumOf(
     gridSize: 2,
     negativeThreshold: 'resolution',
     reorthogonalize: 'partial',
+    maxBytes,
   });
-  const trace = await estimateTrace(op, { matvecs: traceMatvecs, seed });
+  const trace = await estimateTrace(op, { matvecs: traceMatvecs, seed, maxBytes });
   const summary = spectralSummary(run);
   // Per probe, n·Σ_k τ_k θ_k² = n·q₁ᵀH²q₁ = ‖Hz‖² for the Rademacher z = √n·q₁ (the rule is
   // exact for degree 2): Hutchinson's estimator of ‖H‖²_F, one sample per probe.
@@ -301,6 +351,11 @@ export interface GaussNewtonGapOptions {
   probes?: number;
   /** Seed of the probes, a safe integer (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit): exact, both assembled matrices (2·dim² numbers); stochastic, 4 vectors of length dim.
+   */
+  maxBytes?: number;
 }
 
 /** The Gauss–Newton gap of one block or of the whole matrix: {@link gaussNewtonGap}. */
@@ -340,7 +395,8 @@ const GAP = 'gaussNewtonGap';
  *   Var(r) ≈ (Var ē − 2r²Cov(ē, ḡ) + r⁴Var ḡ)/(4r²ḡ²) for r² = ē/ḡ.
  *
  * @throws {@link DimensionError} when the operators' dimensions differ; {@link OptionError} for a
- *   bad option; {@link MatvecError} when a product is unusable.
+ *   bad option or an operand that is not a {@link LinearOperator}; {@link SizeLimitError} when
+ *   the workspace exceeds `maxBytes`; {@link MatvecError} when a product is unusable.
  *
  * @example
  * ```ts
@@ -354,13 +410,23 @@ export async function gaussNewtonGap(
   ggn: LinearOperator,
   options: GaussNewtonGapOptions = {},
 ): Promise<GaussNewtonGap> {
-  const checked = checkGapOptions(GAP, options);
-  checkInteger(GAP, 'hessian.dim', hessian.dim, 1);
+  const checked = checkGapOptions(GAP, checkOptions(GAP, options));
+  checkOperator(GAP, hessian, 'hessian');
+  checkOperator(GAP, ggn, 'ggn');
   if (ggn.dim !== hessian.dim) {
     throw new DimensionError(
       `${GAP}: expected the GGN of dimension ${hessian.dim} (the Hessian's), got ${ggn.dim}`,
     );
   }
+  checkWorkspace(
+    GAP,
+    gapBytes(hessian.dim, checked),
+    checked.maxBytes,
+    hessian.dim <= checked.maxExactDim
+      ? `two ${hessian.dim}×${hessian.dim} matrices`
+      : `4 vectors of length ${hessian.dim}`,
+    'lower maxExactDim',
+  );
   return gapOf(hessian, ggn, checked);
 }
 
@@ -368,6 +434,7 @@ interface CheckedGapOptions {
   maxExactDim: number;
   probes: number;
   seed: number;
+  maxBytes: number;
 }
 
 function checkGapOptions(where: string, options: GaussNewtonGapOptions): CheckedGapOptions {
@@ -375,7 +442,17 @@ function checkGapOptions(where: string, options: GaussNewtonGapOptions): Checked
   checkInteger(where, 'maxExactDim', maxExactDim, 0);
   checkInteger(where, 'probes', probes, 1);
   checkSeed(seed, where);
-  return { maxExactDim, probes, seed };
+  return { maxExactDim, probes, seed, maxBytes: checkMaxBytes(where, options.maxBytes) };
+}
+
+/**
+ * Workspace of the gap of two operators of dimension n, in bytes: exact, both assembled
+ * matrices; stochastic, the probe, both products and the operator's copy, and the samples.
+ */
+function gapBytes(n: number, options: CheckedGapOptions): number {
+  return n <= options.maxExactDim
+    ? 2 * denseMatrixBytes(n)
+    : float64Bytes(4 * n + 4 * options.probes);
 }
 
 /** The gap of H and G; `dense` is H's assembled matrix when the caller already has it. */
@@ -386,10 +463,10 @@ async function gapOf(
   dense?: Float64Array,
 ): Promise<GaussNewtonGap> {
   const n = hessian.dim;
-  const { maxExactDim, probes, seed } = options;
+  const { maxExactDim, probes, seed, maxBytes } = options;
   if (n <= maxExactDim) {
-    const h = dense ?? (await denseMatrix(hessian, { maxDim: n }));
-    const g = await denseMatrix(ggn, { maxDim: n });
+    const h = dense ?? (await denseMatrix(hessian, { maxDim: n, maxBytes }));
+    const g = await denseMatrix(ggn, { maxDim: n, maxBytes });
     return denseGap(h, g, dense === undefined ? 2 * n : n);
   }
   const rng = createRandom(seed);
@@ -474,6 +551,12 @@ export interface LayerCouplingOptions {
   probes?: number;
   /** Seed of the probes, a safe integer (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit): exact, the assembled dim² matrix; stochastic, that of `blockNorms`; plus a few
+   * layers × layers tables.
+   */
+  maxBytes?: number;
 }
 
 /** Squared block norms between layers and the normalised coupling: {@link layerCoupling}. */
@@ -507,7 +590,9 @@ const COUPLING = 'layerCoupling';
  * dense operator) when `op.dim <= maxExactDim`, else block probing ({@link blockNorms}).
  *
  * @throws {@link DimensionError} or {@link LayoutError} for a layout that does not tile
- *   `op.dim`; {@link OptionError} for a bad option; {@link MatvecError} from a product.
+ *   `op.dim`; {@link OptionError} for a bad option or an `op` that is not a
+ *   {@link LinearOperator}; {@link SizeLimitError} when the workspace exceeds `maxBytes`;
+ *   {@link MatvecError} from a product.
  *
  * @example
  * ```ts
@@ -519,8 +604,18 @@ export async function layerCoupling(
   layout: ParameterLayout,
   options: LayerCouplingOptions = {},
 ): Promise<LayerCoupling> {
-  const checked = checkCouplingOptions(COUPLING, options);
-  checkLayoutOf(COUPLING, layout, op.dim);
+  const checked = checkCouplingOptions(COUPLING, checkOptions(COUPLING, options));
+  checkOperator(COUPLING, op);
+  checkLayout(COUPLING, layout, op.dim);
+  checkWorkspace(
+    COUPLING,
+    couplingBytes(op.dim, layout.blocks.length, checked),
+    checked.maxBytes,
+    op.dim <= checked.maxExactDim
+      ? `a ${op.dim}×${op.dim} matrix`
+      : `the block norms of ${layout.blocks.length} layers over dimension ${op.dim}`,
+    'lower maxExactDim or use fewer layers',
+  );
   return couplingOf(op, layout, checked);
 }
 
@@ -528,6 +623,7 @@ interface CheckedCouplingOptions {
   maxExactDim: number;
   probes: number;
   seed: number;
+  maxBytes: number;
 }
 
 function checkCouplingOptions(
@@ -538,7 +634,19 @@ function checkCouplingOptions(
   checkInteger(where, 'maxExactDim', maxExactDim, 0);
   checkInteger(where, 'probes', probes, 1);
   checkSeed(seed, where);
-  return { maxExactDim, probes, seed };
+  return { maxExactDim, probes, seed, maxBytes: checkMaxBytes(where, options.maxBytes) };
+}
+
+/**
+ * Workspace of the coupling of `layers` layers over dimension n, in bytes: the assembled
+ * matrix (exact) or {@link blockNormsBytes} (stochastic), plus five layers × layers tables and
+ * the exact route's block index.
+ */
+function couplingBytes(n: number, layers: number, options: CheckedCouplingOptions): number {
+  const tables = float64Bytes(5 * layers * layers);
+  return n <= options.maxExactDim
+    ? denseMatrixBytes(n) + tables + float64Bytes(n / 2)
+    : blockNormsBytes(n, layers) + tables;
 }
 
 async function couplingOf(
@@ -548,10 +656,15 @@ async function couplingOf(
 ): Promise<LayerCoupling> {
   const n = op.dim;
   const count = layout.blocks.length;
+  const { maxBytes } = options;
   if (n <= options.maxExactDim) {
-    return denseCoupling(await denseMatrix(op, { maxDim: n }), layout, n);
+    return denseCoupling(await denseMatrix(op, { maxDim: n, maxBytes }), layout, n);
   }
-  const run = await blockNorms(op, layout, { probes: options.probes, seed: options.seed });
+  const run = await blockNorms(op, layout, {
+    probes: options.probes,
+    seed: options.seed,
+    maxBytes,
+  });
   const frobeniusSq = symmetrizeNorms(run.frobeniusSq);
   const stderr = Array.from({ length: count }, (_, v) =>
     Array.from({ length: count }, (_, w) =>
@@ -643,11 +756,13 @@ const SPECTRA = 'layerSpectra';
  * the products are charged by columns (layer l: P_l to its spectrum and P_l to its gap; the
  * overall gap and the coupling: 0). Otherwise: Σ_l (P_l if exact, else probes·min(steps, P_l)
  * + traceMatvecs); with a GGN, Σ_l (P_l if exact: G's block only, H's is assembled once for
- * both; else 2·gapProbes) + 2·gapProbes; with the coupling, couplingProbes × layers. All
- * options are checked first.
+ * both; else 2·gapProbes) + 2·gapProbes; with the coupling, couplingProbes × layers. The
+ * operators, all options, the layout and the workspace of every layer (`maxBytes`, checked
+ * against the largest of: the all-exact route's two matrices, each layer's spectrum and gap,
+ * the overall gap and the coupling) are checked first.
  *
- * @throws {@link OptionError}, {@link DimensionError} or {@link LayoutError} before any product;
- *   {@link MatvecError} from a product.
+ * @throws {@link OptionError}, {@link DimensionError}, {@link LayoutError} or
+ *   {@link SizeLimitError} before any product; {@link MatvecError} from a product.
  *
  * @example
  * ```ts
@@ -663,17 +778,27 @@ export async function layerSpectra(
   layout: ParameterLayout,
   options: LayerSpectraOptions = {},
 ): Promise<LayerSpectraResult> {
-  const spectrumOptions = checkSpectrumOptions(SPECTRA, options);
+  const spectrumOptions = checkSpectrumOptions(SPECTRA, checkOptions(SPECTRA, options));
   const { ggn, gapProbes = 8, couplingProbes } = options;
-  checkInteger(SPECTRA, 'op.dim', op.dim, 1);
-  checkLayoutOf(SPECTRA, layout, op.dim);
+  checkOperator(SPECTRA, op);
+  checkLayout(SPECTRA, layout, op.dim);
   checkInteger(SPECTRA, 'gapProbes', gapProbes, 1);
   if (couplingProbes !== undefined) checkInteger(SPECTRA, 'couplingProbes', couplingProbes, 1);
-  if (ggn !== undefined && ggn.dim !== op.dim) {
-    throw new DimensionError(
-      `${SPECTRA}: expected ggn of dimension ${op.dim} (the operator's), got ${ggn?.dim}`,
-    );
+  if (ggn !== undefined) {
+    checkOperator(SPECTRA, ggn, 'ggn');
+    if (ggn.dim !== op.dim) {
+      throw new DimensionError(
+        `${SPECTRA}: expected ggn of dimension ${op.dim} (the operator's), got ${ggn.dim}`,
+      );
+    }
   }
+  checkWorkspace(
+    SPECTRA,
+    spectraBytes(op.dim, layout, spectrumOptions, gapProbes, ggn !== undefined, couplingProbes),
+    spectrumOptions.maxBytes,
+    `the largest of the layers' spectra, the gaps and the coupling over dimension ${op.dim}`,
+    'lower maxExactDim, probes, steps or traceMatvecs',
+  );
   let matvecs = 0;
   const counted = (inner: LinearOperator): LinearOperator => ({
     dim: inner.dim,
@@ -685,13 +810,13 @@ export async function layerSpectra(
   });
   const h = counted(op);
   const g = ggn === undefined ? undefined : counted(ggn);
-  const { maxExactDim, seed } = spectrumOptions;
+  const { maxExactDim, seed, maxBytes } = spectrumOptions;
   const n = op.dim;
   if (n <= maxExactDim) {
     // All exact: H and G are assembled once each and every metric is read from them, with the
     // products charged by columns (each layer its own; the overall gap and the coupling 0).
-    const hessian = await denseMatrix(h, { maxDim: n });
-    const gauss = g === undefined ? undefined : await denseMatrix(g, { maxDim: n });
+    const hessian = await denseMatrix(h, { maxDim: n, maxBytes });
+    const gauss = g === undefined ? undefined : await denseMatrix(g, { maxDim: n, maxBytes });
     const layers: NamedLayerSpectrum[] = [];
     for (const block of layout.blocks) {
       const local = diagonalBlock(hessian, n, block);
@@ -710,13 +835,15 @@ export async function layerSpectra(
     if (couplingProbes !== undefined) result.coupling = denseCoupling(hessian, layout, 0);
     return result;
   }
-  const gapOptions = { maxExactDim, probes: gapProbes, seed };
+  const gapOptions = { maxExactDim, probes: gapProbes, seed, maxBytes };
   const layers: NamedLayerSpectrum[] = [];
   for (const block of layout.blocks) {
     const local = restrictOperator(h, layout, block.name);
     // An exact block is assembled once, for its spectrum and its gap.
     const dense =
-      block.size <= maxExactDim ? await denseMatrix(local, { maxDim: block.size }) : undefined;
+      block.size <= maxExactDim
+        ? await denseMatrix(local, { maxDim: block.size, maxBytes })
+        : undefined;
     const own = layerSeed(seed, block.name);
     const spectrum = await spectrumOf(local, { ...spectrumOptions, seed: own }, dense);
     const gap =
@@ -737,7 +864,12 @@ export async function layerSpectra(
   const result: LayerSpectraResult = { layers, matvecs: 0 };
   if (g !== undefined) result.gaussNewtonGap = await gapOf(h, g, gapOptions);
   if (couplingProbes !== undefined) {
-    result.coupling = await couplingOf(h, layout, { maxExactDim, probes: couplingProbes, seed });
+    result.coupling = await couplingOf(h, layout, {
+      maxExactDim,
+      probes: couplingProbes,
+      seed,
+      maxBytes,
+    });
   }
   result.matvecs = matvecs;
   return result;
@@ -756,12 +888,16 @@ function diagonalBlock(a: Float64Array, n: number, block: LayoutBlock): Float64A
  * The seed of one layer in {@link layerSpectra}: `seed` shifted by a 32-bit FNV-1a hash of the
  * layer's name, a safe integer.
  *
+ * @throws {@link OptionError} when `seed` is not a safe integer or `name` not a string.
+ *
  * @example
  * ```ts
  * layerSeed(0, 'dense_1') !== layerSeed(0, 'dense_2'); // true
  * ```
  */
 export function layerSeed(seed: number, name: string): number {
+  checkSeed(seed, 'layerSeed');
+  checkString('layerSeed', 'name', name);
   let hash = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     hash ^= name.charCodeAt(i);
@@ -770,11 +906,45 @@ export function layerSeed(seed: number, name: string): number {
   return (seed + hash * 0x100001) % Number.MAX_SAFE_INTEGER;
 }
 
-function checkLayoutOf(where: string, layout: ParameterLayout, dim: number): void {
-  if (layout?.dim !== dim) {
-    throw new DimensionError(
-      `${where}: expected a layout of dimension ${dim} (the operator's), got ${layout?.dim}`,
+/**
+ * Estimated peak workspace of {@link layerSpectra} in bytes. All exact (dim <= maxExactDim): H
+ * and G assembled, plus one layer's diagonal blocks and eigensolver copy (4·P_l² numbers) and
+ * the coupling's tables. Otherwise the largest of: one layer's assembled block (when exact),
+ * spectrum and gap, plus the two full-length vectors of each restricted product; the overall
+ * gap; the coupling.
+ */
+function spectraBytes(
+  n: number,
+  layout: ParameterLayout,
+  spectrum: CheckedSpectrumOptions,
+  gapProbes: number,
+  withGgn: boolean,
+  couplingProbes: number | undefined,
+): number {
+  const { maxExactDim, maxBytes } = spectrum;
+  const layers = layout.blocks.length;
+  const largest = layout.blocks.reduce((most, b) => Math.max(most, b.size), 0);
+  if (n <= maxExactDim) {
+    return (
+      (withGgn ? 2 : 1) * denseMatrixBytes(n) +
+      float64Bytes(4 * largest * largest + n + 5 * layers * layers)
     );
   }
-  createLayout(layout.blocks, layout.dim);
+  const gap: CheckedGapOptions = { maxExactDim, probes: gapProbes, seed: 0, maxBytes };
+  const perLayer = layout.blocks.reduce(
+    (most, b) =>
+      Math.max(
+        most,
+        (b.size <= maxExactDim ? float64Bytes(b.size * b.size) : 0) +
+          spectrumBytes(b.size, spectrum) +
+          (withGgn ? gapBytes(b.size, gap) : 0) +
+          float64Bytes(2 * n),
+      ),
+    0,
+  );
+  const coupling =
+    couplingProbes === undefined
+      ? 0
+      : couplingBytes(n, layers, { maxExactDim, probes: couplingProbes, seed: 0, maxBytes });
+  return Math.max(perLayer, withGgn ? gapBytes(n, gap) : 0, coupling);
 }

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { denseMatrix } from './dense.js';
+import { spectralDensity } from './density.js';
+import { topEigenpairs } from './eigenpairs.js';
 import {
   DimensionError,
   LayoutError,
@@ -8,6 +10,7 @@ import {
   SizeLimitError,
   SymmetryError,
 } from './errors.js';
+import { lanczos } from './lanczos.js';
 import { layoutFromSizes } from './layout.js';
 import {
   checkedMatvec,
@@ -22,6 +25,8 @@ import {
 } from './operator.js';
 import { createRandom } from './random.js';
 import { arithmeticTolerance, checkOperatorContract } from './testing/operator-contract.js';
+import { conjugatedSpectrum, hessianLikeSpectrum } from './testing/spectra.js';
+import { estimateDiagonal, estimateTrace } from './trace.js';
 
 function randomSymmetric(n: number, seed: number): Float64Array {
   const rng = createRandom(seed);
@@ -172,6 +177,108 @@ describe('checkedMatvec', () => {
     };
     const error = await checkedMatvec(throwing, new Float64Array(3), 'algo', 2).catch((e) => e);
     expect(error).toMatchObject({ algorithm: 'algo', step: 2, cause });
+  });
+});
+
+describe('checkedMatvec: operators that break the contract', () => {
+  // A Hessian-like spectrum: trace ≈ 21 (outliers 1..10 and a bulk around 0), dimension 60.
+  const n = 60;
+  const values = hessianLikeSpectrum(n, { outliers: 4, seed: 3 });
+  const exact = denseOperator(conjugatedSpectrum(values, 4).matrix, n, {
+    symmetryTolerance: 1e-10,
+  });
+  const trace = values.reduce((sum, x) => sum + x, 0);
+
+  /** (a) Writes into the vector it receives: scales it by 1000 after computing A·v. */
+  const scribbler: LinearOperator = {
+    dim: n,
+    async matvec(v) {
+      const out = await exact.matvec(v);
+      for (let i = 0; i < v.length; i++) v[i] *= 1000;
+      return out;
+    },
+  };
+  /** (b) Returns the same Float64Array object on every call, overwritten by the next product. */
+  const reusing = (): LinearOperator => {
+    const out = new Float64Array(n);
+    return {
+      dim: n,
+      async matvec(v) {
+        out.set(await exact.matvec(v));
+        return out;
+      },
+    };
+  };
+
+  it('hands the operator a copy: an operator writing into its input changes no result', async () => {
+    const v = createRandom(1).gaussianVector(n);
+    const before = Float64Array.from(v);
+    const out = await checkedMatvec(scribbler, v, 'test', 0);
+    expect(v).toEqual(before);
+    expect(out).toEqual(await exact.matvec(before));
+    for (const method of ['hutch++', 'hutchinson'] as const) {
+      const wrong = await estimateTrace(scribbler, { matvecs: 30, method, seed: 2 });
+      const right = await estimateTrace(exact, { matvecs: 30, method, seed: 2 });
+      expect(wrong).toEqual(right);
+      expect(Math.abs(right.estimate - trace)).toBeLessThan(4 * right.stderr + 1e-9);
+    }
+    expect(await lanczos(scribbler, { steps: 20, seed: 1 })).toEqual(
+      await lanczos(exact, { steps: 20, seed: 1 }),
+    );
+    expect(await topEigenpairs(scribbler, { k: 2, seed: 1 })).toEqual(
+      await topEigenpairs(exact, { k: 2, seed: 1 }),
+    );
+    // denseMatrix reuses its unit vector from column to column.
+    expect(await denseMatrix(scribbler)).toEqual(await denseMatrix(exact));
+    expect(await estimateDiagonal(scribbler, { matvecs: 5 })).toEqual(
+      await estimateDiagonal(exact, { matvecs: 5 }),
+    );
+  });
+
+  it('refuses a result whose buffer an earlier product returned, naming both steps', async () => {
+    await expect(checkedMatvec(reusing(), new Float64Array(n), 'test', 0)).resolves.toBeInstanceOf(
+      Float64Array,
+    );
+    const error = await estimateTrace(reusing(), { matvecs: 30, method: 'hutch++' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MatvecError);
+    expect(error).toMatchObject({ algorithm: 'estimateTrace', step: 1 });
+    expect((error as Error).message).toMatch(
+      /^estimateTrace: expected matvec at step 1 to return a new Float64Array, got the buffer it returned at estimateTrace step 0 /,
+    );
+    for (const run of [
+      (op: LinearOperator) => lanczos(op, { steps: 10 }),
+      (op: LinearOperator) => topEigenpairs(op, { k: 1 }),
+      (op: LinearOperator) => spectralDensity(op, { probes: 1, steps: 10 }),
+      (op: LinearOperator) => estimateDiagonal(op, { matvecs: 3 }),
+      (op: LinearOperator) => denseMatrix(op),
+    ]) {
+      await expect(run(reusing())).rejects.toThrow(/to return a new Float64Array/);
+    }
+    // Another view of one buffer is the same memory.
+    const shared = new ArrayBuffer(8 * n);
+    const views: LinearOperator = {
+      dim: n,
+      async matvec(v) {
+        const out = new Float64Array(shared);
+        out.set(await exact.matvec(v));
+        return out;
+      },
+    };
+    await expect(lanczos(views, { steps: 5 })).rejects.toThrow(
+      'lanczos: expected matvec at step 1 to return a new Float64Array, got the buffer it returned at lanczos step 0',
+    );
+  });
+
+  it('accepts an operator that returns its argument (the copy it was given)', async () => {
+    const identity: LinearOperator = { dim: n, matvec: async (v) => v };
+    const { estimate, stderr } = await estimateTrace(identity, {
+      matvecs: 20,
+      method: 'hutchinson',
+    });
+    expect(estimate).toBe(n);
+    expect(stderr).toBe(0);
   });
 });
 

@@ -1,9 +1,15 @@
 import type { EigenpairsResult, topEigenpairs } from './eigenpairs.js';
-import type { MatvecError } from './errors.js';
-import { checkedMatvec, type LinearOperator } from './operator.js';
-import { checkInteger, checkPositive } from './options.js';
+import type { MatvecError, SizeLimitError } from './errors.js';
+import { checkedMatvec, checkOperator, type LinearOperator } from './operator.js';
+import { checkInteger, checkOptions, checkPositive } from './options.js';
 import { checkSeed, createRandom, type Random } from './random.js';
 import { axpy, dot, norm, orthogonalizeAgainst, scaleInPlace } from './vector.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /** Options of {@link powerIteration}. */
 export interface PowerIterationOptions {
@@ -20,6 +26,13 @@ export interface PowerIterationOptions {
   maxIter?: number;
   /** Seed of the random start vectors (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit): k + 4 vectors of length dim (the pairs found, the iterate, its product, a residual
+   * and the copy handed to the operator), checked before the first matvec (a
+   * {@link SizeLimitError} above it).
+   */
+  maxBytes?: number;
 }
 
 const ALGORITHM = 'powerIteration';
@@ -46,7 +59,9 @@ const ALGORITHM = 'powerIteration';
  * Options are validated before the first matvec; a matvec returning the wrong length or a
  * non-finite value, or throwing, ends the run with a {@link MatvecError} naming the step.
  *
- * @throws {@link OptionError} for k outside [1, dim], tol <= 0, maxIter < 1 or a bad seed.
+ * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator}, options that are
+ *   not an object, k outside [1, dim], tol <= 0, maxIter < 1, a bad seed or `maxBytes`.
+ * @throws {@link SizeLimitError} when k + 4 vectors of length dim exceed `maxBytes`.
  *
  * @example
  * ```ts
@@ -57,13 +72,20 @@ export async function powerIteration(
   op: LinearOperator,
   options: PowerIterationOptions = {},
 ): Promise<EigenpairsResult> {
-  const { k = 1, tol = 1e-3, maxIter = 100, seed = 0 } = options;
+  const { k = 1, tol = 1e-3, maxIter = 100, seed = 0, maxBytes } = checkOptions(ALGORITHM, options);
+  checkOperator(ALGORITHM, op);
   const n = op.dim;
-  checkInteger(ALGORITHM, 'op.dim', n, 1);
   checkInteger(ALGORITHM, 'k', k, 1, n);
   checkPositive(ALGORITHM, 'tol', tol);
   checkInteger(ALGORITHM, 'maxIter', maxIter, 1);
   checkSeed(seed, ALGORITHM);
+  checkWorkspace(
+    ALGORITHM,
+    float64Bytes((k + 4) * n),
+    checkMaxBytes(ALGORITHM, maxBytes),
+    `${k + 4} vectors of length ${n}`,
+    'lower k',
+  );
 
   const rng = createRandom(seed);
   const values = new Float64Array(k);

@@ -1,7 +1,8 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
-import { OptionError } from './errors.js';
+import { OptionError, SizeLimitError } from './errors.js';
+import { show } from './options.js';
 import { norm, scaleInPlace } from './vector.js';
 
 /** Low bits of each 32-bit draw that {@link Random.rademacherVector} skips. */
@@ -28,7 +29,22 @@ export class Random {
   #pairFirst = 0;
   #pairSecond = 0;
 
+  /**
+   * @param generator - a jumpable pure-rand generator; use {@link createRandom} to get one.
+   * @throws {@link OptionError} when `generator` lacks `next`, `clone` or `jump`.
+   */
   constructor(generator: JumpableRandomGenerator) {
+    const ok =
+      typeof generator === 'object' &&
+      generator !== null &&
+      ['next', 'clone', 'jump'].every(
+        (method) => typeof (generator as unknown as Record<string, unknown>)[method] === 'function',
+      );
+    if (!ok) {
+      throw new OptionError(
+        `Random: expected generator to be a jumpable pure-rand generator (next, clone, jump), got ${show(generator)}; use createRandom(seed)`,
+      );
+    }
     this.#generator = generator;
   }
 
@@ -87,7 +103,7 @@ export class Random {
    * {@link Random.gaussian}, generated a pair at a time.
    */
   gaussianVector(n: number): Float64Array {
-    const out = new Float64Array(n);
+    const out = allocate('Random.gaussianVector', n);
     let i = 0;
     if (n > 0 && this.#spareGaussian !== undefined) {
       out[0] = this.#spareGaussian;
@@ -113,7 +129,7 @@ export class Random {
    * {@link Random.rademacher}, which uses one draw each.
    */
   rademacherVector(n: number): Float64Array {
-    const out = new Float64Array(n);
+    const out = allocate('Random.rademacherVector', n);
     const g = this.#generator;
     let i = 0;
     while (i < n) {
@@ -127,8 +143,12 @@ export class Random {
     return out;
   }
 
-  /** A vector drawn uniformly from the unit sphere in R^n (normalized Gaussian). */
+  /**
+   * A vector drawn uniformly from the unit sphere in R^n (normalized Gaussian), n >= 1 (R^0 has
+   * no unit vector: the draw would never end).
+   */
   unitVector(n: number): Float64Array {
+    checkLength('Random.unitVector', n, 1);
     for (;;) {
       const v = this.gaussianVector(n);
       const size = norm(v);
@@ -147,6 +167,28 @@ export class Random {
     this.#generator.jump();
     this.#generator.jump();
     return new Random(child);
+  }
+}
+
+/** Checks a vector length for `where`: a safe integer >= `min`, else an {@link OptionError}. */
+function checkLength(where: string, n: number, min: number): void {
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new OptionError(`${where}: expected n to be an integer >= ${min}, got ${show(n)}`);
+  }
+}
+
+/**
+ * A zero vector of length `n` for `where`, checked ({@link checkLength}); a length the engine
+ * cannot allocate (its RangeError) becomes a {@link SizeLimitError}.
+ */
+function allocate(where: string, n: number): Float64Array {
+  checkLength(where, n, 0);
+  try {
+    return new Float64Array(n);
+  } catch (cause) {
+    throw new SizeLimitError(
+      `${where}: expected a length that can be allocated, got n = ${n} (${8 * n} bytes): ${String(cause)}`,
+    );
   }
 }
 
@@ -169,6 +211,6 @@ export function createRandom(seed: number): Random {
 /** Throws an {@link OptionError} naming `where` unless `seed` is a safe integer. */
 export function checkSeed(seed: number, where: string): void {
   if (!Number.isSafeInteger(seed)) {
-    throw new OptionError(`${where}: expected seed to be a safe integer, got ${String(seed)}`);
+    throw new OptionError(`${where}: expected seed to be a safe integer, got ${show(seed)}`);
   }
 }

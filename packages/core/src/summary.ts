@@ -1,6 +1,6 @@
 import { flattenQuadrature, ritzZeroTolerance, type SpectralQuadrature } from './density.js';
 import { OptionError } from './errors.js';
-import { checkInteger } from './options.js';
+import { checkInteger, show } from './options.js';
 
 /**
  * Quadrature rules together with the dimension n of the operator they describe, as returned by
@@ -102,8 +102,9 @@ const WHERE = 'spectralSummary';
  *   of smallest magnitude, a crude stand-in for the smallest |λ| when the spectrum has a bulk
  *   near zero.
  *
- * @throws {@link OptionError} for an empty or non-finite spectrum, invalid rules or a `dim` that
- *   is not an integer >= 1; {@link DimensionError} when nodes and weights do not pair up.
+ * @throws {@link OptionError} for an input that is neither eigenvalues nor rules, an empty or
+ *   non-finite spectrum, invalid rules, a `dim` that is not an integer >= 1 or a `precision`
+ *   outside [0, 1); {@link DimensionError} when nodes and weights do not pair up.
  *
  * @example
  * ```ts
@@ -174,7 +175,15 @@ export function spectralSummary(
 function isQuadrature(
   input: ArrayLike<number> | SpectralQuadratureInput,
 ): input is SpectralQuadratureInput {
-  return typeof input === 'object' && input !== null && 'nodes' in input;
+  if (!(Array.isArray(input) || (ArrayBuffer.isView(input) && !(input instanceof DataView)))) {
+    if (typeof input !== 'object' || input === null || !('nodes' in input)) {
+      throw new OptionError(
+        `${WHERE}: expected eigenvalues (an array or Float64Array) or quadrature rules { nodes, weights, dim }, got ${show(input)}`,
+      );
+    }
+    return true;
+  }
+  return false;
 }
 
 interface Atoms {
@@ -209,6 +218,15 @@ function eigenvalueAtoms(values: ArrayLike<number>): Atoms {
 function quadratureAtoms(input: SpectralQuadratureInput): Atoms {
   const { values, weights } = flattenQuadrature(WHERE, input);
   checkInteger(WHERE, 'dim', input.dim, 1);
+  const { precision } = input;
+  if (
+    precision !== undefined &&
+    !(typeof precision === 'number' && precision >= 0 && precision < 1)
+  ) {
+    throw new OptionError(
+      `${WHERE}: expected precision to be a number in [0, 1) or absent, got ${show(precision)}`,
+    );
+  }
   let total = 0;
   for (let i = 0; i < weights.length; i++) total += weights[i];
   const masses = weights.map((w) => (input.dim * w) / total);

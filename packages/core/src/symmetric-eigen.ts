@@ -1,4 +1,5 @@
 import { DimensionError } from './errors.js';
+import { checkOptions, checkVector } from './options.js';
 import { tridiagonalEigen } from './tridiagonal.js';
 
 /** Result of {@link symmetricEigen}. */
@@ -34,6 +35,8 @@ export interface SymmetricEigenOptions {
  * Only the lower triangle of `a` is read.
  *
  * @param a - row-major n×n symmetric matrix (not modified).
+ * @throws {@link OptionError} when `a` is not a `Float64Array` or `options` not an object;
+ *   {@link DimensionError} when `a` is not n×n or its lower triangle has a NaN or ±Inf.
  * @param options - `{ vectors: false }` for the eigenvalues alone.
  *
  * @example
@@ -59,12 +62,24 @@ export function symmetricEigen(
   n: number,
   options: SymmetricEigenOptions = {},
 ): Pick<SymmetricEigen, 'values'> & Partial<SymmetricEigen> {
-  if (!Number.isInteger(n) || n < 1 || a.length !== n * n) {
+  const where = 'symmetricEigen';
+  const { vectors: wanted } = checkOptions(where, options);
+  checkVector(where, 'a', a);
+  if (!Number.isSafeInteger(n) || n < 1 || a.length !== n * n) {
     throw new DimensionError(
-      `symmetricEigen: expected an n×n matrix with n >= 1 (${n}×${n} = ${n * n} entries), got ${a.length} entries`,
+      `${where}: expected an n×n matrix with n >= 1 (${n}×${n} = ${n * n} entries), got ${a.length} entries`,
     );
   }
-  const wantVectors = options.vectors !== false;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      if (!Number.isFinite(a[i * n + j])) {
+        throw new DimensionError(
+          `${where}: expected finite entries, got ${a[i * n + j]} at (${i}, ${j})`,
+        );
+      }
+    }
+  }
+  const wantVectors = wanted !== false;
   // Working copy of the lower triangle, mirrored so that row slices can be used throughout.
   const m = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {

@@ -1,9 +1,15 @@
-import { OptionError } from './errors.js';
+import { OptionError, type SizeLimitError } from './errors.js';
 import { SampleMoments } from './moments.js';
-import { checkedMatvec, type LinearOperator } from './operator.js';
-import { checkInteger, checkOneOf, checkPositive } from './options.js';
+import { checkedMatvec, checkOperator, type LinearOperator } from './operator.js';
+import { checkInteger, checkOneOf, checkOptions, checkPositive } from './options.js';
 import { checkSeed, createRandom, type Random } from './random.js';
 import { dot, norm, projectOut, scaleInPlace } from './vector.js';
+import {
+  checkMaxBytes,
+  checkWorkspace,
+  float64Bytes,
+  type WORKSPACE_MAX_BYTES,
+} from './workspace.js';
 
 /**
  * The trace estimators of {@link estimateTrace}: `'auto'` chooses between the two others from
@@ -38,6 +44,13 @@ export interface EstimateTraceOptions {
   method?: TraceMethod;
   /** Seed of the probe vectors, a safe integer (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit), checked before the first product (a {@link SizeLimitError} above it): Hutch++ and
+   * `'auto'` keep their sketch, s = ⌊matvecs/3⌋ vectors of length dim (10 at most with
+   * `relativeStderr`) plus its 2s² triangular factors; Hutchinson keeps 3 vectors.
+   */
+  maxBytes?: number;
 }
 
 /** Result of {@link estimateTrace}. */
@@ -91,10 +104,14 @@ const STAGES = 3;
  * With `relativeStderr` the number of probes is decided from the pilot's variance and mean
  * (Stein's two-stage rule, Stein 1945, at most three stages); the estimate carries `converged`.
  *
- * Options are validated before the first product.
+ * The operator, the options and the workspace (see `maxBytes`) are validated before the first
+ * product. A budget costs time only with Hutchinson (3 vectors whatever `matvecs`); with
+ * Hutch++ a third of it is kept as vectors, so `{ matvecs: 1e9, method: 'hutch++' }` is refused.
  *
- * @throws {@link OptionError} for a budget below the method's minimum, both or neither of
- *   `matvecs` and `relativeStderr`, an unknown method or a seed that is not a safe integer.
+ * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator}, options that
+ *   are not an object, a budget below the method's minimum, both or neither of `matvecs` and
+ *   `relativeStderr`, an unknown method or a seed that is not a safe integer.
+ * @throws {@link SizeLimitError} when the sketch exceeds `maxBytes`.
  * @throws {@link MatvecError} naming the step when a product throws, has the wrong length or is
  *   not finite.
  *
@@ -109,7 +126,10 @@ export async function estimateTrace(
   op: LinearOperator,
   options: EstimateTraceOptions,
 ): Promise<TraceEstimate> {
-  const { matvecs, relativeStderr, method = 'auto', seed = 0 } = options;
+  const checked = checkOptions(TRACE, options, true);
+  const { matvecs, relativeStderr, method = 'auto', seed = 0 } = checked;
+  checkOperator(TRACE, op);
+  const limit = checkMaxBytes(TRACE, checked.maxBytes);
   checkOneOf(TRACE, 'method', method, TRACE_METHODS);
   checkSeed(seed, TRACE);
   if ((matvecs === undefined) === (relativeStderr === undefined)) {
@@ -124,13 +144,15 @@ export async function estimateTrace(
     if (!(relativeStderr < 1)) {
       throw new OptionError(`${TRACE}: expected relativeStderr below 1, got ${relativeStderr}`);
     }
-    const { maxMatvecs = 2000 } = options;
+    const { maxMatvecs = 2000 } = checked;
     checkInteger(TRACE, 'maxMatvecs', maxMatvecs, 6);
+    checkSketch(op.dim, Math.min(PILOT_PROBES, Math.floor(maxMatvecs / 3)), limit);
     return toPrecision(op, relativeStderr, maxMatvecs, method, rng, counter);
   }
   const budget = matvecs as number;
   checkInteger(TRACE, 'matvecs', budget, method === 'hutch++' ? 3 : 1);
-  if (method === 'hutchinson' || (method === 'auto' && budget < 9)) {
+  checkSketch(op.dim, sketchColumns(budget, method), limit);
+  if (sketchColumns(budget, method) === 0) {
     const samples = new SampleMoments(1);
     await hutchinsonProbes(op, budget, rng, [], samples, counter);
     return finish('hutchinson', 0, samples, counter.used);
@@ -144,6 +166,38 @@ export async function estimateTrace(
   const samples = new SampleMoments(1);
   await hutchinsonProbes(op, budget - counter.used, rng, pilot.basis, samples, counter);
   return finish('hutch++', exact, samples, counter.used);
+}
+
+/**
+ * Peak workspace of {@link estimateTrace} in bytes with a budget of `matvecs` products: with
+ * Hutch++ (and `'auto'` from 9 products on) the sketch of s = ⌊matvecs/3⌋ vectors of length
+ * dim and its two s × s triangular factors, plus the probe, its product and the operator's
+ * copy; with Hutchinson those three vectors only.
+ */
+export function estimateTraceBytes(dim: number, matvecs: number, method: TraceMethod): number {
+  return sketchBytes(dim, sketchColumns(matvecs, method));
+}
+
+/** Columns of the sketch {@link estimateTrace} keeps with a budget of `matvecs` (0: none). */
+function sketchColumns(matvecs: number, method: TraceMethod): number {
+  return method === 'hutchinson' || (method === 'auto' && matvecs < 9)
+    ? 0
+    : Math.floor(matvecs / 3);
+}
+
+function sketchBytes(dim: number, columns: number): number {
+  return float64Bytes((columns + 3) * dim + 2 * columns * columns);
+}
+
+/** Refuses, before any product, a sketch of `columns` vectors larger than `maxBytes`. */
+function checkSketch(dim: number, columns: number, maxBytes: number): void {
+  checkWorkspace(
+    TRACE,
+    sketchBytes(dim, columns),
+    maxBytes,
+    `a sketch of ${columns} vectors of length ${dim} and 3 probe vectors`,
+    "lower matvecs, use method: 'hutchinson'",
+  );
 }
 
 /** What the first probes show: Hutchinson samples, Q = orth(AZ), leave-one-out residuals. */
@@ -335,6 +389,12 @@ export interface EstimateDiagonalOptions {
   matvecs: number;
   /** Seed of the probe vectors, a safe integer (default 0). */
   seed?: number;
+  /**
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
+   * limit): 6 vectors of length dim (running mean and variance, a sample, the probe, its
+   * product and the operator's copy), whatever `matvecs`.
+   */
+  maxBytes?: number;
 }
 
 /** Result of {@link estimateDiagonal}. */
@@ -358,10 +418,11 @@ const DIAGONAL = 'estimateDiagonal';
  * probes Σₖ zₖ ⊙ zₖ = K, so this is the plain mean of z ⊙ Az: unbiased, entry i with variance
  * Σ_{j≠i} A_ij² / K, and exact when A is diagonal.
  *
- * Options are validated before the first product.
+ * The operator, the options and the workspace are validated before the first product.
  *
- * @throws {@link OptionError} when `matvecs` is not an integer >= 1 or the seed is not a safe
- *   integer.
+ * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator}, options that are
+ *   not an object, `matvecs` that is not an integer >= 1 or a seed that is not a safe integer.
+ * @throws {@link SizeLimitError} when 6 vectors of length dim exceed `maxBytes`.
  * @throws {@link MatvecError} naming the step when a product is unusable.
  *
  * @example
@@ -373,11 +434,19 @@ export async function estimateDiagonal(
   op: LinearOperator,
   options: EstimateDiagonalOptions,
 ): Promise<DiagonalEstimate> {
-  const { matvecs, seed = 0 } = options;
+  const { matvecs, seed = 0, maxBytes } = checkOptions(DIAGONAL, options, true);
+  checkOperator(DIAGONAL, op);
   checkInteger(DIAGONAL, 'matvecs', matvecs, 1);
   checkSeed(seed, DIAGONAL);
-  const rng = createRandom(seed);
   const n = op.dim;
+  checkWorkspace(
+    DIAGONAL,
+    float64Bytes(6 * n),
+    checkMaxBytes(DIAGONAL, maxBytes),
+    `6 vectors of length ${n}`,
+    'restrict the operator to fewer parameters (restrictOperator)',
+  );
+  const rng = createRandom(seed);
   const moments = new SampleMoments(n);
   const sample = new Float64Array(n);
   for (let k = 0; k < matvecs; k++) {

@@ -1,4 +1,5 @@
 import { DimensionError, HessianProbeError } from './errors.js';
+import { checkOptions, checkVector } from './options.js';
 
 /** Result of {@link tridiagonalEigen}. */
 export interface TridiagonalEigen {
@@ -39,6 +40,8 @@ const EPSILON = 2 ** -52;
  *
  * @param alpha - the diagonal, length m >= 1.
  * @param beta - the off-diagonal, length m − 1.
+ * @throws {@link OptionError} when `alpha` or `beta` is not a `Float64Array` or `options` not an
+ *   object; {@link DimensionError} for lengths that do not fit or a NaN or ±Inf entry.
  *
  * @example
  * ```ts
@@ -51,6 +54,10 @@ export function tridiagonalEigen(
   beta: Float64Array,
   options: TridiagonalEigenOptions = {},
 ): TridiagonalEigen {
+  const where = 'tridiagonalEigen';
+  const { vectors: wanted } = checkOptions(where, options);
+  checkVector(where, 'alpha', alpha);
+  checkVector(where, 'beta', beta);
   const n = alpha.length;
   if (n < 1 || beta.length !== n - 1) {
     throw new DimensionError(
@@ -68,7 +75,7 @@ export function tridiagonalEigen(
       );
     }
   }
-  const wantVectors = options.vectors === true;
+  const wantVectors = wanted === true;
   const rows = wantVectors ? n : 1;
   const d = Float64Array.from(alpha);
   const e = new Float64Array(n);

@@ -1,4 +1,5 @@
 import { DimensionError, OptionError } from './errors.js';
+import { checkOptions, show } from './options.js';
 
 /**
  * A finite measure on R: atoms at `values` with masses `weights` (default: mass 1 each, the
@@ -24,8 +25,8 @@ const WHERE = 'wasserstein1';
  * distribution, as in Chen, Trogdon & Ubaru (2021), "Analysis of stochastic Lanczos quadrature
  * for spectrum approximation", ICML.
  *
- * @throws {@link OptionError} when a measure is empty, has a non-finite value, a negative or
- *   non-finite weight, or a total mass that is 0 or overflows.
+ * @throws {@link OptionError} when a measure is not an object of arrays, is empty, has a
+ *   non-finite value, a negative or non-finite weight, or a total mass that is 0 or overflows.
  * @throws {@link DimensionError} when `weights` and `values` differ in length.
  *
  * @example
@@ -62,7 +63,18 @@ function sortedAtoms(
   measure: DiscreteMeasure,
   which: string,
 ): { values: Float64Array; weights: Float64Array } {
-  const { values, weights } = measure;
+  const { values, weights } = checkOptions(WHERE, measure, true, `the ${which} measure`);
+  for (const [name, array] of [
+    ['values', values],
+    ['weights', weights],
+  ] as const) {
+    if (array === undefined && name === 'weights') continue;
+    if (!(Array.isArray(array) || (ArrayBuffer.isView(array) && !(array instanceof DataView)))) {
+      throw new OptionError(
+        `${WHERE}: expected the ${which} measure's ${name} to be an array or typed array, got ${show(array)}`,
+      );
+    }
+  }
   const n = values.length;
   if (n === 0) {
     throw new OptionError(

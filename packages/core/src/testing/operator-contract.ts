@@ -42,7 +42,10 @@ export class OperatorContractError extends Error {
  * 2. products A·v match A_ref·v for random and unit vectors, within `tolerance`;
  * 3. symmetry: uᵀ(Av) = vᵀ(Au) within `tolerance`;
  * 4. determinism: the same v twice gives bit-identical results;
- * 5. the input vector is not modified, and a new array of length dim is returned.
+ * 5. the input vector is not modified (checked after each of the two calls), and each call
+ *    returns a new Float64Array of length dim whose buffer is neither the input's nor that
+ *    of any earlier result (an operator that reuses its output buffer has later products
+ *    overwrite the results an algorithm keeps).
  *
  * Throws an {@link OperatorContractError} on the first failure; returns the worst relative
  * product error seen, so a test can print or bound it.
@@ -59,6 +62,9 @@ export async function checkOperatorContract(
 ): Promise<number> {
   const { tolerance, probes = 4, seed = 0 } = options;
   const n = op.dim;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new OperatorContractError(`dim: expected an integer >= 1, got ${String(n)}`);
+  }
   if (reference.length !== n * n) {
     throw new OperatorContractError(
       `dim: expected the reference to have dim² = ${n * n} entries (dim ${n}), got ${reference.length}`,
@@ -77,22 +83,33 @@ export async function checkOperatorContract(
   }
   let worst = 0;
   const products: Float64Array[] = [];
-  for (const [index, v] of vectors.entries()) {
+  // The buffer of every result so far, with the product that returned it.
+  const buffers = new Map<ArrayBufferLike, string>();
+  const product = async (v: Float64Array, label: string): Promise<Float64Array> => {
     const before = Float64Array.from(v);
     const av = await op.matvec(v);
-    if (!(av instanceof Float64Array) || av.length !== n || av === v) {
+    if (!(av instanceof Float64Array) || av.length !== n || av.buffer === v.buffer) {
       throw new OperatorContractError(
-        `product ${index}: expected a new Float64Array of length ${n}`,
+        `${label}: expected a new Float64Array of length ${n}, got ${av === v ? 'its input' : av instanceof Float64Array ? `length ${av.length}${av.buffer === v.buffer ? ', a view of its input' : ''}` : typeof av}`,
       );
     }
     for (let i = 0; i < n; i++) {
       if (!Object.is(v[i], before[i])) {
-        throw new OperatorContractError(
-          `product ${index}: matvec modified its input at index ${i}`,
-        );
+        throw new OperatorContractError(`${label}: matvec modified its input at index ${i}`);
       }
     }
-    const again = await op.matvec(v);
+    const earlier = buffers.get(av.buffer);
+    if (earlier !== undefined) {
+      throw new OperatorContractError(
+        `${label}: expected a new Float64Array, got the buffer of ${earlier} (the operator reuses its output buffer: later products overwrite earlier results)`,
+      );
+    }
+    buffers.set(av.buffer, label);
+    return av;
+  };
+  for (const [index, v] of vectors.entries()) {
+    const av = await product(v, `product ${index}`);
+    const again = await product(v, `product ${index} (repeated)`);
     for (let i = 0; i < n; i++) {
       if (!Object.is(av[i], again[i])) {
         throw new OperatorContractError(
