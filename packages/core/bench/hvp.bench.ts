@@ -34,6 +34,7 @@ import * as tf from '@tensorflow/tfjs';
 // Building blocks of the operators, not part of the public API: the "before" variants below.
 import { hessianVectorProduct, splitVector } from '../src/tfjs/hvp.js';
 import { withExplicitTransposes } from '../src/tfjs/second-order.js';
+import { relativeError } from '../src/tfjs/testing/models.js';
 import { describeMachine, markdownTable, median } from './machine.js';
 
 const CLASSES = 10;
@@ -167,16 +168,6 @@ function tfjsTransposesOperator(
   };
 }
 
-function relativeGap(a: Float64Array, b: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 async function measure(backend: Backend, spec: ModelSpec): Promise<Measured> {
   await selectBackend(tf, backend);
   const rng = createRandom(3);
@@ -259,7 +250,7 @@ async function measure(backend: Backend, spec: ModelSpec): Promise<Measured> {
     }
   }
   const gap = (a: Quantity, b: Quantity) =>
-    products[a] && products[b] ? relativeGap(products[a], products[b]) : undefined;
+    products[a] && products[b] ? relativeError(products[a], products[b]) : undefined;
   const result: Measured = {
     backend,
     spec,
