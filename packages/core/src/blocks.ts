@@ -205,7 +205,7 @@ export interface BlockRatios {
 
 /**
  * The block-structure statistics of Dong, Zhang, Luo, Yao & Sun 2025 ("Towards Quantifying the
- * Hessian Structure of Neural Networks", arXiv 2505.02809; METHODS.md section A) from a matrix
+ * Hessian Structure of Neural Networks", arXiv 2505.02809; docs/methods.md section A) from a matrix
  * of squared block Frobenius norms, as {@link blockNorms} or {@link exactBlockNorms} return
  * it. Exact facts: for a linear model with cross-entropy at uniform softmax all three
  * off-diagonal statistics equal 1/(C − 1) for C classes. From estimated norms, `massRatio` is a

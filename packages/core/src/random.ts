@@ -14,7 +14,7 @@ export const SIGNS_PER_DRAW = 32 - SKIPPED_LOW_BITS;
 /**
  * The project's seeded random generator (xoroshiro128+ from `pure-rand`). The same seed gives
  * bit-identical streams on every platform; nothing here reads `Math.random` or any global state
- * (DESIGN.md, decision 3).
+ * (docs/design.md, decision 3).
  *
  * @example
  * ```ts
