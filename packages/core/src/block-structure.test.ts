@@ -3,6 +3,7 @@ import { blockMeanAbs, blockStructure, layerOfBlock } from './block-structure.js
 import { blockRatios, exactBlockNorms } from './blocks.js';
 import { DimensionError } from './errors.js';
 import { layoutFromSizes } from './layout.js';
+import { ratioOfMeans } from './moments.js';
 import { createRandom } from './random.js';
 import { arithmeticTolerance } from './testing/operator-contract.js';
 
@@ -178,6 +179,40 @@ describe('blockStructure', () => {
     expect(() => blockStructure({ names, frobeniusSq, stderr: [[1, 1, 1]] })).toThrow(
       /expected stderr to be a square 3×3 array/,
     );
+    const column = new Float64Array(6);
+    for (const samples of [
+      [column, column],
+      [column, column, new Float64Array(3)],
+      [column, column, new Float64Array(5)],
+    ]) {
+      expect(() => blockStructure({ names, frobeniusSq, samples })).toThrow(
+        /expected samples to be 3 Float64Arrays of probes × 3 entries/,
+      );
+    }
+    expect(() =>
+      blockStructure({ names, frobeniusSq, samples: [column, column, [0, 0, 0] as never] }),
+    ).toThrow(/expected samples\[2\] to be a Float64Array/);
+  });
+
+  it("takes the mass ratios' error bars from per-probe samples: a ratio of per-probe sums", () => {
+    // Two probes per column, averaging to frobeniusSq; column j holds probe 0's entries, then
+    // probe 1's. Per probe, within-layer pairs (a/0, a/1) sum to 0.5 + 2 and 1.5 + 0, the cross-
+    // layer pairs to 8 + 3 + 7 + 6 and 10 + 5 + 11 + 2, the diagonal to 3 + 10 + 0.5 and 5 + 22 + 1.5.
+    const samples = [
+      Float64Array.of(3, 0.5, 8, 5, 1.5, 10),
+      Float64Array.of(2, 10, 3, 0, 22, 5),
+      Float64Array.of(7, 6, 0.5, 11, 2, 1.5),
+    ];
+    const s = blockStructure({ names, frobeniusSq, samples });
+    const diagonal = [13.5, 28.5];
+    expect(s.withinLayer.massRatio).toBeCloseTo(2 / 21, 14);
+    expect(s.withinLayer.massRatioStderr).toBeCloseTo(
+      ratioOfMeans([2.5, 1.5], diagonal).stderr,
+      14,
+    );
+    expect(s.crossLayer.massRatioStderr).toBeCloseTo(ratioOfMeans([24, 28], diagonal).stderr, 14);
+    // Layer 'a' alone: its pairs over its own diagonal, 3 + 10 and 5 + 22.
+    expect(s.layers[0].massRatioStderr).toBeCloseTo(ratioOfMeans([2.5, 1.5], [13, 27]).stderr, 14);
   });
 });
 

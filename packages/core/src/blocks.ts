@@ -24,19 +24,19 @@ export interface BlockNormsOptions {
   /**
    * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
    * limit): 5 vectors of length dim and, for B blocks, the B × B tables of norms and standard
-   * errors (2B² + 5B numbers), whatever `probes` (see {@link blockNormsBytes}).
+   * errors and the per-probe samples (2B² + 5B + probes·B² numbers; see {@link blockNormsBytes}).
    */
   maxBytes?: number;
 }
 
 /**
- * Peak workspace of {@link blockNorms} in bytes for an operator of dimension `dim` and a layout
- * of `blocks` blocks: the probe, its block values, the product, its block slices and the copy
- * handed to the operator (5 vectors of length dim), the two B × B tables and the running
- * moments (2B² + 5B numbers).
+ * Peak workspace of {@link blockNorms} in bytes for an operator of dimension `dim`, a layout
+ * of `blocks` blocks and `probes` probes per block: the probe, its block values, the product,
+ * its block slices and the copy handed to the operator (5 vectors of length dim), the two B × B
+ * tables, the running moments (2B² + 5B numbers) and the samples (probes·B² numbers).
  */
-export function blockNormsBytes(dim: number, blocks: number): number {
-  return float64Bytes(5 * dim + 2 * blocks * blocks + 5 * blocks);
+export function blockNormsBytes(dim: number, blocks: number, probes: number): number {
+  return float64Bytes(5 * dim + (2 + probes) * blocks * blocks + 5 * blocks);
 }
 
 /** Squared Frobenius norms of the blocks of a matrix, computed exactly: {@link exactBlockNorms}. */
@@ -64,6 +64,12 @@ export interface BlockNorms extends ExactBlockNorms {
   stderr: number[][];
   /** {@link ExactBlockNorms.offDiagonalRatio} of the estimates (a ratio of unbiased sums). */
   offDiagonalRatio: number;
+  /**
+   * The samples behind the estimates: `samples[j][p · B + i]` = ‖A_ij z‖² for the p-th probe z
+   * put on block j (B blocks). Entries of one column share a probe and are correlated; the
+   * columns are independent. {@link blockStructure} uses them for error bars of sums of blocks.
+   */
+  samples: Float64Array[];
   /** Matrix-vector products used: `probes × layout.blocks.length`. */
   matvecs: number;
 }
@@ -109,7 +115,7 @@ export async function blockNorms(
   const count = layout.blocks.length;
   checkWorkspace(
     BLOCK_NORMS,
-    blockNormsBytes(op.dim, count),
+    blockNormsBytes(op.dim, count, probes),
     checkMaxBytes(BLOCK_NORMS, maxBytes),
     `5 vectors of length ${op.dim} and two ${count} × ${count} tables`,
     'use a layout with fewer blocks',
@@ -117,16 +123,19 @@ export async function blockNorms(
   const rng = createRandom(seed);
   const frobeniusSq = squareArray(count);
   const stderr = squareArray(count);
-  const sample = new Float64Array(count);
+  const samples: Float64Array[] = [];
   let step = 0;
   for (const [j, block] of layout.blocks.entries()) {
     const moments = new SampleMoments(count);
+    const column = new Float64Array(probes * count);
     for (let p = 0; p < probes; p++) {
       const z = embedBlock(layout, block.name, rng.gaussianVector(block.size));
       const parts = sliceBlocks(layout, await checkedMatvec(op, z, BLOCK_NORMS, step++));
+      const sample = column.subarray(p * count, (p + 1) * count);
       for (const [i, part] of parts.entries()) sample[i] = dot(part, part);
       moments.add(sample);
     }
+    samples.push(column);
     const mean = moments.mean();
     const error = moments.standardError();
     for (let i = 0; i < count; i++) {
@@ -139,6 +148,7 @@ export async function blockNorms(
     frobeniusSq,
     stderr,
     offDiagonalRatio: offDiagonalRatio(frobeniusSq),
+    samples,
     matvecs: step,
   };
 }

@@ -106,8 +106,12 @@ export {
   type EstimateTraceOptions,
   estimateDiagonal,
   estimateTrace,
+  type QuadraticForm,
+  type QuadraticFormTrace,
+  type QuadraticFormTraceOptions,
   type TraceEstimate,
   type TraceMethod,
+  traceOfQuadraticForm,
 } from './trace.js';
 export { type DiscreteMeasure, wasserstein1 } from './wasserstein.js';
 export { WORKSPACE_MAX_BYTES } from './workspace.js';

@@ -59,6 +59,12 @@ export {
 } from './layer-spectra.js';
 export { createLayout, embedBlock, findBlock, sliceBlock, sliceBlocks } from './layout.js';
 export {
+  type RatioEstimate,
+  ratioOfMeans,
+  SampleMoments,
+  sqrtRatioOfMeans,
+} from './moments.js';
+export {
   checkedMatvec,
   FLOAT64_PRECISION,
   operatorPrecision,

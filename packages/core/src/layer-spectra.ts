@@ -10,7 +10,7 @@ import { denseMatrix, denseMatrixBytes, symmetricPart } from './dense.js';
 import { densityResolution, spectralDensity, spectralDensityBytes } from './density.js';
 import { DimensionError, type SizeLimitError } from './errors.js';
 import { checkLayout, type LayoutBlock, type ParameterLayout } from './layout.js';
-import { SampleMoments } from './moments.js';
+import { SampleMoments, sqrtRatioOfMeans } from './moments.js';
 import { checkedMatvec, checkOperator, type LinearOperator, restrictOperator } from './operator.js';
 import { checkInteger, checkOptions, checkString } from './options.js';
 import { checkSeed, createRandom } from './random.js';
@@ -470,29 +470,23 @@ async function gapOf(
     return denseGap(h, g, dense === undefined ? 2 * n : n);
   }
   const rng = createRandom(seed);
-  const moments = new SampleMoments(2);
-  const products = new Float64Array(probes * 2);
+  const errors = new Float64Array(probes);
+  const references = new Float64Array(probes);
   for (let k = 0; k < probes; k++) {
     const z = rng.rademacherVector(n);
     const hz = await checkedMatvec(hessian, z, GAP, k);
     const gz = await checkedMatvec(ggn, z, GAP, k);
-    let error = 0;
-    let reference = 0;
     for (let i = 0; i < n; i++) {
-      error += (hz[i] - gz[i]) ** 2;
-      reference += gz[i] ** 2;
+      errors[k] += (hz[i] - gz[i]) ** 2;
+      references[k] += gz[i] ** 2;
     }
-    moments.add([error, reference]);
-    products[2 * k] = error;
-    products[2 * k + 1] = reference;
   }
-  const [e, g] = moments.mean();
-  const ratio = Math.sqrt(e / g);
+  const { ratio, stderr, numerator, denominator } = sqrtRatioOfMeans(errors, references);
   return {
     ratio,
-    stderr: ratioStderr(products, probes, e, g, ratio),
-    errorFrobeniusSq: e,
-    ggnFrobeniusSq: g,
+    stderr,
+    errorFrobeniusSq: numerator,
+    ggnFrobeniusSq: denominator,
     method: 'stochastic',
     matvecs: 2 * probes,
   };
@@ -514,33 +508,6 @@ function denseGap(h: Float64Array, g: Float64Array, matvecs: number): GaussNewto
     method: 'exact',
     matvecs,
   };
-}
-
-/** Delta-method standard error of √(ē/ḡ) from paired samples (e_k, g_k) stored interleaved. */
-function ratioStderr(
-  samples: Float64Array,
-  probes: number,
-  e: number,
-  g: number,
-  ratio: number,
-): number {
-  if (probes < 2) return Number.NaN;
-  if (ratio === 0) return 0;
-  let vee = 0;
-  let vgg = 0;
-  let veg = 0;
-  for (let k = 0; k < probes; k++) {
-    const de = samples[2 * k] - e;
-    const dg = samples[2 * k + 1] - g;
-    vee += de * de;
-    vgg += dg * dg;
-    veg += de * dg;
-  }
-  // Covariances of the means: sample covariance (divisor K − 1) / K.
-  const scale = 1 / ((probes - 1) * probes);
-  const r2 = ratio * ratio;
-  const varR2 = (scale * (vee - 2 * r2 * veg + r2 * r2 * vgg)) / (g * g);
-  return Math.sqrt(Math.max(0, varR2) / (4 * r2));
 }
 
 /** Options of {@link layerCoupling}. */
@@ -646,7 +613,7 @@ function couplingBytes(n: number, layers: number, options: CheckedCouplingOption
   const tables = float64Bytes(5 * layers * layers);
   return n <= options.maxExactDim
     ? denseMatrixBytes(n) + tables + float64Bytes(n / 2)
-    : blockNormsBytes(n, layers) + tables;
+    : blockNormsBytes(n, layers, options.probes) + tables;
 }
 
 async function couplingOf(

@@ -375,11 +375,87 @@ async function hutchinsonProbes(
   samples: SampleMoments,
   counter: { used: number },
 ): Promise<void> {
-  for (let k = 0; k < probes; k++) {
-    const z = rng.rademacherVector(op.dim);
+  const form: QuadraticForm = async (z) => {
     projectOut(z, basis);
-    const az = await checkedMatvec(op, z, TRACE, counter.used++);
-    samples.add([dot(z, az)]);
+    return dot(z, await checkedMatvec(op, z, TRACE, counter.used++));
+  };
+  await sampleForms(form, op.dim, probes, rng, samples);
+}
+
+/**
+ * A quadratic form z ↦ zᵀAz of a symmetric A that is evaluated without A's products, e.g. by
+ * second differences of a loss, (L(θ + hz) − 2L(θ) + L(θ − hz)) / h². It receives a fresh
+ * Rademacher vector it may modify, and the probe's index (0-based).
+ */
+export type QuadraticForm = (z: Float64Array, probe: number) => Promise<number>;
+
+/** Options of {@link traceOfQuadraticForm}. */
+export interface QuadraticFormTraceOptions {
+  /** Length of the probe vectors, the dimension of A (an integer >= 1). */
+  dim: number;
+  /** Probes, one form each (an integer >= 1). */
+  probes: number;
+  /**
+   * Source of the probes (default a generator seeded with 0): pass one generator to several
+   * calls to give them independent probes from one seed.
+   */
+  random?: Random;
+}
+
+/** Result of {@link traceOfQuadraticForm}. */
+export interface QuadraticFormTrace {
+  /** The mean of the forms: an unbiased estimate of tr A when the forms are exact. */
+  estimate: number;
+  /** Sample standard deviation of the forms / √probes; NaN for one probe. */
+  stderr: number;
+  /** Forms evaluated. */
+  probes: number;
+}
+
+/**
+ * Hutchinson's trace estimator on a quadratic form: the mean of zᵀAz over Rademacher z
+ * (Hutchinson 1990), the estimator {@link estimateTrace} uses with products, for operators
+ * known only through their forms (the ONNX adapter's forward-only trace). Its error is the
+ * sampling error (`stderr`) plus whatever error the form itself carries, which the caller
+ * bounds.
+ *
+ * @throws {@link OptionError} for a `dim` or `probes` that is not an integer >= 1.
+ * @example
+ * ```ts
+ * const a = [2, 3, 5]; // diagonal A: zᵀAz = Σ a_i z_i² = 10 for every Rademacher z
+ * const { estimate } = await traceOfQuadraticForm(async (z) => z.reduce((s, zi, i) => s + a[i] * zi * zi, 0), { dim: 3, probes: 4 });
+ * ```
+ */
+export async function traceOfQuadraticForm(
+  form: QuadraticForm,
+  options: QuadraticFormTraceOptions,
+): Promise<QuadraticFormTrace> {
+  const where = 'traceOfQuadraticForm';
+  const { dim, probes, random = createRandom(0) } = checkOptions(where, options, true);
+  if (typeof form !== 'function') {
+    throw new OptionError(`${where}: expected form to be a function, got ${typeof form}`);
+  }
+  checkInteger(where, 'dim', dim, 1);
+  checkInteger(where, 'probes', probes, 1);
+  if (typeof (random as Partial<Random> | null)?.rademacherVector !== 'function') {
+    throw new OptionError(`${where}: expected random to be a Random from createRandom(seed)`);
+  }
+  const samples = new SampleMoments(1);
+  await sampleForms(form, dim, probes, random, samples);
+  return { estimate: samples.mean()[0], stderr: samples.standardError()[0], probes };
+}
+
+/** Adds to `samples` the forms of `probes` Rademacher vectors of length `dim`. */
+async function sampleForms(
+  form: QuadraticForm,
+  dim: number,
+  probes: number,
+  rng: Random,
+  samples: SampleMoments,
+): Promise<void> {
+  for (let k = 0; k < probes; k++) {
+    const index = samples.count;
+    samples.add([await form(rng.rademacherVector(dim), index)]);
   }
 }
 

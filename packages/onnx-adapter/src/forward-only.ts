@@ -36,6 +36,7 @@ import {
   layoutFromSizes,
   OptionError,
   type ParameterLayout,
+  traceOfQuadraticForm,
 } from '@hessian-probe/core';
 import type onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -419,17 +420,19 @@ export async function forwardOnlyTrace(
       size: number,
     ): Promise<{ mean: number; stderr: number; h: number }> => {
       const h = stepFor(theta.subarray(offset, offset + size));
-      const forms: number[] = [];
-      for (let k = 0; k < probes; k++) {
+      const secondDifference = async (blockDirection: Float64Array): Promise<number> => {
         const z = new Float64Array(layout.dim);
-        z.set(rng.rademacherVector(size), offset);
+        z.set(blockDirection, offset);
         const plus = await lossAt(shifted(z, h));
         const minus = await lossAt(shifted(z, -h));
-        forms.push((plus - 2 * center + minus) / (h * h));
-      }
-      const mean = forms.reduce((s, v) => s + v, 0) / probes;
-      const variance = forms.reduce((s, v) => s + (v - mean) ** 2, 0) / (probes - 1);
-      return { mean, stderr: Math.sqrt(variance / probes), h };
+        return (plus - 2 * center + minus) / (h * h);
+      };
+      const { estimate, stderr } = await traceOfQuadraticForm(secondDifference, {
+        dim: size,
+        probes,
+        random: rng,
+      });
+      return { mean: estimate, stderr, h };
     };
     // Three standard deviations of the rounding error of a sum of B block means (module doc).
     const rounding = (h: number, count: number) =>

@@ -4,6 +4,7 @@ import { OptionError, SizeLimitError } from '../errors.js';
 import { checkInteger, checkPositive } from '../options.js';
 import { checkSeed, createRandom } from '../random.js';
 import { symmetricEigen } from '../symmetric-eigen.js';
+import { traceOfQuadraticForm } from '../trace.js';
 import { dot } from '../vector.js';
 import { LossError } from './errors.js';
 import { gradients } from './hvp.js';
@@ -399,7 +400,7 @@ export async function classHierarchy(
   const trace =
     options.traceProbes === undefined
       ? exactTrace(tf, x, probs, n, c, vjp)
-      : estimatedTrace(x, probs, n, c, options.traceProbes, seed, vjp);
+      : await estimatedTrace(x, probs, n, c, options.traceProbes, seed, vjp);
 
   const spectra = classLevelSpectra(pairMeans, pi, c, p);
   const withFraction = (level: LevelSpectrum): HierarchyLevel => ({
@@ -783,7 +784,7 @@ function exactTrace(
  * tr G ≈ mean over probes of ‖Σ_{i,c′} s_{i,c′} δ_{i,c′}‖² / N with Rademacher signs s: unbiased,
  * since E[s sᵀ] = I makes the cross terms vanish. One full-batch VJP per probe.
  */
-function estimatedTrace(
+async function estimatedTrace(
   x: Tensor,
   probs: Float64Array,
   n: number,
@@ -791,19 +792,19 @@ function estimatedTrace(
   probes: number,
   seed: number,
   vjp: Vjp,
-): HierarchyTrace {
-  const rng = createRandom(seed);
-  const samples: number[] = [];
-  for (let k = 0; k < probes; k++) {
-    const signs = rng.rademacherVector(n * c);
+): Promise<HierarchyTrace> {
+  const form = async (signs: Float64Array): Promise<number> => {
     const u = new Float64Array(n * c);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < c; j++) factorColumn(probs, i, j, c, signs[i * c + j], u, i);
     }
     const g = vjp(x, u);
-    samples.push(dot(g, g) / n);
-  }
-  const mean = samples.reduce((a, b) => a + b, 0) / probes;
-  const variance = samples.reduce((a, b) => a + (b - mean) ** 2, 0) / (probes - 1);
-  return { value: mean, stderr: Math.sqrt(variance / probes), exact: false };
+    return dot(g, g) / n;
+  };
+  const { estimate, stderr } = await traceOfQuadraticForm(form, {
+    dim: n * c,
+    probes,
+    random: createRandom(seed),
+  });
+  return { value: estimate, stderr, exact: false };
 }

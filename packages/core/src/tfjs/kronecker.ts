@@ -3,6 +3,7 @@ import { denseMatrix, symmetricPart } from '../dense.js';
 import { topEigenpairs } from '../eigenpairs.js';
 import { OptionError } from '../errors.js';
 import { layoutFromSizes } from '../layout.js';
+import { sqrtRatioOfMeans } from '../moments.js';
 import { type LinearOperator, restrictOperator } from '../operator.js';
 import { checkInteger } from '../options.js';
 import { checkSeed, createRandom } from '../random.js';
@@ -790,30 +791,16 @@ export async function kroneckerDecoupling(
     } else {
       method = 'randomized';
       const rng = createRandom(seed);
-      const a: number[] = [];
-      const b: number[] = [];
+      const errors = new Float64Array(probes);
+      const norms = new Float64Array(probes);
       for (let p = 0; p < probes; p++) {
         const z = rng.rademacherVector(d);
         const hz = await block.matvec(z);
         const kz = kroneckerProduct(f.outputHessian, n, f.inputMoment, m, z);
-        let diff = 0;
-        for (let i = 0; i < d; i++) diff += (hz[i] - kz[i]) ** 2;
-        a.push(diff);
-        b.push(dot(hz, hz));
+        for (let i = 0; i < d; i++) errors[p] += (hz[i] - kz[i]) ** 2;
+        norms[p] = dot(hz, hz);
       }
-      const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
-      const ma = mean(a);
-      const mb = mean(b);
-      const cov = (u: number[], mu: number, v: number[], mv: number) =>
-        u.reduce((s, x, i) => s + (x - mu) * (v[i] - mv), 0) / (u.length - 1);
-      const ratio = ma / mb;
-      const varRatio =
-        (cov(a, ma, a, ma) / mb ** 2 +
-          (ma ** 2 * cov(b, mb, b, mb)) / mb ** 4 -
-          (2 * ma * cov(a, ma, b, mb)) / mb ** 3) /
-        probes;
-      relativeError = Math.sqrt(ratio);
-      standardError = ratio > 0 ? Math.sqrt(Math.max(varRatio, 0)) / (2 * relativeError) : 0;
+      ({ ratio: relativeError, stderr: standardError } = sqrtRatioOfMeans(errors, norms));
       const top = await topEigenpairs(block, {
         k,
         tol: 1e-5,
