@@ -99,7 +99,8 @@ const BLOCK_NORMS = 'blockNorms';
  * @example
  * ```ts
  * const layout = layoutFromSizes([{ name: 'dense_1', size: 40 }, { name: 'dense_2', size: 11 }]);
- * const { frobeniusSq, stderr, offDiagonalRatio } = await blockNorms(hessian, layout, { probes: 8 });
+ * const norms = await blockNorms(operator, layout, { probes: 8 });
+ * const { frobeniusSq, stderr, offDiagonalRatio } = norms;
  * ```
  */
 export async function blockNorms(
@@ -228,7 +229,8 @@ export interface BlockRatios {
  *
  * @example
  * ```ts
- * const { frobeniusSq } = exactBlockNorms(h, dim, classLayout);
+ * const { operator, layout } = modelCurvature(model, { tf, x, y, layout: 'class' });
+ * const { frobeniusSq } = exactBlockNorms(await denseMatrix(operator), operator.dim, layout);
  * const { meanRatio, massRatio } = blockRatios(frobeniusSq); // both 1/(C − 1) at uniform softmax
  * ```
  */

@@ -35,7 +35,7 @@ export function denseMatrixBytes(n: number): number {
  *
  * @example
  * ```ts
- * const h = await denseMatrix(hessian, { maxDim: 500 }); // h[i * dim + j] = H_ij
+ * const h = await denseMatrix(operator, { maxDim: 500 }); // h[i * dim + j] = H_ij
  * ```
  */
 export async function denseMatrix(
@@ -75,7 +75,7 @@ export async function denseMatrix(
  *
  * @example
  * ```ts
- * const h = symmetricPart(await denseMatrix(hessian), hessian.dim);
+ * const h = symmetricPart(await denseMatrix(operator), operator.dim);
  * ```
  */
 export function symmetricPart(a: Float64Array, n: number): Float64Array {

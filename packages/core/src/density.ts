@@ -225,7 +225,7 @@ const KERNEL_CUTOFF = 10;
  *
  * @example
  * ```ts
- * const slq = await spectralDensity(hessian, { probes: 10, steps: 80, seed: 1 });
+ * const slq = await spectralDensity(operator, { probes: 10, steps: 80, seed: 1 });
  * console.log(slq.lambdaMax, slq.negativeFraction, `${slq.trace.estimate} ± ${slq.trace.stderr}`);
  * // Re-smooth the same nodes with a wider kernel, without new matvecs:
  * const wide = smoothDensity(slq, { sigma: 10 * slq.sigma, grid: slq.grid });
@@ -394,6 +394,7 @@ export function densityResolution(lo: number, hi: number): number {
  *
  * @example
  * ```ts
+ * const eigenvalues = [-0.2, -1e-3, 0.5, 5]; // e.g. exact ones, of a small model
  * const delta = negativeCutoff('resolution', { lambdaMin: -0.2, lambdaMax: 5, steps: 80 });
  * const fraction = eigenvalues.filter((x) => x < -delta).length / eigenvalues.length;
  * ```
@@ -522,7 +523,7 @@ export interface SmoothDensityOptions {
  *
  * @example
  * ```ts
- * const slq = await spectralDensity(hessian);
+ * const slq = await spectralDensity(operator);
  * const sharper = smoothDensity(slq, { sigma: slq.sigma / 4, grid: slq.grid });
  * ```
  */
@@ -592,7 +593,8 @@ function lowerBound(grid: Float64Array, t: number): number {
  *
  * @example
  * ```ts
- * const error = wasserstein1(spectralMeasure(await spectralDensity(op)), { values: eigenvalues });
+ * const operator = denseOperator(Float64Array.of(1, 0, 0, 3), 2); // eigenvalues 1 and 3
+ * const error = wasserstein1(spectralMeasure(await spectralDensity(operator)), { values: [1, 3] });
  * ```
  */
 export function spectralMeasure(quadrature: SpectralQuadrature): {

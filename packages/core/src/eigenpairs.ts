@@ -233,7 +233,7 @@ const EPSILON = 2 ** -52;
  *
  * @example
  * ```ts
- * const { values, residuals, converged, matvecs } = await topEigenpairs(hessian, {
+ * const { values, residuals, converged, matvecs } = await topEigenpairs(operator, {
  *   k: 5,
  *   tol: 1e-6,
  *   maxMatvecs: 300,

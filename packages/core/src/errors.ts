@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * try { await lanczos(op, { steps: 0 }); }
+ * try { await lanczos(operator, { steps: 0 }); }
  * catch (e) { if (e instanceof OptionError) console.error(e.message); }
  * // "lanczos: expected steps to be an integer >= 1, got 0"
  * ```

@@ -174,7 +174,8 @@ const REORTHOGONALIZE_MARGIN = 10;
  *
  * @example
  * ```ts
- * const { alpha, beta, reorthogonalizations } = await lanczos(op, { steps: 30, seed: 1 });
+ * import { tridiagonalEigen } from '@hessian-probe/core/internal';
+ * const { alpha, beta, reorthogonalizations } = await lanczos(operator, { steps: 30, seed: 1 });
  * const { values, weights } = tridiagonalEigen(alpha, beta);
  * ```
  */

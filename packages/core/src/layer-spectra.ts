@@ -150,7 +150,8 @@ const BULK_EDGE_SDS = 3;
  *
  * @example
  * ```ts
- * const block = restrictOperator(hessian, layerLayout, 'dense_1');
+ * const { operator } = modelCurvature(model, { tf, x, y });
+ * const block = restrictOperator(operator, modelLayout(model, 'layer').layout, 'dense_1');
  * const s = await layerSpectrum(block, { maxExactDim: 256, probes: 4, steps: 32, seed: 1 });
  * console.log(s.method, s.lambdaMax, s.effectiveRank, s.outlierCount);
  * ```
@@ -563,7 +564,7 @@ const COUPLING = 'layerCoupling';
  *
  * @example
  * ```ts
- * const { names, normalized } = await layerCoupling(hessian, modelLayout(model, 'layer').layout);
+ * const { names, normalized } = await layerCoupling(operator, modelLayout(model, 'layer').layout);
  * ```
  */
 export async function layerCoupling(

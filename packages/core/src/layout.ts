@@ -250,7 +250,8 @@ function checkVectorLength(layout: ParameterLayout, v: Float64Array, where: stri
  *
  * @example
  * ```ts
- * const biasGradient = sliceBlock(layout, gradient, 'dense_1/bias');
+ * const hv = await operator.matvec(new Float64Array(layout.dim).fill(1));
+ * const biasPart = sliceBlock(layout, hv, 'dense_1/bias'); // H·1 on the bias block
  * ```
  */
 export function sliceBlock(layout: ParameterLayout, v: Float64Array, name: string): Float64Array {

@@ -99,7 +99,7 @@ export const FLOAT32_PRECISION = 2 ** -24;
  *
  * @example
  * ```ts
- * const tol = Math.max(1e-8, 32 * operatorPrecision(op)); // a residual tolerance that can be met
+ * const tol = Math.max(1e-8, 32 * operatorPrecision(operator)); // a tolerance that can be met
  * ```
  */
 export function operatorPrecision(op: LinearOperator): number {
@@ -212,7 +212,7 @@ function checkLength(v: Float64Array, dim: number, where: string): void {
  *
  * @example
  * ```ts
- * const negated = scaleOperator(hessian, -1); // smallest eigenvalues of H = largest of −H
+ * const negated = scaleOperator(operator, -1); // smallest eigenvalues of H = largest of −H
  * ```
  */
 export function scaleOperator(op: LinearOperator, factor: number): LinearOperator {
@@ -235,7 +235,7 @@ export function scaleOperator(op: LinearOperator, factor: number): LinearOperato
  *
  * @example
  * ```ts
- * const shifted = shiftOperator(hessian, 1e-3); // a damped Hessian
+ * const shifted = shiftOperator(operator, 1e-3); // a damped Hessian
  * ```
  */
 export function shiftOperator(op: LinearOperator, shift: number): LinearOperator {
@@ -264,7 +264,7 @@ export function shiftOperator(op: LinearOperator, shift: number): LinearOperator
  *
  * @example
  * ```ts
- * const layer = restrictOperator(hessian, layout, 'dense_1/kernel');
+ * const layer = restrictOperator(operator, layout, 'dense_1/kernel');
  * const { values } = await topEigenpairs(layer, { k: 1 });
  * ```
  */
@@ -323,7 +323,8 @@ const returnedBuffers = new WeakMap<ArrayBufferLike, { algorithm: string; step: 
  *
  * @example
  * ```ts
- * const av = await checkedMatvec(op, v, 'myAlgorithm', step); // v is not passed to op itself
+ * const v = new Float64Array(operator.dim).fill(1);
+ * const av = await checkedMatvec(operator, v, 'myAlgorithm', 0); // operator gets a copy of v
  * ```
  */
 export async function checkedMatvec(

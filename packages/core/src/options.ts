@@ -78,7 +78,10 @@ export function checkOneOf<T extends string>(
  *
  * @example
  * ```ts
- * const { steps, seed = 0 } = checkOptions('lanczos', options, true);
+ * function lanczosLike(options: { steps: number; seed?: number }) {
+ *   const { steps, seed = 0 } = checkOptions('lanczosLike', options, true);
+ *   return { steps, seed };
+ * }
  * ```
  */
 export function checkOptions<T extends object>(

@@ -65,7 +65,7 @@ const ALGORITHM = 'powerIteration';
  *
  * @example
  * ```ts
- * const { values, matvecs } = await powerIteration(hessian, { k: 3, tol: 1e-6, maxIter: 200 });
+ * const { values, matvecs } = await powerIteration(operator, { k: 3, tol: 1e-6, maxIter: 200 });
  * ```
  */
 export async function powerIteration(

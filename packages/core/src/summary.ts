@@ -110,7 +110,7 @@ const WHERE = 'spectralSummary';
  * ```ts
  * spectralSummary(Float64Array.of(3, 1, 0, -1));
  * // { trace: 3, negativeFraction: 0.25, participationRatio: 25 / 11, conditionEstimate: 3, … }
- * const estimated = spectralSummary(await spectralDensity(hessian)); // uses its nodes and dim
+ * const estimated = spectralSummary(await spectralDensity(operator)); // uses its nodes and dim
  * ```
  */
 export function spectralSummary(

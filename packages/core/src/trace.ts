@@ -117,8 +117,8 @@ const STAGES = 3;
  *
  * @example
  * ```ts
- * const { estimate, stderr } = await estimateTrace(hessian, { matvecs: 60, seed: 1 });
- * const precise = await estimateTrace(hessian, { relativeStderr: 0.01, maxMatvecs: 5000 });
+ * const { estimate, stderr } = await estimateTrace(operator, { matvecs: 60, seed: 1 });
+ * const precise = await estimateTrace(operator, { relativeStderr: 0.01, maxMatvecs: 5000 });
  * console.log(`tr H = ${precise.estimate} ± ${precise.stderr} (${precise.method})`);
  * ```
  */
@@ -503,7 +503,7 @@ const DIAGONAL = 'estimateDiagonal';
  *
  * @example
  * ```ts
- * const { diagonal, stderr } = await estimateDiagonal(hessian, { matvecs: 100 });
+ * const { diagonal, stderr } = await estimateDiagonal(operator, { matvecs: 100 });
  * ```
  */
 export async function estimateDiagonal(

@@ -114,6 +114,7 @@ function headline(report: CurvatureReport): Record<string, string> {
  *   for a malformed report.
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * const annotated = annotateModel(readFileSync('mlp.onnx'), report);
  * readAnnotation(annotated)?.eigen?.values; // the report's eigenvalues
  * ```
@@ -143,6 +144,7 @@ export function annotateModel(bytes: Uint8Array, report: CurvatureReportInput): 
  *   when the attached JSON is not a valid report.
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * const report = readAnnotation(readFileSync('mlp.annotated.onnx'));
  * console.log(report?.trace?.estimate);
  * ```
@@ -160,7 +162,7 @@ export function readAnnotation(bytes: Uint8Array): CurvatureReport | undefined {
  *
  * @example
  * ```ts
- * await writeFileAtomic('model.onnx', bytes);
+ * await writeFileAtomic('model.onnx', toOnnx(model));
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {

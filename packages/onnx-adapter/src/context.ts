@@ -11,9 +11,12 @@ import type { OnnxCurvature } from './curvature.js';
  *
  * @example
  * ```ts
- * const curvature = await onnxCurvature(bytes, { tf, inputs, labels, loss: 'ce' });
- * const report = await analyze(onnxContext(curvature, { kind: 'hessian', probeSize: 64 }),
- *   { analyses: { density: true } }, { name: 'mlp' });
+ * import { readFileSync } from 'node:fs';
+ * import { analyze } from '@hessian-probe/core/internal';
+ * declare const options: OnnxCurvatureOptions; // tf, inputs, labels and loss of 64 samples
+ * const curvature = await onnxCurvature(readFileSync('mlp.onnx'), options);
+ * const context = onnxContext(curvature, { kind: 'hessian', probeSize: 64 });
+ * const report = await analyze(context, { analyses: { density: true } }, { name: 'mlp' });
  * ```
  */
 export function onnxContext(

@@ -87,8 +87,14 @@ export interface OnnxCurvature extends CurvatureOperator {
  *   `kind: 'ggn'` with a loss function (not `'ce'` or `'mse'`).
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * declare const images: Float32Array; // [64, 784], row-major
+ * declare const classes: Int32Array; // [64]
  * const { operator, layout, dispose } = await onnxCurvature(readFileSync('mlp.onnx'), {
- *   tf, inputs: { x: { data: x, shape: [64, 784] } }, labels: { data: y, shape: [64] }, loss: 'ce',
+ *   tf,
+ *   inputs: { x: { data: images, shape: [64, 784] } }, // keyed by the graph's input names
+ *   labels: { data: classes, shape: [64] },
+ *   loss: 'ce',
  * });
  * const top = await topEigenpairs(operator, { k: 5, seed: 0 });
  * dispose();

@@ -213,10 +213,12 @@ function valueInfo(
  *   the initializers would be); all before anything is encoded.
  * @example
  * ```ts
- * const callback = hessianCallback({ tf, probe: { x: xProbe, y: yProbe } });
+ * import { InferenceSession } from 'onnxruntime-node';
+ * const probe = { x: x.slice(0, 256), y: y.slice(0, 256) }; // a fixed batch
+ * const callback = hessianCallback({ tf, probe });
  * await model.fit(x, y, { epochs: 5, callbacks: [callback] });
  * const report = callback.history.at(-1); // the last report, if any analysis ran
- * const bytes = toOnnx(model, { report }); // no metadata when report is undefined
+ * const bytes = toOnnx(model, report === undefined ? {} : { report }); // metadata if a report
  * const session = await InferenceSession.create(bytes); // feed it what model.predict takes
  * ```
  */
@@ -269,7 +271,7 @@ export function toOnnx(model: LayersModel, options: ToOnnxOptions = {}): Uint8Ar
  * @throws as {@link toOnnx}; the file system's error when `path` cannot be written.
  * @example
  * ```ts
- * await writeOnnx(model, 'runs/r1/model.onnx', { report: callback.history.at(-1) });
+ * await writeOnnx(model, 'runs/r1/model.onnx', { report }); // e.g. callback.history.at(-1)
  * // then: hessian-probe onnx show runs/r1/model.onnx
  * ```
  */

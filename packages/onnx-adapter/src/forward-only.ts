@@ -284,10 +284,16 @@ export function noiseLevel(values: readonly number[]): number {
  *   not finite.
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * declare const features: Float32Array; // [64, 10], row-major
+ * declare const classes: Int32Array; // [64]
  * const r = await forwardOnlyTrace(readFileSync('model.onnx'), {
- *   inputs: { x: { data: x, shape: [64, 10] } }, labels: { data: y, shape: [64] }, loss: 'ce',
+ *   inputs: { x: { data: features, shape: [64, 10] } },
+ *   labels: { data: classes, shape: [64] },
+ *   loss: 'ce',
  * });
- * console.log(`tr H ≈ ${r.trace.estimate} ± ${r.trace.stderr} (rounding ≤ ${r.trace.roundingBound})`);
+ * const { estimate, stderr, roundingBound } = r.trace;
+ * console.log(`tr H ≈ ${estimate} ± ${stderr} (rounding ≤ ${roundingBound})`);
  * ```
  */
 export async function forwardOnlyTrace(

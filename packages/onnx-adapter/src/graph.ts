@@ -27,17 +27,6 @@ const PARAMETER_CONSUMERS = new Set(['Gemm', 'MatMul', 'Conv']);
 const PARAMETER_FOLLOWERS = new Set(['Add', 'Mul']);
 
 /**
- * The initializers that are parameters by default (issue 6): every float32 initializer with
- * more than one element that is an input of a Gemm, MatMul or Conv node, or of an Add or Mul
- * node one of whose other inputs is the output of such a node (a bias or a scale after a
- * linear layer). In graph order of the initializers.
- *
- * @example
- * ```ts
- * defaultParameters(parseModel(bytes)); // ['w1', 'b1', 'w2', 'b2'] for a Gemm MLP
- * ```
- */
-/**
  * The tensor a loss reads for graph output `output`: for softmax cross-entropy (`'ce'`) on an
  * output made by a Softmax node, the Softmax's input, the logits (the loss is computed stably
  * from them, never as the log of probabilities); else the output itself. The one place this
@@ -45,6 +34,8 @@ const PARAMETER_FOLLOWERS = new Set(['Add', 'Mul']);
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const model = parseModel(readFileSync('mlp.onnx'));
  * lossInput(model, 'probabilities', 'ce'); // 'logits' when a Softmax makes 'probabilities'
  * ```
  */
@@ -54,6 +45,19 @@ export function lossInput(model: ModelProto, output: string, loss: 'ce' | 'mse' 
   return producer?.opType === 'Softmax' ? ((producer.input ?? [])[0] ?? output) : output;
 }
 
+/**
+ * The initializers that are parameters by default (issue 6): every float32 initializer with
+ * more than one element that is an input of a Gemm, MatMul or Conv node, or of an Add or Mul
+ * node one of whose other inputs is the output of such a node (a bias or a scale after a
+ * linear layer). In graph order of the initializers.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const model = parseModel(readFileSync('mlp.onnx'));
+ * defaultParameters(model); // ['w1', 'b1', 'w2', 'b2'] for a Gemm MLP
+ * ```
+ */
 export function defaultParameters(model: ModelProto): string[] {
   const graph = model.graph!;
   const linearOutputs = new Set<string>();
@@ -133,8 +137,9 @@ function hostToTensor(tf: Tf, h: HostTensor): Tensor {
  * @param model - from {@link parseModel}.
  * @example
  * ```ts
- * const fn = convertGraph(tf, parseModel(bytes));
- * const [y] = tf.tidy(() => fn.run(fn.params.map((p) => p.tensor), { x }));
+ * import { readFileSync } from 'node:fs';
+ * const fn = convertGraph(tf, parseModel(readFileSync('mlp.onnx')));
+ * const [output] = tf.tidy(() => fn.run(fn.params.map((p) => p.tensor), { x }));
  * ```
  */
 export function convertGraph(

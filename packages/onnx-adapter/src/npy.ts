@@ -56,8 +56,12 @@ export type NpyErrorCode =
  *
  * @example
  * ```ts
- * try { readNpy(bytes); }
- * catch (e) { if (e instanceof NpyFormatError && e.code === 'npy-big-endian') console.error(e.message); }
+ * import { readFileSync } from 'node:fs';
+ * try {
+ *   readNpy(readFileSync('inputs.npy'));
+ * } catch (e) {
+ *   if (e instanceof NpyFormatError && e.code === 'npy-big-endian') console.error(e.message);
+ * }
  * ```
  */
 export class NpyFormatError extends HessianProbeError {
@@ -166,8 +170,9 @@ export function readNpy(bytes: Uint8Array): NpyArray {
  * @example
  * ```ts
  * import { writeFileSync } from 'node:fs';
- * const a = { dtype: 'float32', shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) } as const;
- * writeFileSync('a.npy', writeNpy(a)); // np.load('a.npy') -> array([[1., 2., 3.], [4., 5., 6.]], dtype=float32)
+ * const data = new Float32Array([1, 2, 3, 4, 5, 6]);
+ * writeFileSync('a.npy', writeNpy({ dtype: 'float32', shape: [2, 3], data }));
+ * // np.load('a.npy') -> array([[1., 2., 3.], [4., 5., 6.]], dtype=float32)
  * ```
  */
 export function writeNpy(array: NpyArray): Uint8Array {
@@ -223,8 +228,9 @@ export function writeNpy(array: NpyArray): Uint8Array {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * const y = readNpy(readFileSync('labels.npy')); // np.save('labels.npy', np.array([3, 1, 4]))
- * const labels = y.dtype === 'int64' ? int64ToNumbers(y.data) : Float64Array.from(y.data as Int32Array);
+ * const labels = y.dtype === 'int64' ? int64ToNumbers(y.data) : Float64Array.from(y.data);
  * ```
  */
 export function int64ToNumbers(data: BigInt64Array): Float64Array {

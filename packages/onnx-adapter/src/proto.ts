@@ -61,8 +61,12 @@ export interface OnnxNodeRef {
  *
  * @example
  * ```ts
- * try { parseModel(bytes); }
- * catch (e) { if (e instanceof OnnxFormatError && e.code === 'onnx-truncated') console.error(e.message); }
+ * import { readFileSync } from 'node:fs';
+ * try {
+ *   parseModel(readFileSync('mlp.onnx'));
+ * } catch (e) {
+ *   if (e instanceof OnnxFormatError && e.code === 'onnx-truncated') console.error(e.message);
+ * }
  * ```
  */
 export class OnnxFormatError extends HessianProbeError {
@@ -125,7 +129,8 @@ export function describeNodes(refs: readonly OnnxNodeRef[]): string {
  * @param where - the caller's name, for messages; default `'decodeModel'`.
  * @example
  * ```ts
- * const model = decodeModel(bytes);
+ * import { readFileSync } from 'node:fs';
+ * const model = decodeModel(readFileSync('mlp.onnx'));
  * console.log(model.metadataProps);
  * ```
  */
@@ -190,8 +195,9 @@ export function decodeModel(bytes: Uint8Array, where = 'decodeModel'): ModelProt
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * const model = parseModel(readFileSync('mlp.onnx'));
- * console.log(model.graph?.node.map((n) => n.opType));
+ * console.log(model.graph?.node?.map((n) => n.opType));
  * ```
  */
 export function parseModel(bytes: Uint8Array): ModelProto {
@@ -239,6 +245,7 @@ export function parseModel(bytes: Uint8Array): ModelProto {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * const bytes = encodeModel(parseModel(readFileSync('mlp.onnx')));
  * ```
  */

@@ -83,7 +83,10 @@ export class ConversionMismatchError extends HessianProbeError {
  *   {@link ConversionMismatchError} (code `'onnx-mismatch'`) above the tolerance.
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const bytes = readFileSync('mlp.onnx');
  * const fn = convertGraph(tf, parseModel(bytes));
+ * const data = new Float32Array(8 * 4).fill(0.5); // input 'x', [8, 4]
  * const check = await verifyConversion(bytes, fn, { tf, inputs: { x: { data, shape: [8, 4] } } });
  * console.log(check.maxAbsDifference); // ~1e-7
  * ```

@@ -19,7 +19,10 @@ const DataType = onnx.TensorProto.DataType;
  *   `'onnx-bad-graph'` when the number of values does not match the dimensions.
  * @example
  * ```ts
- * const w = decodeTensor(model.graph.initializer[0]); // { dtype: 'float32', shape: [5, 4], values }
+ * import { readFileSync } from 'node:fs';
+ * const model = parseModel(readFileSync('mlp.onnx'));
+ * const w = decodeTensor(model.graph!.initializer![0]);
+ * // { dtype: 'float32', shape: [5, 4], values: Float32Array(20) }
  * ```
  */
 export function decodeTensor(t: TensorProto): HostTensor {

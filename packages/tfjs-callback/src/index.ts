@@ -16,7 +16,8 @@
  * import { curvatureMetrics, hessianCallback, serveMetrics } from '@hessian-probe/tfjs-callback';
  * const metrics = curvatureMetrics();
  * const server = await serveMetrics({ registry: metrics.registry });
- * const callback = hessianCallback({ tf, probe: { x: xProbe, y: yProbe }, metrics });
+ * const probe = { x: x.slice(0, 256), y: y.slice(0, 256) }; // a fixed batch
+ * const callback = hessianCallback({ tf, probe, metrics });
  * await model.fit(x, y, { epochs: 5, callbacks: [callback] });
  * console.log(server.url, callback.history);
  * ```

@@ -83,8 +83,11 @@ export interface ReportBody {
  *
  * @example
  * ```ts
- * const report = assembleReport({ kind: 'hessian', layout, probeSize: 64, seed: 0, loss: 0.3,
- *   sections: { trace }, matvecs: 30, seconds: 1.2 }, { name: 'mlp' });
+ * const { matvecs, seconds, ...sections } = await analyzeOperator(operator, layout);
+ * const report = assembleReport(
+ *   { kind: 'hessian', layout, probeSize: 64, seed: 0, loss: 0.3, sections, matvecs, seconds },
+ *   { name: 'mlp' },
+ * );
  * ```
  */
 export function assembleReport(body: ReportBody, meta: ReportMeta): CurvatureReport {
@@ -239,6 +242,7 @@ export function checkNeeds(plan: AnalysisPlan, known: KnownModel): void {
  *
  * @example
  * ```ts
+ * const context = tfjsContext(model, { tf, x, y });
  * const prepared = prepareAnalyses(context, { analyses: { density: true } });
  * console.log(`at most ${prepared.cost} products`);
  * ```
@@ -319,6 +323,7 @@ export async function runAnalyses(
  *
  * @example
  * ```ts
+ * const context = tfjsContext(model, { tf, x, y });
  * const report = await analyze(context, { analyses: { eigen: { k: 5 } }, seed: 1 }, { name: 'mlp' });
  * ```
  */
@@ -388,9 +393,11 @@ export interface AnalyzeOperatorOptions extends AnalyzeOptions {
  *
  * @example
  * ```ts
- * const op = denseOperator(matrix, n);
- * const layout = layoutFromSizes([{ name: 'w', size: n }]);
- * const { eigen, density } = await analyzeOperator(op, layout, { analyses: { density: true } });
+ * const operator = denseOperator(Float64Array.of(2, 1, 0, 1, 3, 1, 0, 1, 4), 3);
+ * const layout = layoutFromSizes([{ name: 'w', size: 3 }]);
+ * const { eigen, density } = await analyzeOperator(operator, layout, {
+ *   analyses: { density: true },
+ * });
  * ```
  */
 export async function analyzeOperator(

@@ -48,7 +48,9 @@ export function flag(): z.ZodBoolean {
  *
  * @example
  * ```ts
- * const eigen = parseOptions(EIGEN_OPTIONS, { k: 0 }, 'analyzeModel', 'analyses.eigen');
+ * import * as z from 'zod';
+ * const schema = z.object({ k: integer(1).default(3) }).strict();
+ * const eigen = parseOptions(schema, { k: 0 }, 'analyzeModel', 'analyses.eigen');
  * // OptionError: analyzeModel: expected analyses.eigen.k to be an integer >= 1, got 0
  * ```
  */

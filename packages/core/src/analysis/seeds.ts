@@ -11,7 +11,7 @@ import { ANALYSIS_NAMES, type AnalysisName } from './registry.js';
  * @example
  * ```ts
  * const { trace } = analysisSeeds(7);
- * await estimateTrace(op, { matvecs: 30, seed: trace }); // the numbers a report of seed 7 has
+ * await estimateTrace(operator, { matvecs: 30, seed: trace }); // as in a report of seed 7
  * ```
  */
 export function analysisSeeds(seed: number, where = 'analysisSeeds'): Record<AnalysisName, number> {

@@ -87,7 +87,10 @@ export async function selectBackend(
  *
  * @example
  * ```ts
- * for (const name of await availableBackends(tf)) { await selectBackend(tf, name); ... }
+ * for (const name of await availableBackends(tf)) {
+ *   await selectBackend(tf, name);
+ *   console.log(name, tf.getBackend()); // the same
+ * }
  * ```
  */
 export async function availableBackends(tf: Tf): Promise<BackendName[]> {

@@ -40,8 +40,10 @@ export class ReportFormatError extends HessianProbeError {
  *
  * @example
  * ```ts
- * const report = normalizeReport({ ...fields, eigen: { values: result.values, ... } });
- * Array.isArray(report.eigen?.values); // true, even if result.values was a Float64Array
+ * declare const fields: Omit<CurvatureReportInput, 'eigen'>; // metadata, probe, loss, …
+ * const { values, residuals, converged, matvecs } = await topEigenpairs(operator, { k: 3 });
+ * const report = normalizeReport({ ...fields, eigen: { values, residuals, converged, matvecs } });
+ * Array.isArray(report.eigen?.values); // true, although topEigenpairs gave a Float64Array
  * ```
  */
 export function normalizeReport(report: CurvatureReportInput): CurvatureReport {
@@ -101,6 +103,7 @@ function fieldPath(path: readonly PropertyKey[]): string {
  *
  * @example
  * ```ts
+ * import { appendFile } from 'node:fs/promises';
  * await appendFile('reports.jsonl', `${encodeReport(report)}\n`);
  * ```
  */
@@ -168,6 +171,8 @@ function write(value: unknown, field: string, out: string[]): void {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const [line] = readFileSync('reports.jsonl', 'utf8').split('\n');
  * const report = decodeReport(line);
  * report.trace?.stderr; // NaN if it was written as "NaN"
  * ```

@@ -113,6 +113,7 @@ export type ReportSection<K extends keyof AllReportSchemas> = NonNullable<Report
  *
  * @example
  * ```ts
+ * import { writeFileSync } from 'node:fs';
  * writeFileSync('curvature-report.schema.json', JSON.stringify(reportJsonSchema(), null, 2));
  * ```
  */

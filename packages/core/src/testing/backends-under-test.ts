@@ -8,8 +8,14 @@ import type { Tf } from '../tfjs/types.js';
  *
  * @example
  * ```ts
+ * import { describe, it } from 'vitest';
  * const BACKENDS = await backendsUnderTest(tf);
- * describe.each(BACKENDS)('my operator on %s', (backend) => { ... });
+ * describe.each(BACKENDS)('my operator on %s', (backend) => {
+ *   it('multiplies', async () => {
+ *     await selectBackend(tf, backend);
+ *     // …
+ *   });
+ * });
  * ```
  */
 export async function backendsUnderTest(tf: Tf): Promise<BackendName[]> {

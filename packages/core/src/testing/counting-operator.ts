@@ -12,7 +12,8 @@ export interface CountingOperator extends LinearOperator {
  *
  * @example
  * ```ts
- * const counted = countingOperator(op);
+ * import { expect } from 'vitest';
+ * const counted = countingOperator(operator);
  * await expect(lanczos(counted, { steps: 0 })).rejects.toThrow(OptionError);
  * expect(counted.calls).toBe(0);
  * ```

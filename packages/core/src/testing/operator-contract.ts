@@ -52,7 +52,8 @@ export class OperatorContractError extends Error {
  *
  * @example
  * ```ts
- * const worst = await checkOperatorContract(hessianOp, exactHessian, { tolerance: 1e-6 });
+ * declare const exactHessian: Float64Array; // the float64 reference, row-major, dim × dim
+ * const worst = await checkOperatorContract(operator, exactHessian, { tolerance: 1e-6 });
  * ```
  */
 export async function checkOperatorContract(

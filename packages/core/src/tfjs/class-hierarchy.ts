@@ -299,7 +299,7 @@ function checkCrossEntropyModel(model: ClassHierarchyModel, where: string): void
  *   tf.layers.dense({ inputShape: [784], units: 32, activation: 'relu' }),
  *   tf.layers.dense({ units: 10, activation: 'softmax' }),
  * ] });
- * const h = await classHierarchy(model, { tf, x, y: labels, seed: 1 });
+ * const h = await classHierarchy(model, { tf, x, y, seed: 1 });
  * console.log(h.g1.traceFraction, h.g1.eigenvalues, h.overlap.gaussNewton);
  * ```
  */

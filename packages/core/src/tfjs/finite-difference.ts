@@ -72,8 +72,11 @@ export interface CentralDifference {
  *
  * @example
  * ```ts
+ * const loss = () => meanSquaredError(tf, model.apply(x) as tf.Tensor, y);
  * const fd = finiteDifferenceOperator({ tf, params: trainableParams(model), loss });
- * const approx = await fd.operator.matvec(v); // ≈ exact.matvec(v) to ~1e-4 relative
+ * const exact = hessianOperator({ tf, params: trainableParams(model), loss });
+ * const v = new Float64Array(fd.layout.dim).fill(1);
+ * const approx = await fd.operator.matvec(v); // ≈ exact.operator.matvec(v) to ~1e-4 relative
  * ```
  */
 export function finiteDifferenceOperator(options: FiniteDifferenceOptions): CurvatureOperator {

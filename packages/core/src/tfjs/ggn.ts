@@ -54,8 +54,8 @@ export interface GaussNewtonOperatorOptions {
  * const { operator } = gaussNewtonOperator({
  *   tf,
  *   params: trainableParams(model),
- *   output: () => modelLogits(model, x),
- *   targets: labels,
+ *   output: () => model.apply(x) as tf.Tensor, // logits: the model has no final softmax
+ *   targets: y,
  *   loss: 'softmaxCrossEntropy',
  * });
  * ```

@@ -92,7 +92,11 @@ export interface TrainableWeightsHolder {
  *
  * @example
  * ```ts
- * const { operator } = hessianOperator({ tf, params: trainableParams(model), loss });
+ * const { operator } = hessianOperator({
+ *   tf,
+ *   params: trainableParams(model),
+ *   loss: () => meanSquaredError(tf, model.apply(x) as tf.Tensor, y),
+ * });
  * ```
  */
 export function trainableParams(model: TrainableWeightsHolder): NamedTensor[] {

@@ -19,11 +19,11 @@
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
- * import { hessianOperator, modelLogits, softmaxCrossEntropy } from '@hessian-probe/core/tfjs';
+ * import { hessianOperator, softmaxCrossEntropy, trainableParams } from '@hessian-probe/core/tfjs';
  * const { operator, layout } = hessianOperator({
  *   tf,
- *   params: model.trainableWeights.map((w) => w.read()),
- *   loss: () => softmaxCrossEntropy(tf, modelLogits(model, x), y),
+ *   params: trainableParams(model),
+ *   loss: () => softmaxCrossEntropy(tf, model.apply(x) as tf.Tensor, y), // model outputs logits
  * });
  * ```
  *

@@ -231,8 +231,9 @@ function weightOwners(model: LayersModelLike): Map<WeightLike, LayerLike> {
  * @throws {@link DimensionError} when `order.length !== op.dim`.
  * @example
  * ```ts
+ * const { operator } = modelCurvature(model, { tf, x, y });
  * const { layout, order } = modelLayout(model, 'unit');
- * const perUnit = order ? permuteOperator(hessian, order) : hessian;
+ * const perUnit = order ? permuteOperator(operator, order) : operator;
  * ```
  */
 export function permuteOperator(op: LinearOperator, order: Int32Array): LinearOperator {

@@ -80,7 +80,8 @@ export function modelLogits(
  *
  * @example
  * ```ts
- * endsInSoftmax(tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 3, activation: 'softmax' })] })); // true
+ * const layer = tf.layers.dense({ inputShape: [2], units: 3, activation: 'softmax' });
+ * endsInSoftmax(tf.sequential({ layers: [layer] })); // true
  * ```
  */
 export function endsInSoftmax(model: LogitsModel): boolean {
@@ -93,7 +94,7 @@ export function endsInSoftmax(model: LogitsModel): boolean {
  *
  * @example
  * ```ts
- * if (endsInActivation(model, 'sigmoid')) logits = modelLogits(model, x, 'sigmoid');
+ * const logits = modelLogits(model, x, endsInActivation(model, 'sigmoid') ? 'sigmoid' : 'softmax');
  * ```
  */
 export function endsInActivation(model: LogitsModel, activation: FinalActivation): boolean {

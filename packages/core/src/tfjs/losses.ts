@@ -68,6 +68,7 @@ export function softmaxCrossEntropy(tf: Tf, logits: Tensor, labels: Tensor): Sca
  * @param labels - same shape, values in [0, 1].
  * @example
  * ```ts
+ * const logits = tf.tensor2d([[2.3], [-0.7]]); // [N, 1]
  * const loss = binaryCrossEntropy(tf, logits, tf.tensor2d([[1], [0]]));
  * ```
  */
@@ -82,7 +83,7 @@ export function binaryCrossEntropy(tf: Tf, logits: Tensor, labels: Tensor): Scal
  *
  * @example
  * ```ts
- * const loss = meanSquaredError(tf, predictions, targets);
+ * const loss = meanSquaredError(tf, model.apply(x) as tf.Tensor, y);
  * ```
  */
 export function meanSquaredError(tf: Tf, predictions: Tensor, targets: Tensor): Scalar {
@@ -112,7 +113,9 @@ export interface OutputLoss {
  * @example
  * ```ts
  * const ce = outputLoss('softmaxCrossEntropy');
- * const au = ce.hessianProduct(tf, logits, labels, u);
+ * const z = tf.tensor2d([[1, 2, 3]]); // logits [N, C]
+ * const u = tf.tensor2d([[1, 0, 0]]); // a tangent of z
+ * const au = ce.hessianProduct(tf, z, tf.tensor1d([2], 'int32'), u); // (1/N)·A·u
  * ```
  */
 export function outputLoss(name: LossName): OutputLoss {

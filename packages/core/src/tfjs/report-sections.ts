@@ -25,7 +25,7 @@ export const REPORT_LEVEL2_VALUES = 64;
  * @example
  * ```ts
  * const layers = await kroneckerDecoupling(model, { tf, x, y, topK: 9 });
- * const report = { ...rest, kronecker: kroneckerSection(layers) };
+ * const withKronecker = normalizeReport({ ...report, kronecker: kroneckerSection(layers) });
  * ```
  */
 export function kroneckerSection(
@@ -57,7 +57,7 @@ export function kroneckerSection(
  * @example
  * ```ts
  * const hierarchy = await classHierarchy(model, { tf, x, y });
- * const report = { ...rest, classes: classesSection(hierarchy) };
+ * const withClasses = normalizeReport({ ...report, classes: classesSection(hierarchy) });
  * ```
  */
 export function classesSection(result: ClassHierarchyResult): z.output<typeof CLASSES_SECTION> {

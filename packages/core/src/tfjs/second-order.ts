@@ -78,6 +78,8 @@ let activation: Activation | undefined;
  *
  * @example
  * ```ts
+ * const w = tf.tensor1d([0.1, -0.4, 2]); // the point
+ * const v = tf.tensor1d([1, 0, 0]); // the direction
  * const hv = withSecondOrder(tf, () =>
  *   tf.tidy(() => {
  *     const g = (w: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sum(tf.tanh(u)))(w);
@@ -373,6 +375,7 @@ function secondOrderGradients(tf: Tf): GradConfig[] {
  *
  * @example
  * ```ts
+ * const logits = model.apply(x) as tf.Tensor;
  * const target = detached(tf, () => tf.softmax(logits)); // a constant for the outer gradient
  * ```
  */
@@ -416,6 +419,7 @@ function minMaxGradient(tf: Tf, kernelName: 'Max' | 'Min', axisAttr: string): Gr
  *
  * @example
  * ```ts
+ * declare function computeHv(): tf.Tensor; // a Hessian-vector product of Dense layers
  * const hv = withSecondOrder(tf, () => withExplicitTransposes(tf, () => tf.tidy(computeHv)));
  * ```
  */

@@ -86,8 +86,11 @@ export interface SelfCheckResult {
  *
  * @example
  * ```ts
- * const { operator } = hessianOperator({ tf, params, loss });
- * const result = await selfCheck({ tf, operator, params: params.map((p) => p.tensor), loss, layout });
+ * const params = trainableParams(model);
+ * const loss = () => meanSquaredError(tf, model.apply(x) as tf.Tensor, y);
+ * const { operator, layout } = hessianOperator({ tf, params, loss });
+ * const tensors = params.map((p) => p.tensor);
+ * const result = await selfCheck({ tf, operator, params: tensors, loss, layout });
  * ```
  */
 export async function selfCheck(options: SelfCheckOptions): Promise<SelfCheckResult> {
@@ -187,7 +190,8 @@ const checkedModels = new WeakMap<object, Promise<SelfCheckResult>>();
  *
  * @example
  * ```ts
- * await selfCheckOnce(model, () => selfCheck({ tf, operator, params, loss, layout }));
+ * declare const options: SelfCheckOptions; // as for selfCheck
+ * await selfCheckOnce(model, () => selfCheck(options)); // checked once per model
  * ```
  */
 export function selfCheckOnce(

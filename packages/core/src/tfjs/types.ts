@@ -8,7 +8,11 @@ import type * as tfc from '@tensorflow/tfjs-core';
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
- * const op = hessianOperator({ tf, params, loss });
+ * const { operator } = hessianOperator({
+ *   tf, // any: @tensorflow/tfjs, tfjs-core with a backend, or tfjs-node
+ *   params: trainableParams(model),
+ *   loss: () => meanSquaredError(tf, model.apply(x) as tf.Tensor, y),
+ * });
  * ```
  */
 export type Tf = typeof tfc;
