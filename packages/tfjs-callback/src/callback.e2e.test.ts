@@ -42,14 +42,14 @@ function expectedSeries(report: CurvatureReport): Map<string, number> {
   put('hessian_eigenvalues_converged', report.eigen!.converged ? 1 : 0);
   put('hessian_trace', report.trace!.estimate);
   put('hessian_trace_stderr', report.trace!.stderr);
-  put('hessian_negative_mass_ratio', report.density!.negativeFraction);
+  put('hessian_density_negative_eigenvalue_ratio', report.density!.negativeFraction);
   put('hessian_density_lambda_min', report.density!.lambdaMin);
   put('hessian_density_lambda_max', report.density!.lambdaMax);
   put('hessian_block_off_diagonal_ratio', report.blocks!.offDiagonalRatio);
   for (const layer of report.layers!) {
     put('hessian_layer_lambda_max', layer.lambdaMax, { layer: layer.name });
     put('hessian_layer_trace', layer.trace, { layer: layer.name });
-    put('hessian_layer_negative_mass_ratio', layer.negativeFraction, { layer: layer.name });
+    put('hessian_layer_negative_eigenvalue_ratio', layer.negativeFraction, { layer: layer.name });
   }
   put('hessian_loss', report.loss);
   put('hessian_model_parameters', report.model.parameterCount);
@@ -115,7 +115,7 @@ describe.skipIf(!prometheus && !IN_CI)(
       // The counters and the histogram add up over the reports.
       const reports = callback.history;
       const matvecs = reports.reduce((s, r) => s + r.matvecs, 0);
-      await prom.until(`hessian_hvp_total{run="${LABELS.run}"}`, matvecs);
+      await prom.until(`hessian_matvecs_total{run="${LABELS.run}"}`, matvecs);
       await prom.until(`hessian_analysis_duration_seconds_count{run="${LABELS.run}"}`, 3);
       const exposition = await (await fetch(server.url)).text();
       const scraped = await prom.series('hessian_.+');

@@ -550,7 +550,7 @@ describe('hessianCallback in model.fit()', () => {
       report.kronecker!.reduce((sum, l) => sum + l.matvecs, 0) + report.classes!.matvecs,
     );
     const exposition = await metrics.registry.metrics();
-    expect(exposition).toMatch(/^hessian_class_mean_overlap \S+$/m);
+    expect(exposition).toMatch(/^hessian_class_mean_overlap_ratio \S+$/m);
     expect(exposition).toMatch(/^hessian_kronecker_relative_error\{layer="[^"]+"\} \S+$/m);
     callback.dispose();
     tf.dispose([x, y, xProbe, yProbe]);
@@ -620,7 +620,7 @@ describe('hessianCallback in model.fit()', () => {
       const last = callback.history.at(-1)!;
       const gauge = await metrics.registry.getSingleMetric('hessian_eigenvalue')!.get();
       expect(gauge.values.map((v) => v.value)).toEqual(last.eigen!.values);
-      const hvps = await metrics.registry.getSingleMetric('hessian_hvp_total')!.get();
+      const hvps = await metrics.registry.getSingleMetric('hessian_matvecs_total')!.get();
       expect(hvps.values[0].value).toBe(callback.history.reduce((s, r) => s + r.matvecs, 0));
       callback.dispose();
       tf.dispose([x, y]);

@@ -15,7 +15,12 @@ import {
   seriesKey,
 } from '../test/exposition.js';
 import { syntheticReport } from '../test/synthetic-reports.js';
-import { type CurvatureMetricsOptions, curvatureMetrics, MAX_SKIP_REASONS } from './metrics.js';
+import {
+  type CurvatureMetricsOptions,
+  curvatureMetrics,
+  MAX_SINK_LABELS,
+  MAX_SKIP_REASONS,
+} from './metrics.js';
 
 /** Name, type and label names (besides model/run) of every family, as documented. */
 const FAMILIES: [string, string, string[]][] = [
@@ -24,31 +29,46 @@ const FAMILIES: [string, string, string[]][] = [
   ['hessian_eigenvalues_converged', 'gauge', []],
   ['hessian_trace', 'gauge', []],
   ['hessian_trace_stderr', 'gauge', []],
-  ['hessian_negative_mass_ratio', 'gauge', []],
+  ['hessian_density_negative_eigenvalue_ratio', 'gauge', []],
+  ['hessian_density_negative_cutoff', 'gauge', []],
   ['hessian_density_lambda_min', 'gauge', []],
   ['hessian_density_lambda_max', 'gauge', []],
   ['hessian_block_off_diagonal_ratio', 'gauge', []],
-  ['hessian_block_mass_ratio', 'gauge', ['pairs']],
+  ['hessian_block_off_diagonal_to_diagonal_frobenius_sq', 'gauge', ['pairs']],
   ['hessian_kronecker_relative_error', 'gauge', ['layer']],
-  ['hessian_class_mean_overlap', 'gauge', []],
-  ['hessian_class_trace_fraction', 'gauge', ['level']],
+  ['hessian_class_mean_overlap_ratio', 'gauge', []],
+  ['hessian_class_trace_ratio', 'gauge', ['level']],
   ['hessian_layer_lambda_max', 'gauge', ['layer']],
   ['hessian_layer_trace', 'gauge', ['layer']],
-  ['hessian_layer_negative_mass_ratio', 'gauge', ['layer']],
+  ['hessian_layer_negative_eigenvalue_ratio', 'gauge', ['layer']],
   ['hessian_layer_effective_rank', 'gauge', ['layer']],
   ['hessian_layer_gauss_newton_gap', 'gauge', ['layer']],
   ['hessian_gauss_newton_gap', 'gauge', []],
   ['hessian_loss', 'gauge', []],
   ['hessian_model_parameters', 'gauge', []],
+  ['hessian_learning_rate', 'gauge', []],
+  ['hessian_edge_of_stability_threshold', 'gauge', []],
   ['hessian_last_report_epoch', 'gauge', []],
   ['hessian_last_report_step', 'gauge', []],
   ['hessian_last_report_timestamp_seconds', 'gauge', []],
-  ['hessian_hvp_total', 'counter', []],
+  ['hessian_matvecs_total', 'counter', []],
   ['hessian_analyses_failed_total', 'counter', []],
   ['hessian_analyses_skipped_total', 'counter', ['reason']],
+  ['hessian_sink_errors_total', 'counter', ['sink']],
   ['hessian_layer_labels_dropped_total', 'counter', []],
   ['hessian_analysis_duration_seconds', 'histogram', []],
 ];
+
+/**
+ * A synthetic report whose density section also has its negative cutoff, -sigma_G over its
+ * extreme Ritz values, as the density analysis writes it.
+ */
+function reportWithCutoff(options: Parameters<typeof syntheticReport>[0] = {}) {
+  const report = syntheticReport(options);
+  const density = report.density!;
+  const sigma = Math.sqrt(1e-5 * Math.max(1, density.lambdaMax - density.lambdaMin));
+  return { ...report, density: { ...density, negativeCutoff: -sigma } } satisfies CurvatureReport;
+}
 
 async function scrape(registry: Registry): Promise<Map<string, Family>> {
   return parseExposition(await registry.metrics());
@@ -86,26 +106,30 @@ function expectGaugesShow(
   expect(at('hessian_eigenvalues_converged')).toBe(eigen.converged ? 1 : 0);
   expect(at('hessian_trace')).toBe(sections.trace!.estimate);
   expect(at('hessian_trace_stderr')).toBe(sections.trace!.stderr);
-  expect(at('hessian_negative_mass_ratio')).toBe(sections.density!.negativeFraction);
+  expect(at('hessian_density_negative_eigenvalue_ratio')).toBe(sections.density!.negativeFraction);
+  const cutoff = sections.density!.negativeCutoff;
+  if (cutoff === undefined) expect(series(families, 'hessian_density_negative_cutoff')).toEqual([]);
+  else expect(at('hessian_density_negative_cutoff')).toBe(cutoff);
   expect(at('hessian_density_lambda_min')).toBe(sections.density!.lambdaMin);
   expect(at('hessian_density_lambda_max')).toBe(sections.density!.lambdaMax);
   expect(at('hessian_block_off_diagonal_ratio')).toBe(sections.blocks!.offDiagonalRatio);
   const { withinLayer, crossLayer } = sections.blocks!;
-  expect(at('hessian_block_mass_ratio', { pairs: 'within_layer' })).toBe(withinLayer!.massRatio);
-  expect(at('hessian_block_mass_ratio', { pairs: 'cross_layer' })).toBe(crossLayer!.massRatio);
+  const toDiagonal = 'hessian_block_off_diagonal_to_diagonal_frobenius_sq';
+  expect(at(toDiagonal, { pairs: 'within_layer' })).toBe(withinLayer!.massRatio);
+  expect(at(toDiagonal, { pairs: 'cross_layer' })).toBe(crossLayer!.massRatio);
   for (const layer of sections.kronecker!) {
     expect(at('hessian_kronecker_relative_error', { layer: layer.name })).toBe(layer.relativeError);
   }
   expect(at('hessian_gauss_newton_gap')).toBe(sections.gaussNewtonGap!.ratio);
   const classes = sections.classes!;
-  expect(at('hessian_class_mean_overlap')).toBe(classes.classMeanOverlap);
+  expect(at('hessian_class_mean_overlap_ratio')).toBe(classes.classMeanOverlap);
   for (const level of ['g0', 'g1', 'g2', 'g3'] as const) {
-    expect(at('hessian_class_trace_fraction', { level })).toBe(classes.traceFractions[level]);
+    expect(at('hessian_class_trace_ratio', { level })).toBe(classes.traceFractions[level]);
   }
   for (const layer of sections.layers!) {
     expect(at('hessian_layer_lambda_max', { layer: layer.name })).toBe(layer.lambdaMax);
     expect(at('hessian_layer_trace', { layer: layer.name })).toBe(layer.trace);
-    expect(at('hessian_layer_negative_mass_ratio', { layer: layer.name })).toBe(
+    expect(at('hessian_layer_negative_eigenvalue_ratio', { layer: layer.name })).toBe(
       layer.negativeFraction,
     );
     expect(at('hessian_layer_effective_rank', { layer: layer.name })).toBe(layer.effectiveRank);
@@ -122,14 +146,16 @@ describe('curvatureMetrics', () => {
   it('registers the documented families with HELP texts, types and labels', async () => {
     const { registry } = curvatureMetrics();
     const metrics = curvatureMetrics({ defaultLabels: { model: 'm', run: 'r' } });
-    metrics.record(syntheticReport());
+    metrics.record(reportWithCutoff(), { learningRate: 0.05 });
     metrics.recordSkipped('budget');
+    metrics.recordSinkError('jsonl');
     const families = await scrape(metrics.registry);
     expect([...families.keys()].sort()).toEqual(FAMILIES.map(([name]) => name).sort());
     for (const [name, type, labelNames] of FAMILIES) {
       const family = families.get(name)!;
       expect(family.type, name).toBe(type);
       expect(family.help.length, `${name} HELP`).toBeGreaterThan(20);
+      expect(family.samples.size, `${name} series`).toBeGreaterThan(0);
       for (const key of family.samples.keys()) {
         const names = [...key.matchAll(/([a-z_]+)="/g)].map((m) => m[1]).filter((n) => n !== 'le');
         expect(names.sort(), key).toEqual(['model', 'run', ...labelNames].sort());
@@ -143,7 +169,7 @@ describe('curvatureMetrics', () => {
   it('shows counters at 0 and no gauge series before the first report; scraping never throws', async () => {
     const { registry } = curvatureMetrics();
     const families = await scrape(registry);
-    expect(value(families, 'hessian_hvp_total')).toBe(0);
+    expect(value(families, 'hessian_matvecs_total')).toBe(0);
     expect(value(families, 'hessian_analyses_failed_total')).toBe(0);
     expect(value(families, 'hessian_layer_labels_dropped_total')).toBe(0);
     expect(value(families, 'hessian_analysis_duration_seconds_count')).toBe(0);
@@ -154,11 +180,11 @@ describe('curvatureMetrics', () => {
 
   it('sets every gauge from the recorded report and counts matvecs and durations', async () => {
     const metrics = curvatureMetrics({ durationBuckets: [0.5, 1, 2] });
-    const report = syntheticReport({ epoch: 3, k: 4 });
+    const report = reportWithCutoff({ epoch: 3, k: 4 });
     metrics.record(report);
     const families = await scrape(metrics.registry);
     expectGaugesShow(families, report);
-    expect(value(families, 'hessian_hvp_total')).toBe(report.matvecs);
+    expect(value(families, 'hessian_matvecs_total')).toBe(report.matvecs);
     expect(value(families, 'hessian_analysis_duration_seconds_count')).toBe(1);
     expect(value(families, 'hessian_analysis_duration_seconds_sum')).toBe(report.seconds);
     for (const le of ['0.5', '1', '2', '+Inf']) {
@@ -182,7 +208,7 @@ describe('curvatureMetrics', () => {
       'hessian_eigenvalue{rank="1"}',
       'hessian_eigenvalue{rank="2"}',
     ]);
-    expect(value(families, 'hessian_hvp_total')).toBe(first.matvecs + second.matvecs);
+    expect(value(families, 'hessian_matvecs_total')).toBe(first.matvecs + second.matvecs);
     expect(value(families, 'hessian_analysis_duration_seconds_count')).toBe(2);
     expect(value(families, 'hessian_analysis_duration_seconds_sum')).toBeCloseTo(
       first.seconds + second.seconds,
@@ -239,7 +265,7 @@ describe('curvatureMetrics', () => {
     const bad = { ...report, eigen: { ...report.eigen!, values: [1, 2, 3] } };
     expect(() => metrics.record(bad)).toThrow(ReportFormatError);
     const families = await scrape(metrics.registry);
-    expect(value(families, 'hessian_hvp_total')).toBe(0);
+    expect(value(families, 'hessian_matvecs_total')).toBe(0);
     expect(series(families, 'hessian_eigenvalue')).toEqual([]);
   });
 
@@ -266,6 +292,91 @@ describe('curvatureMetrics', () => {
     families = await scrape(none.registry);
     expect(series(families, 'hessian_layer_trace')).toEqual([]);
     expect(value(families, 'hessian_layer_labels_dropped_total')).toBe(2);
+  });
+
+  it('sets the learning rate and the edge-of-stability threshold 2/eta from the context', async () => {
+    const metrics = curvatureMetrics({ defaultLabels: { model: 'mlp' } });
+    metrics.record(syntheticReport({ epoch: 0 }));
+    let families = await scrape(metrics.registry);
+    // No learning rate yet: no series, not 0.
+    expect(series(families, 'hessian_learning_rate')).toEqual([]);
+    expect(series(families, 'hessian_edge_of_stability_threshold')).toEqual([]);
+
+    metrics.record(syntheticReport({ epoch: 1 }), { learningRate: 0.04 });
+    families = await scrape(metrics.registry);
+    const labels = { model: 'mlp' };
+    expect(value(families, 'hessian_learning_rate', labels)).toBe(0.04);
+    expect(value(families, 'hessian_edge_of_stability_threshold', labels)).toBe(2 / 0.04);
+
+    // A report without one keeps the last learning rate, like a section the report lacks.
+    metrics.record(syntheticReport({ epoch: 2 }), {});
+    metrics.record(syntheticReport({ epoch: 3 }));
+    families = await scrape(metrics.registry);
+    expect(value(families, 'hessian_edge_of_stability_threshold', labels)).toBe(50);
+
+    metrics.record(syntheticReport({ epoch: 4 }), { learningRate: 0.5 });
+    families = await scrape(metrics.registry);
+    expect(value(families, 'hessian_learning_rate', labels)).toBe(0.5);
+    expect(value(families, 'hessian_edge_of_stability_threshold', labels)).toBe(4);
+    expect(value(families, 'hessian_last_report_epoch', labels)).toBe(4);
+  });
+
+  it.each<[unknown, RegExp]>([
+    [{ learningRate: 0 }, /expected context.learningRate to be a finite number > 0, got 0/],
+    [{ learningRate: -0.1 }, /got -0\.1/],
+    [{ learningRate: Number.NaN }, /got NaN/],
+    [{ learningRate: Number.POSITIVE_INFINITY }, /got Infinity/],
+    [{ learningRate: '0.1' }, /got 0\.1/],
+    [{ lr: 0.1 }, /expected context keys among 'learningRate', got 'lr'/],
+    [null, /expected context to be an object, got null/],
+    [0.1, /expected context to be an object, got 0\.1/],
+  ])('refuses the context %j and records nothing of that report', async (context, message) => {
+    const metrics = curvatureMetrics();
+    metrics.record(syntheticReport({ epoch: 1 }), { learningRate: 0.1 });
+    const record = () =>
+      metrics.record(syntheticReport({ epoch: 2 }), context as { learningRate?: number });
+    expect(record).toThrow(OptionError);
+    expect(record).toThrow(message);
+    const families = await scrape(metrics.registry);
+    expect(value(families, 'hessian_last_report_epoch')).toBe(1);
+    expect(value(families, 'hessian_learning_rate')).toBe(0.1);
+    expect(value(families, 'hessian_analysis_duration_seconds_count')).toBe(1);
+  });
+
+  it('counts sink errors by sink with a cap on distinct sinks', async () => {
+    const metrics = curvatureMetrics({ defaultLabels: { run: 'r1' } });
+    let families = await scrape(metrics.registry);
+    // Labelled: no series before the first error.
+    expect(series(families, 'hessian_sink_errors_total')).toEqual([]);
+    metrics.recordSinkError('jsonl');
+    metrics.recordSinkError('jsonl');
+    metrics.recordSinkError('onReport');
+    metrics.recordSinkError('metrics');
+    for (let i = 0; i < MAX_SINK_LABELS + 2; i++) metrics.recordSinkError(`sink_${i}`);
+    families = await scrape(metrics.registry);
+    const errors = (sink: string) =>
+      value(families, 'hessian_sink_errors_total', { run: 'r1', sink });
+    expect(errors('jsonl')).toBe(2);
+    expect(errors('onReport')).toBe(1);
+    expect(errors('metrics')).toBe(1);
+    expect(series(families, 'hessian_sink_errors_total')).toHaveLength(MAX_SINK_LABELS + 1);
+    // 3 names took 3 of the labels; 13 of the others fit, 5 are counted as 'other'.
+    expect(errors('other')).toBe(MAX_SINK_LABELS + 2 - (MAX_SINK_LABELS - 3));
+    expect(() => metrics.recordSinkError('')).toThrow(OptionError);
+    expect(() => metrics.recordSinkError(undefined as unknown as string)).toThrow(
+      /recordSinkError: expected sink to be a non-empty string, got undefined/,
+    );
+  });
+
+  it('names the prefixed metrics in HELP texts that refer to others', async () => {
+    const metrics = curvatureMetrics({ prefix: 'ggn_' });
+    metrics.record(reportWithCutoff(), { learningRate: 0.1 });
+    const families = await scrape(metrics.registry);
+    expect(families.get('ggn_density_negative_eigenvalue_ratio')!.help).toContain(
+      'ggn_density_negative_cutoff',
+    );
+    expect(families.get('ggn_edge_of_stability_threshold')!.help).toContain('ggn_learning_rate');
+    expect([...families.keys()].every((name) => name.startsWith('ggn_'))).toBe(true);
   });
 
   it('counts failures, and skips by reason with a cap on distinct reasons', async () => {
@@ -300,7 +411,9 @@ describe('curvatureMetrics', () => {
     metrics.record(report);
     const families = await scrape(registry);
     expectGaugesShow(families, report, report, { model: 'mlp', run: 'r1' });
-    expect(value(families, 'hessian_hvp_total', { model: 'mlp', run: 'r1' })).toBe(report.matvecs);
+    expect(value(families, 'hessian_matvecs_total', { model: 'mlp', run: 'r1' })).toBe(
+      report.matvecs,
+    );
     expect(value(families, 'app_up')).toBe(1);
   });
 
@@ -341,10 +454,14 @@ describe.skipIf(!promtool && !process.env.CI)(
     it('passes the lint with every family populated, NaN values included', async () => {
       if (!promtool) return expect.fail('CI is set but promtool is not on PATH');
       const metrics = curvatureMetrics({ defaultLabels: { model: 'mlp', run: 'r1' } });
-      const report = syntheticReport({ epoch: 2 });
-      metrics.record({ ...report, trace: { ...report.trace!, stderr: Number.NaN } });
+      const report = reportWithCutoff({ epoch: 2 });
+      metrics.record(
+        { ...report, trace: { ...report.trace!, stderr: Number.NaN } },
+        { learningRate: 0.01 },
+      );
       metrics.recordFailure();
       metrics.recordSkipped('budget');
+      metrics.recordSinkError('jsonl');
       const exposition = await metrics.registry.metrics();
       const { status, output } = promtoolCheckMetrics(promtool, exposition);
       expect(output).toBe('');

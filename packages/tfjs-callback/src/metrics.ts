@@ -53,9 +53,16 @@ export interface CurvatureMetrics {
    * from `report` (its analysis did not run this time) keeps the values of the last report that
    * had it; `<prefix>last_report_*` tell when the latest report was made.
    *
-   * @throws ReportFormatError (from core) for a malformed report; nothing is recorded then.
+   * With `context.learningRate` (the optimizer's learning rate η when the report was made), also
+   * sets `<prefix>learning_rate` and the edge-of-stability threshold 2/η
+   * (`<prefix>edge_of_stability_threshold`); without it they keep the value of the last report
+   * that had one.
+   *
+   * @throws ReportFormatError (from core) for a malformed report, OptionError (from core) for a
+   * `context` that is not an object with at most a `learningRate`, a finite number > 0; nothing
+   * is recorded then.
    */
-  record(report: CurvatureReportInput): void;
+  record(report: CurvatureReportInput, context?: CurvatureRecordContext): void;
   /** Counts one analysis that failed (`<prefix>analyses_failed_total`). */
   recordFailure(): void;
   /**
@@ -66,10 +73,36 @@ export interface CurvatureMetrics {
    * @throws OptionError (from core) when `reason` is not a non-empty string.
    */
   recordSkipped(reason: string): void;
+  /**
+   * Counts one report that a sink did not take: it threw, rejected or timed out
+   * (`<prefix>sink_errors_total{sink}`), e.g. `'metrics'`, `'jsonl'`, `'onReport'`. At most
+   * {@link MAX_SINK_LABELS} distinct sinks are labelled; later new ones are counted under
+   * `'other'`.
+   *
+   * @throws OptionError (from core) when `sink` is not a non-empty string.
+   */
+  recordSinkError(sink: string): void;
+}
+
+/** What {@link CurvatureMetrics.record} may know besides the report. */
+export interface CurvatureRecordContext {
+  /**
+   * The optimizer's learning rate η when the report was made, a finite number > 0. Sets
+   * `<prefix>learning_rate` and `<prefix>edge_of_stability_threshold` = 2/η: the value at which
+   * full-batch gradient descent stops being stable along the top eigenvector, and around which
+   * its λmax hovers once training reaches the edge of stability (Cohen, Kaur, Li, Kolter &
+   * Talwalkar 2021). It is the threshold of plain gradient descent: with heavy-ball momentum β
+   * it is (2 + 2β)/η, and adaptive optimizers (Adam, RMSProp) are bounded in their
+   * preconditioned curvature instead, so compare λmax with it only under (S)GD.
+   */
+  learningRate?: number;
 }
 
 /** Distinct `reason` label values of the skipped counter; more are counted as `'other'`. */
 export const MAX_SKIP_REASONS = 16;
+
+/** Distinct `sink` label values of the sink error counter; more are counted as `'other'`. */
+export const MAX_SINK_LABELS = 16;
 
 const DEFAULT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const KNOWN_OPTIONS = ['registry', 'prefix', 'defaultLabels', 'maxLayers', 'durationBuckets'];
@@ -89,6 +122,8 @@ interface Snapshot {
   kronecker?: CurvatureReport['kronecker'];
   classes?: CurvatureReport['classes'];
   gaussNewtonGap?: CurvatureReport['gaussNewtonGap'];
+  /** The learning rate of the latest record() call that had one. */
+  learningRate?: number | undefined;
 }
 
 type Labels = Record<string, string>;
@@ -97,9 +132,11 @@ type Emit = (labels: Labels, value: number) => void;
 const rank = (index: number): Labels => ({ rank: String(index + 1) });
 
 /**
- * Prometheus metrics for curvature reports (prom-client 15). Names follow Prometheus
- * conventions: base units (seconds), `_total` for counters, ratios in [0, 1]. With the default
- * prefix:
+ * Prometheus metrics for curvature reports (prom-client 15). Names follow the Prometheus naming
+ * guide: base units with their suffix (`_seconds`), `_total` for counters, `_ratio` only for
+ * shares in [0, 1], `A_to_B` for a quotient that can exceed 1. Eigenvalues, traces and the
+ * threshold 2/η are in eigenvalue units (loss per squared parameter unit), which have no base
+ * unit and no suffix. With the default prefix:
  *
  * | metric | type | labels | value |
  * | --- | --- | --- | --- |
@@ -107,29 +144,36 @@ const rank = (index: number): Labels => ({ rank: String(index + 1) });
  * | `hessian_eigenvalue_residual` | gauge | `rank` | residual norm ‖Hv − λv‖ of each |
  * | `hessian_eigenvalues_converged` | gauge | | 1 if every pair converged, else 0 |
  * | `hessian_trace`, `hessian_trace_stderr` | gauge | | trace estimate and its standard error |
- * | `hessian_negative_mass_ratio` | gauge | | fraction of eigenvalues below 0 (SLQ density) |
+ * | `hessian_density_negative_eigenvalue_ratio` | gauge | | estimated share of the eigenvalues below the negative cutoff −σ_G (SLQ density; a share of their number, not of their magnitude) |
+ * | `hessian_density_negative_cutoff` | gauge | | that cutoff −σ_G = −√(1e-5 · max(1, λmax − λmin)), when the report has it |
  * | `hessian_density_lambda_min`, `_max` | gauge | | extreme Ritz values of the density |
- * | `hessian_block_off_diagonal_ratio` | gauge | | off-diagonal share of Σ‖H_ij‖²_F |
- * | `hessian_block_mass_ratio` | gauge | `pairs` (`within_layer`, `cross_layer`) | Σ‖H_ij‖²_F over those pairs / Σ‖H_ii‖²_F |
+ * | `hessian_block_off_diagonal_ratio` | gauge | | off-diagonal share Σ_{i≠j}‖H_ij‖²_F / Σ_{i,j}‖H_ij‖²_F |
+ * | `hessian_block_off_diagonal_to_diagonal_frobenius_sq` | gauge | `pairs` (`within_layer`, `cross_layer`) | Σ‖H_ij‖²_F over those off-diagonal pairs / Σ‖H_ii‖²_F (can exceed 1) |
  * | `hessian_kronecker_relative_error` | gauge | `layer` | ‖H_L − E[M] ⊗ E[x̃x̃ᵀ]‖_F / ‖H_L‖_F |
- * | `hessian_class_mean_overlap` | gauge | | overlap of the class means' span with the top eigenspace of the GGN (0..1) |
- * | `hessian_class_trace_fraction` | gauge | `level` (`g0`…`g3`) | tr(G_level) / tr(G), Papyan's hierarchy |
- * | `hessian_layer_lambda_max`, `hessian_layer_trace`, `hessian_layer_negative_mass_ratio` | gauge | `layer` | per-layer block spectra |
+ * | `hessian_class_mean_overlap_ratio` | gauge | | ‖UᵀV‖²_F / k: the class means' span against the GGN's top eigenspace |
+ * | `hessian_class_trace_ratio` | gauge | `level` (`g0`…`g3`) | tr(G_level) / tr(G), Papyan's hierarchy |
+ * | `hessian_layer_lambda_max`, `hessian_layer_trace` | gauge | `layer` | λmax and trace of each layer's diagonal block |
+ * | `hessian_layer_negative_eigenvalue_ratio` | gauge | `layer` | share of the block's eigenvalues below −σ_G of that block |
  * | `hessian_layer_effective_rank`, `hessian_layer_gauss_newton_gap` | gauge | `layer` | per-layer effective rank and ‖H_ll − G_ll‖_F/‖G_ll‖_F (when the report has them) |
  * | `hessian_gauss_newton_gap` | gauge | | ‖H − G‖_F/‖G‖_F of the whole matrix |
  * | `hessian_loss` | gauge | | loss on the probe set |
  * | `hessian_model_parameters` | gauge | | parameter count |
+ * | `hessian_learning_rate` | gauge | | the learning rate η passed to `record()` |
+ * | `hessian_edge_of_stability_threshold` | gauge | | 2/η, where gradient descent's λmax settles at the edge of stability |
  * | `hessian_last_report_epoch`, `_step`, `_timestamp_seconds` | gauge | | when the last report was made |
  * | `hessian_analysis_duration_seconds` | histogram | | wall time per analysis |
- * | `hessian_hvp_total` | counter | | Hessian(-like)-vector products spent |
+ * | `hessian_matvecs_total` | counter | | curvature matrix-vector products spent |
  * | `hessian_analyses_failed_total` | counter | | analyses that threw |
  * | `hessian_analyses_skipped_total` | counter | `reason` | analyses not run |
+ * | `hessian_sink_errors_total` | counter | `sink` | reports a sink did not take (threw, rejected, timed out) |
  * | `hessian_layer_labels_dropped_total` | counter | | per-layer values over `maxLayers` |
  *
  * NaN and ±Infinity are exported as they are (Prometheus stores them): an undefined estimate
  * (a standard error from one probe, an off-diagonal ratio of a zero matrix) reads NaN, which is
  * distinct from a missing series (that analysis never ran). Gauges appear once a report has the
- * section; counters start at 0.
+ * section; unlabelled counters start at 0, labelled ones appear with their first increment.
+ * Alert rules, a Grafana dashboard and a scrape config for these names are in
+ * `packages/tfjs-callback/ops/`.
  *
  * @throws OptionError for a bad option, or when the registry already has one of these names
  * (pass another `prefix` or registry).
@@ -151,11 +195,12 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
   let snapshot: Snapshot = {};
   const admittedLayers = new Set<string>();
   const skipReasons = new Set<string>();
+  const sinkLabels = new Set<string>();
 
   const gauges: [string, string, string[], (emit: Emit) => void][] = [
     [
       'eigenvalue',
-      'Top eigenvalues of the curvature matrix (Hessian or GGN of the loss), rank 1 the largest.',
+      'Top eigenvalues of the curvature matrix of the loss on the probe set (the Hessian, or the generalized Gauss-Newton matrix for kind ggn); rank 1 is the largest, lambda max.',
       ['rank'],
       (emit) => {
         for (const [i, v] of (snapshot.eigen?.values ?? []).entries()) emit(rank(i), v);
@@ -177,7 +222,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'trace',
-      'Stochastic estimate of the trace of the curvature matrix.',
+      'Stochastic estimate (Hutchinson or Hutch++) of the trace of the curvature matrix.',
       [],
       (emit) => snapshot.trace && emit({}, snapshot.trace.estimate),
     ],
@@ -188,10 +233,19 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       (emit) => snapshot.trace && emit({}, snapshot.trace.stderr),
     ],
     [
-      'negative_mass_ratio',
-      'Estimated fraction of eigenvalues below zero beyond the density resolution, from the spectral density (0..1).',
+      'density_negative_eigenvalue_ratio',
+      `Estimated share of the eigenvalues below the negative cutoff ${name('density_negative_cutoff')} (minus the density resolution sigma_G), from the stochastic Lanczos quadrature nodes of the spectral density (0..1): a share of their number, not of their magnitude.`,
       [],
       (emit) => snapshot.density && emit({}, snapshot.density.negativeFraction),
+    ],
+    [
+      'density_negative_cutoff',
+      'Negative cutoff of the spectral density run, -sigma_G = -sqrt(1e-5 * max(1, lambda_max - lambda_min)) over its extreme Ritz values: eigenvalues below it count as negative.',
+      [],
+      (emit) => {
+        const cutoff = snapshot.density?.negativeCutoff;
+        if (cutoff !== undefined) emit({}, cutoff);
+      },
     ],
     [
       'density_lambda_min',
@@ -207,13 +261,13 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'block_off_diagonal_ratio',
-      'Off-diagonal share of the squared Frobenius norm over the block layout (0..1; 0 = block-diagonal).',
+      'Share of the squared Frobenius norm of the curvature matrix in its off-diagonal blocks, sum over i != j of ||H_ij||_F^2 over the sum over all i, j (0..1; 0 = block-diagonal).',
       [],
       (emit) => snapshot.blocks && emit({}, snapshot.blocks.offDiagonalRatio),
     ],
     [
-      'block_mass_ratio',
-      'Squared Frobenius mass of the off-diagonal block pairs within one layer or across layers, over that of the diagonal blocks.',
+      'block_off_diagonal_to_diagonal_frobenius_sq',
+      'Sum of ||H_ij||_F^2 over the off-diagonal block pairs within one layer (pairs="within_layer") or across layers (pairs="cross_layer"), divided by the sum of ||H_ii||_F^2 over the diagonal blocks: 0 = no coupling; it can exceed 1.',
       ['pairs'],
       (emit) => {
         const blocks = snapshot.blocks;
@@ -223,21 +277,21 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'kronecker_relative_error',
-      "Relative Frobenius error of the Kronecker factorization E[M] x E[xx'] of each layer's Hessian block (Wu et al.).",
+      "Relative Frobenius error ||H_L - E[M] (x) E[xx']||_F / ||H_L||_F of the Kronecker factorization of each Dense/Conv2D layer's Hessian block (Wu et al.): 0 = exact; it can exceed 1; NaN when H_L = 0.",
       ['layer'],
       (emit) => {
         for (const l of snapshot.kronecker ?? []) emit({ layer: l.name }, l.relativeError);
       },
     ],
     [
-      'class_mean_overlap',
-      "Overlap of the span of the class-mean gradients with the top eigenspace of the Gauss-Newton matrix (0..1; Papyan's averaging claim).",
+      'class_mean_overlap_ratio',
+      "Subspace overlap ||U'V||_F^2 / k of the span of the k class-mean gradients with the top-k eigenspace of the Gauss-Newton matrix (0..1; Papyan's averaging claim).",
       [],
       (emit) => snapshot.classes && emit({}, snapshot.classes.classMeanOverlap),
     ],
     [
-      'class_trace_fraction',
-      "Share of the Gauss-Newton trace at each level of Papyan's class hierarchy: g0 (c'=c means), g1 (class means), g2 (pair deviations), g3 (within-class).",
+      'class_trace_ratio',
+      "Share tr(G_level) / tr(G) of the Gauss-Newton trace at each level of Papyan's class hierarchy: g0 (same-class pair means), g1 (class means), g2 (class-pair deviations), g3 (within-class remainder); the four add up to 1, and with an estimated tr(G) a level may fall slightly outside 0..1.",
       ['level'],
       (emit) => {
         for (const [level, value] of Object.entries(snapshot.classes?.traceFractions ?? {})) {
@@ -247,7 +301,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'layer_lambda_max',
-      "Largest eigenvalue of each layer's own diagonal block of the curvature matrix.",
+      "Largest eigenvalue of each layer's own diagonal block of the curvature matrix (exact for small blocks, else the largest Ritz value, a lower bound).",
       ['layer'],
       (emit) => {
         for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.lambdaMax);
@@ -255,15 +309,15 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'layer_trace',
-      "Trace of each layer's own diagonal block of the curvature matrix.",
+      "Trace of each layer's own diagonal block of the curvature matrix (exact for small blocks, else a Hutch++ estimate).",
       ['layer'],
       (emit) => {
         for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.trace);
       },
     ],
     [
-      'layer_negative_mass_ratio',
-      "Fraction of the eigenvalues of each layer's diagonal block below zero (0..1).",
+      'layer_negative_eigenvalue_ratio',
+      "Share of the eigenvalues of each layer's diagonal block below minus that block's density resolution, -sigma_G = -sqrt(1e-5 * max(1, lambda_max - lambda_min)) (0..1; by stochastic Lanczos quadrature for large blocks): a share of their number, not of their magnitude.",
       ['layer'],
       (emit) => {
         for (const l of snapshot.layers ?? []) emit({ layer: l.name }, l.negativeFraction);
@@ -297,7 +351,7 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
     [
       'loss',
-      'Loss on the probe set at the weights of the last report.',
+      'Loss on the probe set at the weights of the last report: the loss whose curvature is reported.',
       [],
       (emit) => snapshot.report && emit({}, snapshot.report.loss),
     ],
@@ -306,6 +360,18 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       'Number of trainable parameters of the analysed model.',
       [],
       (emit) => snapshot.report && emit({}, snapshot.report.model.parameterCount),
+    ],
+    [
+      'learning_rate',
+      'Learning rate eta of the optimizer at the last report that was recorded with one.',
+      [],
+      (emit) => snapshot.learningRate !== undefined && emit({}, snapshot.learningRate),
+    ],
+    [
+      'edge_of_stability_threshold',
+      `Edge-of-stability threshold 2 / eta for the learning rate in ${name('learning_rate')}, in eigenvalue units: gradient descent without momentum is unstable along eigenvalues above it, and its lambda max settles around it (Cohen et al. 2021).`,
+      [],
+      (emit) => snapshot.learningRate !== undefined && emit({}, 2 / snapshot.learningRate),
     ],
     [
       'last_report_epoch',
@@ -327,12 +393,21 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     ],
   ];
   const counters = {
-    hvp: ['hvp_total', 'Curvature-matrix-vector products spent by analyses.', []],
+    matvecs: [
+      'matvecs_total',
+      'Curvature matrix-vector products (Hessian, Gauss-Newton or vector-Jacobian) spent by the recorded analyses.',
+      [],
+    ],
     failed: ['analyses_failed_total', 'Analyses that failed with an error.', []],
     skipped: [
       'analyses_skipped_total',
       'Scheduled analyses that were not run, by reason.',
       ['reason'],
+    ],
+    sinkErrors: [
+      'sink_errors_total',
+      'Reports that a sink did not take (it threw, rejected or timed out), by sink.',
+      ['sink'],
     ],
     dropped: [
       'layer_labels_dropped_total',
@@ -388,9 +463,10 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       labelNames: [...constantNames, ...labelNames],
       registers: [registry],
     });
-  const hvp = counter(counters.hvp);
+  const matvecs = counter(counters.matvecs);
   const failed = counter(counters.failed);
   const skipped = counter(counters.skipped);
+  const sinkErrors = counter(counters.sinkErrors);
   const dropped = counter(counters.dropped);
   const duration = new Histogram({
     name: durationName,
@@ -400,12 +476,13 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
     registers: [registry],
   });
   // Counters start at 0 so that rate() and increase() see their first increment.
-  for (const c of [hvp, failed, dropped]) c.inc(constantLabels, 0);
+  for (const c of [matvecs, failed, dropped]) c.inc(constantLabels, 0);
   duration.zero(constantLabels);
 
   return {
     registry,
-    record(input) {
+    record(input, context) {
+      const learningRate = checkContext(context);
       const report = normalizeReport(input);
       // Layer names dropped from this report, counted once each across its sections.
       const droppedNames = new Set<string>();
@@ -430,8 +507,9 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
         kronecker: kronecker ?? snapshot.kronecker,
         classes: report.classes ?? snapshot.classes,
         gaussNewtonGap: report.gaussNewtonGap ?? snapshot.gaussNewtonGap,
+        learningRate: learningRate ?? snapshot.learningRate,
       };
-      hvp.inc(constantLabels, report.matvecs);
+      matvecs.inc(constantLabels, report.matvecs);
       duration.observe(constantLabels, report.seconds);
       if (droppedNames.size > 0) dropped.inc(constantLabels, droppedNames.size);
     },
@@ -447,7 +525,37 @@ export function curvatureMetrics(options: CurvatureMetricsOptions = {}): Curvatu
       if (!skipReasons.has(reason) && skipReasons.size < MAX_SKIP_REASONS) skipReasons.add(reason);
       skipped.inc({ ...constantLabels, reason: skipReasons.has(reason) ? reason : 'other' }, 1);
     },
+    recordSinkError(sink) {
+      if (typeof sink !== 'string' || sink.length === 0) {
+        throw new OptionError(
+          `recordSinkError: expected sink to be a non-empty string, got ${String(sink)}`,
+        );
+      }
+      if (!sinkLabels.has(sink) && sinkLabels.size < MAX_SINK_LABELS) sinkLabels.add(sink);
+      sinkErrors.inc({ ...constantLabels, sink: sinkLabels.has(sink) ? sink : 'other' }, 1);
+    },
   };
+}
+
+/** The learning rate of a record() context, checked; undefined when it has none. */
+function checkContext(context: CurvatureRecordContext | undefined): number | undefined {
+  if (context === undefined) return undefined;
+  if (typeof context !== 'object' || context === null) {
+    throw new OptionError(`record: expected context to be an object, got ${String(context)}`);
+  }
+  for (const key of Object.keys(context)) {
+    if (key !== 'learningRate') {
+      throw new OptionError(`record: expected context keys among 'learningRate', got '${key}'`);
+    }
+  }
+  const { learningRate } = context;
+  if (learningRate === undefined) return undefined;
+  if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0) {
+    throw new OptionError(
+      `record: expected context.learningRate to be a finite number > 0, got ${String(learningRate)}`,
+    );
+  }
+  return learningRate;
 }
 
 interface CheckedOptions {

@@ -97,13 +97,13 @@ describe.skipIf(!prometheus && !IN_CI)(
       expect(at('hessian_eigenvalue', { rank: '3' })).toBeUndefined();
       expect(at('hessian_trace')).toBe(second.trace.estimate);
       expect(at('hessian_trace_stderr')).toBeNaN();
-      expect(at('hessian_negative_mass_ratio')).toBe(first.density?.negativeFraction);
+      expect(at('hessian_density_negative_eigenvalue_ratio')).toBe(first.density?.negativeFraction);
       expect(at('hessian_block_off_diagonal_ratio')).toBe(second.blocks!.offDiagonalRatio);
       expect(at('hessian_layer_lambda_max', { layer: 'dense_1' })).toBe(Number.POSITIVE_INFINITY);
       expect(at('hessian_layer_trace', { layer: 'dense_2' })).toBe(Number.NEGATIVE_INFINITY);
       expect(at('hessian_loss')).toBe(second.loss);
       expect(at('hessian_last_report_step')).toBe(second.step);
-      expect(at('hessian_hvp_total')).toBe(first.matvecs + second.matvecs);
+      expect(at('hessian_matvecs_total')).toBe(first.matvecs + second.matvecs);
       expect(at('hessian_analysis_duration_seconds_count')).toBe(2);
       expect(at('hessian_analyses_failed_total')).toBe(1);
       expect(at('hessian_analyses_skipped_total', { reason: 'budget' })).toBe(1);
