@@ -88,6 +88,8 @@ describe('hessianCallback: options are checked at construction', () => {
     ['a budget of 0', (o) => ({ ...o, budget: 0 }), /budget in \(0, 1\], got 0/],
     ['a budget above 1', (o) => ({ ...o, budget: 1.5 }), /budget in \(0, 1\]/],
     ['onReport not a function', (o) => ({ ...o, onReport: 'log' }), /onReport to be a function/],
+    ['a sink timeout of 0', (o) => ({ ...o, sinkTimeoutSeconds: 0 }), /sinkTimeoutSeconds to be/],
+    ['verbose not a boolean', (o) => ({ ...o, verbose: 1 }), /verbose to be a boolean/],
     ['strict not a boolean', (o) => ({ ...o, strict: 1 }), /strict to be a boolean/],
     ['metrics of the wrong shape', (o) => ({ ...o, metrics: {} }), /curvatureMetrics\(\)/],
     ['a negative history', (o) => ({ ...o, history: -1 }), /history to be a boolean or/],
@@ -155,7 +157,14 @@ describe('hessianCallback: options are checked at construction', () => {
     const callback = hessianCallback(base());
     expect(callback).toBeInstanceOf(tf.Callback);
     expect(callback.history).toEqual([]);
-    expect(callback.stats).toEqual({ analyses: 0, failed: 0, skipped: {}, seconds: 0 });
+    expect(callback.stats).toEqual({
+      analyses: 0,
+      failed: 0,
+      skipped: {},
+      sinkErrors: {},
+      overBudget: 0,
+      seconds: 0,
+    });
     // The defaults are the analyses' own, declared once in core.
     expect(analysisDefaults('eigen')).toEqual({ k: 3, tol: 1e-3, maxMatvecs: 150, verify: true });
   });
@@ -687,11 +696,12 @@ describe('hessianCallback: errors and non-finite losses never reach fit()', () =
       },
     });
     await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [lenient], verbose: 0 });
-    // The reports were made (and kept) before onReport threw.
-    expect(lenient.stats).toMatchObject({ analyses: 2, failed: 2 });
+    // A sink error, not a failed analysis: the reports were made and kept.
+    expect(lenient.stats).toMatchObject({ analyses: 2, failed: 0, sinkErrors: { onReport: 2 } });
+    expect(lenient.history).toHaveLength(2);
     expect(
-      warn.mock.calls.some(([m]) => /onError threw: Error: handler down/.test(String(m))),
-    ).toBe(true);
+      warn.mock.calls.filter(([m]) => /the onReport sink did not take .*sink down/.test(String(m))),
+    ).toHaveLength(2);
 
     const strict = hessianCallback({
       tf,
@@ -706,9 +716,117 @@ describe('hessianCallback: errors and non-finite losses never reach fit()', () =
     await expect(
       model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [strict], verbose: 0 }),
     ).rejects.toBe(boom);
-    expect(strict.stats.failed).toBe(1);
+    expect(strict.stats).toMatchObject({ failed: 0, sinkErrors: { onReport: 1 } });
     lenient.dispose();
     strict.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('gives every sink every report: a failing JSONL file and a hanging onReport block nothing', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const dir = await mkdtemp(join(tmpdir(), 'hessian-sinks-'));
+    try {
+      // The JSONL path is a folder: every write fails with EISDIR.
+      const metrics = curvatureMetrics();
+      const recorded = vi.spyOn(metrics, 'record');
+      let calls = 0;
+      const callback = hessianCallback({
+        tf,
+        probe: { x: probe.x, y: probe.y },
+        analyses: CHEAP,
+        budget: 1,
+        metrics,
+        reportsTo: dir,
+        sinkTimeoutSeconds: 0.2,
+        onReport: () => {
+          calls++;
+          return new Promise<void>(() => {}); // never settles
+        },
+      });
+      const started = performance.now();
+      await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+      const seconds = (performance.now() - started) / 1000;
+      expect(callback.stats).toMatchObject({
+        analyses: 2,
+        failed: 0,
+        sinkErrors: { jsonl: 2, onReport: 2 },
+      });
+      expect(calls).toBe(2);
+      expect(recorded).toHaveBeenCalledTimes(2);
+      const errors = await metrics.registry.getSingleMetric('hessian_sink_errors_total')!.get();
+      expect(Object.fromEntries(errors.values.map((v) => [v.labels.sink, v.value]))).toEqual({
+        jsonl: 2,
+        onReport: 2,
+      });
+      expect(
+        warn.mock.calls.some(([m]) => /onReport did not finish within 0.2 s/.test(String(m))),
+      ).toBe(true);
+      expect(seconds).toBeLessThan(30); // not forever: each hang costs its timeout once
+      callback.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      tf.dispose([x, y]);
+    }
+  });
+
+  it('records the edge-of-stability threshold 2/η for plain SGD only', async () => {
+    const thresholds: (number | undefined)[] = [];
+    for (const optimizer of ['sgd', 'adam'] as const) {
+      const model = tinyModel({ optimizer });
+      const { x, y } = tensors();
+      const metrics = curvatureMetrics();
+      const callback = hessianCallback({
+        tf,
+        probe: { x: probe.x, y: probe.y },
+        analyses: CHEAP,
+        budget: 1,
+        metrics,
+      });
+      await model.fit(x, y, { epochs: 1, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+      const gauge = await metrics.registry
+        .getSingleMetric('hessian_edge_of_stability_threshold')!
+        .get();
+      thresholds.push(gauge.values[0]?.value);
+      callback.dispose();
+      tf.dispose([x, y]);
+    }
+    // tinyModel's SGD has η = 0.1; Adam's threshold is not 2/η, so none is recorded.
+    expect(thresholds[0]).toBeCloseTo(20, 12);
+    expect(thresholds[1]).toBeUndefined();
+  });
+
+  it('puts the headline numbers into the epoch logs (History sees them) and prints them when verbose', async () => {
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    const model = tinyModel();
+    const { x, y } = tensors();
+    const callback = hessianCallback({
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { atTrainBegin: false, everyEpochs: 1, atTrainEnd: false },
+      analyses: CHEAP,
+      budget: 1,
+      epochLogs: true,
+      verbose: true,
+    });
+    const history = await model.fit(x, y, {
+      epochs: 2,
+      batchSize: BATCH,
+      callbacks: [callback],
+      verbose: 0,
+    });
+    const reports = callback.history;
+    expect(reports).toHaveLength(2);
+    expect(history.history.hessian_lambda_max).toEqual(reports.map((r) => r.eigen?.values[0]));
+    expect(history.history.hessian_trace).toEqual(reports.map((r) => r.trace?.estimate));
+    expect(history.history.hessian_loss).toEqual(reports.map((r) => r.loss));
+    const lines = info.mock.calls.map(([m]) => String(m));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^hessianCallback: epoch 1, step 4: λmax .*, trace .*, loss .* products\)$/,
+    );
+    callback.dispose();
     tf.dispose([x, y]);
   });
 
@@ -754,6 +872,38 @@ describe('hessianCallback: errors and non-finite losses never reach fit()', () =
 });
 
 describe('hessianCallback: the budget', () => {
+  it('ends a fit the budget thinned to nothing with one train-end report, unless told not to', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = tinyModel();
+    const { x, y } = tensors();
+    // A budget no analysis fits in: a few milliseconds of training, analyses of many products.
+    const options = {
+      tf,
+      probe: { x: probe.x, y: probe.y },
+      schedule: { everyEpochs: 1 },
+      analyses: CHEAP,
+      budget: 1e-6,
+    } satisfies HessianCallbackOptions;
+    const callback = hessianCallback(options);
+    await model.fit(x, y, { epochs: 2, batchSize: BATCH, callbacks: [callback], verbose: 0 });
+    expect(callback.stats).toMatchObject({ analyses: 1, overBudget: 1, failed: 0 });
+    // Train begin and the 2 epoch ends (train end falls on the second's step: the same weights).
+    expect(callback.stats.skipped.budget).toBe(3);
+    expect(callback.history.map((r) => r.step)).toEqual([2 * STEPS]);
+    expect(
+      warn.mock.calls.some(([m]) =>
+        /skipped every scheduled analysis.*over the budget/.test(String(m)),
+      ),
+    ).toBe(true);
+
+    const optedOut = hessianCallback({ ...options, finalReport: false });
+    await model.fit(x, y, { epochs: 2, batchSize: BATCH, callbacks: [optedOut], verbose: 0 });
+    expect(optedOut.stats).toMatchObject({ analyses: 0, overBudget: 0 });
+    callback.dispose();
+    optedOut.dispose();
+    tf.dispose([x, y]);
+  });
+
   it('thins the schedule exactly as budgetAllows says, judged on the last duration', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     const model = tinyModel();
@@ -881,6 +1031,7 @@ describe('hessianCallback: the budget', () => {
         analyses: CHEAP,
         budget: 0.05,
         now: () => clock,
+        finalReport: false, // the decisions themselves are under test here
       });
       const before = tf.memory().numTensors;
       callback.setParams({ epochs: 1, initialEpoch: 0, steps: plannedSteps });

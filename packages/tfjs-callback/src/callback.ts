@@ -19,6 +19,16 @@ export interface CallbackStats {
   /** Scheduled analyses not run, by reason: `'budget'`, `'non_finite_loss'`. */
   readonly skipped: Readonly<Record<string, number>>;
   /**
+   * Reports a sink did not take (it threw, rejected or timed out), by sink: `'metrics'`,
+   * `'jsonl'`, `'onReport'`. The other sinks got those reports.
+   */
+  readonly sinkErrors: Readonly<Record<string, number>>;
+  /**
+   * Analyses run at train end over the budget because it had skipped every other of that
+   * fit() (the `finalReport` option).
+   */
+  readonly overBudget: number;
+  /**
    * Wall-clock seconds spent in analyses (run, failed or cut short by a non-finite loss) and in
    * the one product per fit() timed to predict their duration.
    */
@@ -89,6 +99,14 @@ export interface HessianCallback {
  * analysis) / wall, the check `pnpm bench:callback` makes. When nothing ran, the share is
  * that of the one timed product.
  *
+ * A fit() that the budget thins to nothing still ends with one report: when every scheduled
+ * analysis of it was skipped for the budget, one runs at train end anyway (`stats.overBudget`,
+ * a `console.warn` line; `finalReport: false` turns this off).
+ *
+ * Sinks: each report goes to `metrics`, the `reportsTo` file and `onReport` at once; a sink
+ * that throws or takes longer than `sinkTimeoutSeconds` is counted (`stats.sinkErrors`,
+ * `hessian_sink_errors_total{sink}`) and logged, and the others still get the report.
+ *
  * Failures never reach `fit()` unless `strict`: an error inside an analysis is counted
  * (`stats.failed`, `metrics`' failure counter), logged with `console.warn` and passed to
  * `onError`. A non-finite loss (the training loss in the logs, or the loss on the probe set)
@@ -106,7 +124,7 @@ export interface HessianCallback {
  * await serveMetrics({ registry: metrics.registry, port: 9464 });
  * const callback = hessianCallback({
  *   tf,
- *   probe: { x: xProbe, y: yProbe },
+ *   probe: { x: x.slice(0, 256), y: y.slice(0, 256) }, // a fixed probe set
  *   schedule: { everyEpochs: 1 },
  *   analyses: { density: true, layers: true },
  *   metrics,

@@ -6,6 +6,7 @@ import { type CurvatureReport, NonFiniteLossError, OptionError } from '@hessian-
 import { prepareAnalyses, reportOf, tfjsContext } from '@hessian-probe/core/internal';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { CallbackStats } from './callback.js';
+import { headlineLine, headlineNumbers } from './headline.js';
 import {
   type AnalysisTime,
   type CheckedOptions,
@@ -15,6 +16,8 @@ import {
   WHERE,
 } from './options.js';
 import { budgetAllows, expectedTrainingSeconds } from './schedule.js';
+import { deliverReport, type ReportDestination } from './sinks/deliver.js';
+import { tensorBoardSink } from './sinks/tensorboard.js';
 import { type CallbackLogs, plannedSteps, readLoss, swapIn, weightVariables } from './weights.js';
 
 /** An analysis asked for by the schedule, waiting for its turn. */
@@ -36,7 +39,10 @@ export class Controller {
   #analyses = 0;
   #failed = 0;
   #seconds = 0;
+  #overBudget = 0;
   readonly #skipped: Record<string, number> = {};
+  readonly #sinkErrors: Record<string, number> = {};
+  readonly #destinations: readonly ReportDestination[];
   #probe: { x: Tensor; y: Tensor } | undefined;
   /** Tensors this callback made (from probe arrays) and must free. */
   #owned: Tensor[] = [];
@@ -58,9 +64,14 @@ export class Controller {
   #pending: Trigger | undefined;
   #skippedThisFit = 0;
   #scheduledThisFit = 0;
+  #budgetSkipsThisFit = 0;
+  #reportsThisFit = 0;
+  /** The report of the last analysis run, for the epoch logs. */
+  #lastReport: CurvatureReport | undefined;
 
   constructor(options: CheckedOptions) {
     this.#o = options;
+    this.#destinations = destinations(options, () => this.#learningRate());
   }
 
   snapshotStats(): CallbackStats {
@@ -68,6 +79,8 @@ export class Controller {
       analyses: this.#analyses,
       failed: this.#failed,
       skipped: { ...this.#skipped },
+      sinkErrors: { ...this.#sinkErrors },
+      overBudget: this.#overBudget,
       seconds: this.#seconds,
     };
   }
@@ -93,6 +106,8 @@ export class Controller {
     this.#pending = undefined;
     this.#skippedThisFit = 0;
     this.#scheduledThisFit = 0;
+    this.#budgetSkipsThisFit = 0;
+    this.#reportsThisFit = 0;
     if (!this.#o.schedule.atTrainBegin()) return;
     const model = this.#o.model ?? this.fitModel;
     if (this.#o.budget >= 1 || model === undefined) {
@@ -155,24 +170,37 @@ export class Controller {
     }
     if (!scheduled && !pending) return;
     const trainingLoss = (await readLoss(logs)) ?? pending?.trainingLoss;
+    this.#lastReport = undefined;
     await this.#consider({
       epoch: this.#epochsCompleted,
       step: this.#step,
       ...(pending?.batch === undefined ? {} : { batch: pending.batch }),
       ...(trainingLoss === undefined ? {} : { trainingLoss }),
     });
+    // Set by #consider when it made a report (TypeScript cannot see that across the await).
+    const report = this.#lastReport as CurvatureReport | undefined;
+    if (this.#o.epochLogs && logs && report?.step === this.#step) {
+      Object.assign(logs, headlineNumbers(report));
+    }
   }
 
   async trainEnd(): Promise<void> {
     await this.#decideInitial();
     const pending = this.#pending;
     this.#pending = undefined;
-    if (this.#o.schedule.atTrainEnd() || pending) {
-      await this.#consider({
-        epoch: this.#epochsCompleted,
-        step: this.#step,
-        ...(pending?.trainingLoss === undefined ? {} : { trainingLoss: pending.trainingLoss }),
-      });
+    const trigger = {
+      epoch: this.#epochsCompleted,
+      step: this.#step,
+      ...(pending?.trainingLoss === undefined ? {} : { trainingLoss: pending.trainingLoss }),
+    };
+    if (this.#o.schedule.atTrainEnd() || pending) await this.#consider(trigger);
+    if (this.#o.finalReport && this.#reportsThisFit === 0 && this.#budgetSkipsThisFit > 0) {
+      console.warn(
+        `${WHERE}: the budget (${this.#o.budget}) skipped every scheduled analysis of this fit(); ` +
+          'running one at train end over the budget (finalReport: false turns this off)',
+      );
+      this.#overBudget++;
+      await this.#consider(trigger, undefined, true);
     }
     if (this.#skippedThisFit > 0) {
       console.warn(
@@ -253,12 +281,13 @@ export class Controller {
       forecast: number;
       initial: { variables: Variable[]; values: Tensor[] };
     },
+    overBudget = false,
   ): Promise<void> {
-    if (trigger.step === this.#lastStep) return;
+    if (trigger.step === this.#lastStep && !overBudget) return;
     this.#lastStep = trigger.step;
-    this.#scheduledThisFit++;
+    if (!overBudget) this.#scheduledThisFit++;
     const context = { epoch: trigger.epoch, step: trigger.step };
-    if (this.#o.budget < 1) {
+    if (this.#o.budget < 1 && !overBudget) {
       let nextSeconds: number;
       try {
         nextSeconds = await this.#nextSeconds();
@@ -272,7 +301,10 @@ export class Controller {
         budget: this.#o.budget,
         nextSeconds,
       });
-      if (!allowed) return this.#skip('budget');
+      if (!allowed) {
+        this.#budgetSkipsThisFit++;
+        return this.#skip('budget');
+      }
     }
     if (trigger.trainingLoss !== undefined && !Number.isFinite(trigger.trainingLoss)) {
       return this.#skip('non_finite_loss');
@@ -281,16 +313,19 @@ export class Controller {
     const elapsed = deferred ? 0 : Math.max(0, this.#o.now() - this.#fitStart);
     const started = this.#o.now();
     const restore = deferred ? swapIn(this.#o.tf, deferred.initial) : undefined;
+    let sinkError: { error: unknown } | undefined;
     try {
       const report = await this.#analyse(trigger, elapsed);
+      restore?.();
       if (report === undefined) {
         this.#skip('non_finite_loss');
       } else {
         this.#analyses++;
+        this.#reportsThisFit++;
+        this.#lastReport = report;
         this.#keep(report);
-        this.#o.metrics?.record(report);
-        await this.#o.sink?.write(report);
-        await this.#o.onReport?.(report);
+        sinkError = await this.#deliver(report);
+        if (this.#o.verbose) console.info(`${WHERE}: ${headlineLine(report)}`);
       }
     } catch (error) {
       restore?.();
@@ -302,6 +337,42 @@ export class Controller {
       this.#seconds += duration;
       this.#lastDuration = duration;
     }
+    if (sinkError && this.#o.strict) throw sinkError.error;
+  }
+
+  /**
+   * Hands the report to every sink at once (see {@link deliverReport}); counts, records and
+   * logs each failure. Resolves with the first failure, for `strict`.
+   */
+  async #deliver(report: CurvatureReport): Promise<{ error: unknown } | undefined> {
+    const failures = await deliverReport(report, this.#destinations, this.#o.sinkTimeoutSeconds);
+    for (const { sink, error } of failures) {
+      this.#sinkErrors[sink] = (this.#sinkErrors[sink] ?? 0) + 1;
+      try {
+        this.#o.metrics?.recordSinkError(sink);
+      } catch (inner) {
+        console.warn(`${WHERE}: metrics.recordSinkError failed: ${describe(inner)}`);
+      }
+      console.warn(
+        `${WHERE}: the ${sink} sink did not take the report of epoch ${report.epoch}, step ${report.step}: ${describe(error)}`,
+      );
+    }
+    return failures[0];
+  }
+
+  /**
+   * The learning rate η of a plain SGD optimizer (tfjs's `sgd`), for the edge-of-stability
+   * threshold 2/η; undefined for any other optimizer (momentum moves the threshold to
+   * (2 + 2β)/η, Adam's is a preconditioned quantity), so the metric is never misleading.
+   */
+  #learningRate(): number | undefined {
+    const model = (this.#o.model ?? this.fitModel) as
+      | { optimizer?: { learningRate?: unknown; getClassName?: () => string } }
+      | undefined;
+    const optimizer = model?.optimizer;
+    if (optimizer?.getClassName?.() !== 'SGD') return undefined;
+    const rate = optimizer.learningRate;
+    return typeof rate === 'number' && Number.isFinite(rate) && rate > 0 ? rate : undefined;
   }
 
   /** One analysis; undefined when the loss on the probe set is not finite. */
@@ -404,6 +475,38 @@ export class Controller {
     }
     if (this.#o.strict) throw error;
   }
+}
+
+/** The callback's sinks, in the order their failures are logged. */
+function destinations(
+  options: CheckedOptions,
+  learningRate: () => number | undefined,
+): ReportDestination[] {
+  const { metrics, sink, onReport } = options;
+  const list: ReportDestination[] = [];
+  if (metrics) {
+    list.push({
+      name: 'metrics',
+      deliver: (report) => {
+        const rate = learningRate();
+        metrics.record(report, rate === undefined ? {} : { learningRate: rate });
+      },
+    });
+  }
+  if (sink) list.push({ name: 'jsonl', deliver: (report) => sink.write(report) });
+  if (options.tensorBoard) {
+    const makeWriter = options.tensorBoard;
+    let board: ReturnType<typeof tensorBoardSink> | undefined;
+    list.push({
+      name: 'tensorboard',
+      deliver: (report) => {
+        board ??= tensorBoardSink(options.tf, makeWriter());
+        board.write(report);
+      },
+    });
+  }
+  if (onReport) list.push({ name: 'onReport', deliver: (report) => onReport(report) });
+  return list;
 }
 
 function describe(error: unknown): string {

@@ -8,7 +8,8 @@
  * that schedule to keep analyses within a fraction of training wall time;
  * {@link curvatureMetrics} (Prometheus metrics on prom-client), {@link serveMetrics} (the
  * /metrics server) and {@link pushMetrics} (Pushgateway); the JSONL report sink
- * {@link jsonlSink} and its reader {@link readReports}.
+ * {@link jsonlSink} and its reader {@link readReports}; the TensorBoard sink
+ * {@link tensorBoardSink}.
  *
  * @example
  * ```ts
@@ -30,7 +31,9 @@ export {
   type CurvatureMetrics,
   type CurvatureMetricsLabels,
   type CurvatureMetricsOptions,
+  type CurvatureRecordContext,
   curvatureMetrics,
+  MAX_SINK_LABELS,
   MAX_SKIP_REASONS,
 } from './metrics.js';
 export type {
@@ -67,4 +70,5 @@ export {
   type TornLine,
   TornLineError,
 } from './sinks/jsonl.js';
+export { type SummaryWriterLike, tensorBoardSink } from './sinks/tensorboard.js';
 export type { CallbackLogs } from './weights.js';

@@ -21,6 +21,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import type { CurvatureMetrics } from './metrics.js';
 import { createSchedule, type Schedule, type ScheduleOptions } from './schedule.js';
 import { jsonlSink, type ReportSink } from './sinks/jsonl.js';
+import { type SummaryWriterLike, tensorBoardSink } from './sinks/tensorboard.js';
 
 /** Nested arrays of numbers, as `tf.tensor()` accepts them (the shape is inferred). */
 export type NumberArrays = number | readonly NumberArrays[];
@@ -95,19 +96,55 @@ export interface HessianCallbackOptions {
    * never skips and analyses at train begin at once. See "Budget" in `hessianCallback`.
    */
   budget?: number;
-  /** Called with each report; may be async (awaited). Its errors count as analysis errors. */
+  /**
+   * Called with each report; may be async (awaited, at most `sinkTimeoutSeconds`). A sink like
+   * `metrics` and `reportsTo`: its errors and timeouts are counted (`stats.sinkErrors`) and
+   * logged, and never keep the report from the other sinks.
+   */
   onReport?: (report: CurvatureReport) => void | Promise<void>;
   /**
    * Called with each error of an analysis (and where it happened). Default: none; errors are
    * counted and logged with `console.warn` either way. Errors it throws are logged and dropped.
    */
   onError?: (error: unknown, time: AnalysisTime) => void;
-  /** Let analysis errors propagate out of fit() (default false: training never sees them). */
+  /**
+   * Let analysis and sink errors propagate out of fit() (default false: training never sees
+   * them). A sink's error is thrown after every sink has had the report.
+   */
   strict?: boolean;
   /** Record every report, failure and skip into these Prometheus metrics (default none). */
   metrics?: CurvatureMetrics;
   /** Append every report to this JSON Lines file (default none); read it with `readReports`. */
   reportsTo?: string;
+  /**
+   * Write every report to TensorBoard: a log folder (needs `tf` from `@tensorflow/tfjs-node`,
+   * whose `tf.node.summaryFileWriter` is created at the first report) or a writer made with it.
+   * See `tensorBoardSink` for the series. Default none.
+   */
+  tensorBoard?: string | SummaryWriterLike;
+  /**
+   * Seconds each sink (`metrics`, `reportsTo`, `tensorBoard`, `onReport`) may take to take one report, > 0
+   * (default 10). All sinks get the report at once; one that has not finished by then counts
+   * as failed (`stats.sinkErrors`, `hessian_sink_errors_total{sink}`) and training goes on.
+   */
+  sinkTimeoutSeconds?: number;
+  /**
+   * When the budget skipped every scheduled analysis of a fit(), run one at train end anyway,
+   * over the budget (default true), so that every fit() leaves at least one report. It is
+   * counted in `stats.overBudget` and said in the log.
+   */
+  finalReport?: boolean;
+  /**
+   * Print one line per report with its headline numbers (λmax, trace, negative fraction,
+   * off-diagonal block ratio, duration) to `console.info` (default false).
+   */
+  verbose?: boolean;
+  /**
+   * Add the headline numbers of a report made at an epoch's end to that epoch's logs (keys
+   * `hessian_lambda_max`, `hessian_trace`, …), so that later callbacks (tfjs's `tensorBoard`,
+   * `History`) see them (default false: the logs, and `fit()`'s history, stay as tfjs made them).
+   */
+  epochLogs?: boolean;
   /**
    * Reports kept in `callback.history`: `true` (default) keeps all, `false` none, a number n
    * the last n.
@@ -142,6 +179,12 @@ export interface CheckedOptions {
   readonly strict: boolean;
   readonly metrics: CurvatureMetrics | undefined;
   readonly sink: ReportSink | undefined;
+  /** Makes the TensorBoard sink's writer (at the first report), when asked for. */
+  readonly tensorBoard: (() => SummaryWriterLike) | undefined;
+  readonly sinkTimeoutSeconds: number;
+  readonly finalReport: boolean;
+  readonly verbose: boolean;
+  readonly epochLogs: boolean;
   readonly historyLimit: number;
   readonly selfCheck: boolean;
   readonly now: () => number;
@@ -165,6 +208,11 @@ const KNOWN_OPTIONS: readonly (keyof HessianCallbackOptions)[] = [
   'strict',
   'metrics',
   'reportsTo',
+  'tensorBoard',
+  'sinkTimeoutSeconds',
+  'finalReport',
+  'verbose',
+  'epochLogs',
   'history',
   'selfCheck',
   'now',
@@ -235,7 +283,16 @@ export function checkOptions(options: HessianCallbackOptions): CheckedOptions {
       throw new OptionError(`${WHERE}: expected ${key} to be a function, got ${typeof value}`);
     }
   }
-  for (const key of ['strict', 'selfCheck'] as const) {
+  const sinkTimeoutSeconds = options.sinkTimeoutSeconds ?? 10;
+  if (
+    typeof sinkTimeoutSeconds !== 'number' ||
+    !(sinkTimeoutSeconds > 0 && sinkTimeoutSeconds < 2 ** 31 / 1000)
+  ) {
+    throw new OptionError(
+      `${WHERE}: expected sinkTimeoutSeconds to be a number of seconds > 0 (below 2147483), got ${String(sinkTimeoutSeconds)}`,
+    );
+  }
+  for (const key of ['strict', 'selfCheck', 'finalReport', 'verbose', 'epochLogs'] as const) {
     const value = options[key];
     if (value !== undefined && typeof value !== 'boolean') {
       throw new OptionError(`${WHERE}: expected ${key} to be a boolean, got ${String(value)}`);
@@ -248,7 +305,8 @@ export function checkOptions(options: HessianCallbackOptions): CheckedOptions {
       metrics === null ||
       typeof metrics.record !== 'function' ||
       typeof metrics.recordFailure !== 'function' ||
-      typeof metrics.recordSkipped !== 'function')
+      typeof metrics.recordSkipped !== 'function' ||
+      typeof metrics.recordSinkError !== 'function')
   ) {
     throw new OptionError(
       `${WHERE}: expected metrics to be the result of curvatureMetrics(), got ${String(metrics)}`,
@@ -283,10 +341,37 @@ export function checkOptions(options: HessianCallbackOptions): CheckedOptions {
     strict: options.strict ?? false,
     metrics,
     sink: options.reportsTo === undefined ? undefined : jsonlSink(options.reportsTo),
+    tensorBoard: checkTensorBoard(tf, options.tensorBoard),
+    sinkTimeoutSeconds,
+    finalReport: options.finalReport ?? true,
+    verbose: options.verbose ?? false,
+    epochLogs: options.epochLogs ?? false,
     historyLimit,
     selfCheck: options.selfCheck ?? true,
     now: options.now ?? (() => performance.now() / 1000),
   };
+}
+
+/** The TensorBoard writer's maker: the given writer, or tfjs-node's for a log folder. */
+function checkTensorBoard(
+  tf: Tf,
+  given: HessianCallbackOptions['tensorBoard'],
+): (() => SummaryWriterLike) | undefined {
+  if (given === undefined) return undefined;
+  if (typeof given === 'string') {
+    const make = (tf as { node?: { summaryFileWriter?: unknown } }).node?.summaryFileWriter;
+    if (given === '' || typeof make !== 'function') {
+      throw new OptionError(
+        given === ''
+          ? `${WHERE}: expected tensorBoard to be a non-empty log folder, got ''`
+          : `${WHERE}: expected tf from '@tensorflow/tfjs-node' for tensorBoard (it needs tf.node.summaryFileWriter), or a writer as tensorBoard`,
+      );
+    }
+    return () => (make as (logdir: string) => SummaryWriterLike)(given);
+  }
+  // Checked now: the sink refuses anything without scalar, histogram and flush.
+  tensorBoardSink(tf, given);
+  return () => given;
 }
 
 /** Checks the probe set and returns its number of examples N. */

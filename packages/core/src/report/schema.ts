@@ -26,7 +26,7 @@ import {
 /**
  * The schema version this module writes. It is bumped only by a breaking change (a field
  * renamed, removed, or given a new meaning); new analyses add optional fields and keep it.
- * Version 2 renamed `negativeFraction` (a share of eigenvalues) to `negativeFraction`, so that it
+ * Version 2 renamed `negativeMass` (a share of eigenvalues) to `negativeFraction`, so that it
  * cannot be confused with the layers' `negativeTraceMass` (a share of |λ|); `decodeReport`
  * still reads version 1.
  */

@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  open,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -8,7 +17,7 @@ import {
   OptionError,
   ReportFormatError,
 } from '@hessian-probe/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { syntheticReport } from '../../test/synthetic-reports.js';
 import { jsonlSink, readReports, type TornLine, TornLineError } from './jsonl.js';
 
@@ -161,6 +170,40 @@ describe('readReports', () => {
 
   it('rejects with ENOENT for a missing file', async () => {
     await expect(readReports(join(dir, 'none.jsonl'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads a file that starts with a byte-order mark (as some editors save it)', async () => {
+    const path = join(dir, 'bom.jsonl');
+    const written = [syntheticReport({ epoch: 1 }), syntheticReport({ epoch: 2 })];
+    await writeFile(path, `\uFEFF${written.map((r) => `${encodeReport(r)}\n`).join('')}`);
+    const [read, torn] = await readCollecting(path);
+    expect(torn).toEqual([]);
+    expect(read).toEqual(written);
+  });
+});
+
+describe('jsonlSink durability', () => {
+  it('flushes each line to the disk (fdatasync) before write() resolves', async () => {
+    const path = join(dir, 'reports.jsonl');
+    const handle = await open(path, 'w');
+    const prototype = Object.getPrototypeOf(handle) as { datasync(): Promise<void> };
+    await handle.close();
+    const events: string[] = [];
+    const original = prototype.datasync;
+    const datasync = vi.spyOn(prototype, 'datasync').mockImplementation(function (this: unknown) {
+      events.push('datasync');
+      return original.call(this);
+    });
+    try {
+      const sink = jsonlSink(path);
+      for (const epoch of [1, 2]) {
+        await sink.write(syntheticReport({ epoch }));
+        events.push(`resolved ${epoch}`);
+      }
+    } finally {
+      datasync.mockRestore();
+    }
+    expect(events).toEqual(['datasync', 'resolved 1', 'datasync', 'resolved 2']);
   });
 });
 

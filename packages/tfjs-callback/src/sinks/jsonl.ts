@@ -8,8 +8,9 @@
  *   dies between writes (an exception, `process.exit`, SIGKILL, OOM kill) leaves whole lines only.
  * - A regular file gives no size-based atomicity guarantee (`PIPE_BUF` is about pipes). A write
  *   is cut short only if the process is killed *during* that system call (Linux checks for fatal
- *   signals between pages of a large write), the disk fills up, or the machine loses power
- *   before the page cache reaches the disk (no fsync is done). Such a line lacks its `\n`.
+ *   signals between pages of a large write) or the disk fills up. Such a line lacks its `\n`.
+ * - Each write is flushed to the disk (`fdatasync`) before `write()` resolves, so a report the
+ *   sink said it stored survives a power loss too.
  * - So the reader checks instead of trusting: {@link readReports} reports lines that are not
  *   JSON (torn, or otherwise damaged) instead of failing on them, and a new sink that finds the
  *   file not ending in `\n` starts with a `\n`, so that a torn fragment stays on a line of its
@@ -80,6 +81,7 @@ export function jsonlSink(path: string): JsonlSink {
         const { bytesWritten } = await file.write(buffer, written, buffer.length - written);
         written += bytesWritten;
       }
+      await file.datasync();
     } finally {
       await file.close();
     }
@@ -161,8 +163,8 @@ export interface ReadReportsOptions {
 
 /**
  * Reads a JSON Lines file of reports written by {@link jsonlSink}, in file order. Blank lines
- * are ignored. A line that is not JSON (a torn write after a crash) is skipped and passed to
- * `onTornLine`, or throws in `strict` mode; a line that is JSON but not a valid report always
+ * and a byte-order mark at the start (as some editors save files) are ignored. A line that is
+ * not JSON (a torn write after a crash) is skipped and passed to `onTornLine`, or throws in `strict` mode; a line that is JSON but not a valid report always
  * throws, since that is not something a crash produces.
  *
  * @throws {@link ReportFormatError} naming the line and the field of a malformed report.
@@ -181,7 +183,8 @@ export async function readReports(
   options: ReadReportsOptions = {},
 ): Promise<CurvatureReport[]> {
   const { strict = false, onTornLine = warnTornLine } = options;
-  const lines = (await readFile(path, 'utf8')).split('\n');
+  const content = await readFile(path, 'utf8');
+  const lines = (content.startsWith('\uFEFF') ? content.slice(1) : content).split('\n');
   const reports: CurvatureReport[] = [];
   for (const [index, text] of lines.entries()) {
     if (text.trim() === '') continue;
