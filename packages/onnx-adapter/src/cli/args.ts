@@ -16,6 +16,7 @@ export const FORWARD_ONLY_PROBES = 30;
 export const USAGE = `Usage:
   hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
   hessian-probe onnx show MODEL.onnx
+  hessian-probe report RUN.jsonl [MORE.jsonl …] --out REPORT.html [--title T]
   hessian-probe --help
 
 analyze: the loss Hessian (or Gauss–Newton matrix) of MODEL.onnx over its weight
@@ -50,6 +51,15 @@ ${ANALYSES.map((a) => `                                 ${a.name.padEnd(10)} ${a
   --probes N                   with --forward-only: Rademacher probes per block, an integer >= 2
                                (default ${FORWARD_ONLY_PROBES}); 2·N·B + ${1 + NOISE_POINTS} forward passes for B blocks
 
+report: one self-contained HTML page (charts inline as SVG, no script, opens without a
+network) from JSON Lines report files (the callback's reportsTo / jsonlSink: one
+CurvatureReport per line, schema versions 1 and 2). Several files are drawn side by side, each
+run named after its file. Every line is checked before anything is written.
+
+Options of report:
+  --out REPORT.html            the page to write (atomically; never one of the inputs)
+  --title T                    the page title (default: the run names)
+
 Exit codes: 0 success, 2 bad usage or bad input, 1 internal error.
 `;
 
@@ -70,6 +80,7 @@ export const OPTIONS = {
   'forward-only': { type: 'boolean' },
   probes: { type: 'string' },
   parameters: { type: 'string' },
+  title: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -8,6 +8,8 @@
  *   block traces) from onnxruntime forward passes ({@link forwardOnlyTrace}), for graphs outside
  *   the converter's operator set; the numbers are printed and stored as estimates.
  * - \`hessian-probe onnx show MODEL.onnx\` prints the report attached to a model.
+ * - \`hessian-probe report RUN.jsonl [MORE.jsonl …] --out report.html\` draws JSON Lines report
+ *   files as one self-contained HTML page (\`@hessian-probe/report\`), runs side by side.
  *
  * Exit codes: 0 success, 2 bad usage or bad input (one line naming the file or flag), 1 internal
  * error. Everything that can be checked is checked before the first Hessian-vector product.
@@ -67,10 +69,18 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return positionals.length === 0 && values.help !== true ? EXIT.usage : EXIT.ok;
   }
   const [group, command, ...rest] = positionals;
+  if (group === 'report') {
+    // Loaded on demand: the charts library is needed by this command only.
+    const { report } = await import('./report.js');
+    return report(positionals.slice(1), values, io);
+  }
   if (group !== 'onnx') {
     throw new CliUsageError(
-      `unknown command '${group}'; expected 'onnx' (see hessian-probe --help)`,
+      `unknown command '${group}'; expected 'onnx' or 'report' (see hessian-probe --help)`,
     );
+  }
+  if (values.title !== undefined) {
+    throw new CliUsageError(`onnx ${command ?? ''}: --title is an option of 'report' only`);
   }
   if (command !== 'analyze' && command !== 'show') {
     throw new CliUsageError(
