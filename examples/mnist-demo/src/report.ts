@@ -17,15 +17,13 @@ export interface DemoReportOptions {
   readonly source?: string;
   /** One entry per finished epoch. */
   readonly epochs: readonly EpochLogs[];
-  /** Accuracy on the held-out digits after training, at the last step. */
-  readonly test?: EpochLogs;
-  /** Lines under the title. */
+  /** Lines under the title (e.g. the test accuracy, a single number). */
   readonly notes?: readonly string[];
 }
 
 /**
  * The page of one demo run: every section the reports have, plus the training accuracy per
- * epoch and the final test accuracy next to the probe-set loss.
+ * epoch next to the probe-set loss.
  *
  * @example
  * ```ts
@@ -37,16 +35,11 @@ export async function demoReportHtml(
   reports: readonly CurvatureReport[],
   options: DemoReportOptions,
 ): Promise<string> {
-  const metrics: RunMetric[] = [
-    ...options.epochs.map((e) => ({
-      name: 'training accuracy (fit() logs)',
-      step: e.step,
-      value: e.accuracy,
-    })),
-    ...(options.test === undefined
-      ? []
-      : [{ name: 'test accuracy', step: options.test.step, value: options.test.accuracy }]),
-  ];
+  const metrics: RunMetric[] = options.epochs.map((e) => ({
+    name: 'training accuracy (fit() logs)',
+    step: e.step,
+    value: e.accuracy,
+  }));
   return renderReportHtml(
     [
       {

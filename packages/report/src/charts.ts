@@ -143,7 +143,7 @@ export async function lambdaMinChart(views: readonly RunView[]): Promise<string 
                 [5, 3],
               ].slice(0, sources.length),
             },
-            legend: { title: null, orient: 'bottom', labelLimit: 400 },
+            legend: { title: null, orient: 'bottom', labelLimit: 400, symbolType: 'stroke' },
           },
         },
       },

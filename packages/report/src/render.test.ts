@@ -212,7 +212,10 @@ describe('renderReportHtml', () => {
     // the probed norms and the layout's sizes.
     expect(blocks).toContain('RMS |H|');
     expect(blocks).toContain('dense_Dense2/unit_9');
-    expect(sectionHtml(html, 'lambda-min')).toContain('No report has the lambdaMin analysis');
+    // λmin from its own analysis, and the density's Ritz bound above it.
+    expect(sectionHtml(html, 'lambda-min')).toContain('Solid: λmin from the lambdaMin analysis');
+    for (const r of reports)
+      expect(r.lambdaMin!.value).toBeLessThanOrEqual(r.density!.lambdaMin + 1e-2);
   });
 
   it('refuses no runs, runs without reports, bad names and malformed reports', async () => {
