@@ -83,7 +83,7 @@ export function parseReports(text: string, path: string): CurvatureReport[] {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
     try {
-      reports.push(decodeReport(migrateVersion1(line)));
+      reports.push(decodeReport(line));
     } catch (error) {
       if (!(error instanceof ReportFormatError)) throw error;
       const torn =
@@ -108,38 +108,6 @@ export function parseReports(text: string, path: string): CurvatureReport[] {
     );
   }
   return reports;
-}
-
-/**
- * A version-1 line with its `negativeMass` fields renamed `negativeFraction` (the one change
- * of version 2), other lines as they are. Core's `decodeReport` is meant to do this, but its
- * migration renames `negativeFraction` to itself, so that real version-1 reports fail there
- * ("expected density.negativeFraction …, got undefined"); this can go once core renames
- * `negativeMass`. Re-serialising loses only the sign of −0.
- */
-function migrateVersion1(line: string): string {
-  if (!/"schemaVersion"\s*:\s*1\b/.test(line) || !line.includes('"negativeMass"')) return line;
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return line; // decodeReport reports it.
-  }
-  if (!isObject(value) || value.schemaVersion !== 1) return line;
-  const rename = (section: unknown): unknown => {
-    if (!isObject(section) || !('negativeMass' in section) || 'negativeFraction' in section) {
-      return section;
-    }
-    const { negativeMass, ...rest } = section;
-    return { ...rest, negativeFraction: negativeMass };
-  };
-  if (value.density !== undefined) value.density = rename(value.density);
-  if (Array.isArray(value.layers)) value.layers = value.layers.map(rename);
-  return JSON.stringify(value);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

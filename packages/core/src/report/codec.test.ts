@@ -301,6 +301,20 @@ describe('encodeReport / decodeReport', () => {
     expect(decoded.trace?.estimate).toBe(5.25);
   });
 
+  it('reads a schema-version-1 line: its negativeMass fields become negativeFraction', () => {
+    // A version-1 line as that version wrote it: the field names of version 1, in the text.
+    const current = encodeReport(fullReport());
+    const v1 = current
+      .replace(`"schemaVersion":${REPORT_SCHEMA_VERSION}`, '"schemaVersion":1')
+      .replaceAll('"negativeFraction"', '"negativeMass"');
+    expect(v1).toContain('"negativeMass"');
+    expect(v1).not.toContain('"negativeFraction"');
+    const decoded = decodeReport(v1);
+    expect(decoded).toEqual(decodeReport(current));
+    expect(decoded.density?.negativeFraction).toBe(0.125);
+    expect(JSON.stringify(decoded)).not.toContain('negativeMass');
+  });
+
   it('keeps unknown fields (from newer analyses), reviving nothing inside them', () => {
     const future = {
       ...fullReport(),

@@ -164,7 +164,7 @@ function write(value: unknown, field: string, out: string[]): void {
  * Decodes and checks one report written by {@link encodeReport}: the strings `"NaN"`,
  * `"Infinity"` and `"-Infinity"` become numbers again wherever the schema has a number, and only
  * there (a model called "NaN" keeps its name). Unknown fields are kept as parsed. Reports of
- * schema version 1 are read too: their `negativeFraction` fields become `negativeFraction`.
+ * schema version 1 are read too: their `negativeMass` fields become `negativeFraction`.
  *
  * @throws {@link ReportFormatError} for text that is not JSON (`field` `'(json)'`), another
  * `schemaVersion`, or a missing, mistyped or inconsistent field (named in `field`).
@@ -195,9 +195,9 @@ export function decodeReport(text: string): CurvatureReport {
 function migrate(value: unknown): unknown {
   if (!isPlainObject(value) || value.schemaVersion !== 1) return value;
   const rename = (section: unknown): unknown => {
-    if (!isPlainObject(section) || !('negativeFraction' in section)) return section;
-    const { negativeFraction, ...rest } = section;
-    return { ...rest, negativeFraction: negativeFraction };
+    if (!isPlainObject(section) || !('negativeMass' in section)) return section;
+    const { negativeMass, ...rest } = section;
+    return { ...rest, negativeFraction: negativeMass };
   };
   const out: Record<string, unknown> = { ...value, schemaVersion: REPORT_SCHEMA_VERSION };
   if (value.density !== undefined) out.density = rename(value.density);
