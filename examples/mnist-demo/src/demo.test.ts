@@ -51,11 +51,23 @@ describe('the command line', () => {
       port: 9464,
       out: 'out',
       backend: 'auto',
+      serveAfter: false,
       help: false,
     });
     expect(
-      parseFlags(['--', '--epochs', '2', '--port', '0', '--out', 'x', '--backend', 'wasm']),
-    ).toEqual({ epochs: 2, port: 0, out: 'x', backend: 'wasm', help: false });
+      parseFlags([
+        '--',
+        '--epochs',
+        '2',
+        '--port',
+        '0',
+        '--out',
+        'x',
+        '--backend',
+        'wasm',
+        '--serve-after',
+      ]),
+    ).toEqual({ epochs: 2, port: 0, out: 'x', backend: 'wasm', serveAfter: true, help: false });
     expect(parseFlags(['--help']).help).toBe(true);
   });
 

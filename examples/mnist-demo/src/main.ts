@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
-  const out = resolve(flags.out);
+  // pnpm runs the script in this package's folder; INIT_CWD is where `pnpm demo` was typed.
+  const out = resolve(process.env.INIT_CWD ?? process.cwd(), flags.out);
   await mkdir(out, { recursive: true });
   const reportsPath = join(out, 'reports.jsonl');
   const htmlPath = join(out, 'report.html');
@@ -162,6 +163,15 @@ async function main(): Promise<void> {
 
   callback.dispose();
   tf.dispose([xTrain, yTrain, xTest, yTest, xProbe, yProbe]);
+  if (server && flags.serveAfter) {
+    console.log(`metrics: still serving ${server.url} (the last report's series); Ctrl-C to stop`);
+    // The server does not keep Node running by itself (keepProcessAlive: false): a timer does.
+    const alive = setInterval(() => {}, 2 ** 30);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    clearInterval(alive);
+  } else if (server) {
+    console.log('metrics: server closed (--serve-after keeps it open after training)');
+  }
   await server?.close();
 }
 

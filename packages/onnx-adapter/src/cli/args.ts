@@ -17,7 +17,7 @@ export const USAGE = `Usage:
   hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
   hessian-probe onnx show MODEL.onnx
   hessian-probe report RUN.jsonl [MORE.jsonl …] --out REPORT.html [--title T]
-  hessian-probe --help
+  hessian-probe --help | --version
 
 analyze: the loss Hessian (or Gauss–Newton matrix) of MODEL.onnx over its weight
 initializers, on the probe batch X.npy (float32/float64, first axis = samples) with labels
@@ -82,6 +82,7 @@ export const OPTIONS = {
   parameters: { type: 'string' },
   title: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** The parsed flags. */

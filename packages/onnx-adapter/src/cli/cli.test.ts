@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -426,6 +427,16 @@ describe('hessian-probe onnx', () => {
     );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/model\s+test \(15 parameters, 2 blocks\)/);
+  });
+
+  it('prints its version with --version (or -V) and exits 0', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await cli(flag);
+      expect(run).toMatchObject({ code: 0, stdout: `hessian-probe ${version}\n`, stderr: '' });
+    }
   });
 
   it('exits 1 on an internal error', async () => {

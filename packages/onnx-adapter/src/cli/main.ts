@@ -15,6 +15,7 @@
  * error. Everything that can be checked is checked before the first Hessian-vector product.
  * \`bin.ts\` is the executable entry.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyze } from './analyze.js';
 import { OPTIONS, USAGE } from './args.js';
@@ -51,6 +52,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   return code;
 }
 
+/** The version of `@hessian-probe/onnx-adapter`, whose `bin` this command is. */
+function packageVersion(): string {
+  // src/cli/main.ts and dist/cli/main.js both sit two folders below the package's root.
+  const manifest = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
 /** Errors that are the user's to fix: exit code 2. */
 function isUsageError(error: unknown): boolean {
   return error instanceof CliUsageError;
@@ -64,6 +72,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     throw new CliUsageError(`${errorMessage(error)} (see hessian-probe --help)`);
   }
   const { values, positionals } = parsed;
+  if (values.version === true && values.help !== true) {
+    io.stdout(`hessian-probe ${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   if (values.help === true || positionals.length === 0) {
     io.stdout(USAGE);
     return positionals.length === 0 && values.help !== true ? EXIT.usage : EXIT.ok;
