@@ -2,6 +2,7 @@ import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { OptionError } from '../errors.js';
 import { FLOAT32_PRECISION, type LinearOperator } from '../operator.js';
 import { checkInteger, checkOneOf } from '../options.js';
+import { denseChainPlan, denseChainProducts } from './dense-chain-hvp.js';
 import { LossError, UnsupportedLayerError } from './errors.js';
 import { gaussNewtonVectorProduct } from './ggn.js';
 import {
@@ -86,6 +87,14 @@ export interface ModelCurvatureOptions {
    * Default true.
    */
   readonly selfCheck?: boolean;
+  /**
+   * How products are computed: 'auto' (default) uses the cached R-operator products of
+   * {@link denseChainProducts} when the model is a chain of Dense layers ({@link denseChainPlan}:
+   * 6 matrix products per layer instead of about 9), autodiff otherwise; 'autodiff' always
+   * differentiates twice through tfjs. Both are exact to float32 rounding;
+   * {@link ModelCurvature.productMethod} says which one runs, and the self-check checks it.
+   */
+  readonly hvp?: 'auto' | 'autodiff';
 }
 
 /** Layer classes {@link modelCurvature} supports, each tested against a float64 reference. */
@@ -159,6 +168,7 @@ export function modelCurvature(
   const { tf, x, y, kind = 'hessian', layout: layoutKind = 'tensor' } = options;
   checkOneOf(where, 'kind', kind, ['hessian', 'ggn']);
   checkOneOf(where, 'layout', layoutKind, LAYOUT_KINDS);
+  checkOneOf(where, 'hvp', options.hvp ?? 'auto', ['auto', 'autodiff']);
   checkSupportedLayers(model, tf.getBackend());
   const n = x.shape[0];
   if (x.rank < 1 || n === undefined || n < 1 || y.rank < 1 || y.shape[0] !== n) {
@@ -173,6 +183,9 @@ export function modelCurvature(
   if (sparse) checkClassIds(y, where);
   const { layout, order } = modelLayout(model, layoutKind);
   const weights = model.trainableWeights.map((w) => w.read());
+  const chain = denseChainPlan(model, resolved.strip, x).plan;
+  const fast =
+    chain && options.hvp !== 'autodiff' ? denseChainProducts(tf, chain, resolved.loss) : undefined;
   const chunks: { start: number; size: number }[] = [];
   for (let start = 0; start < n; start += batchSize) {
     chunks.push({ start, size: Math.min(batchSize, n - start) });
@@ -190,10 +203,18 @@ export function modelCurvature(
     resolved.strip ? modelLogits(model, xc, resolved.strip) : inference(model, xc);
   const lossOf = (chunk: { start: number; size: number }) => (): Scalar =>
     resolved.loss.value(tf, output(slice(x, chunk)), targets(slice(y, chunk)));
-  const product = (chunk: { start: number; size: number }, v: Float64Array) =>
+  const product = (
+    chunk: { start: number; size: number },
+    v: Float64Array,
+    productKind: CurvatureKind = kind,
+  ) =>
     flatProduct(tf, v, layout.dim, `${where}.matvec`, () => {
       const vs = splitVector(tf, v, weights);
-      if (kind === 'hessian') return hessianVectorProduct(tf, weights, lossOf(chunk), vs);
+      if (fast) {
+        const [xc, yc] = [slice(x, chunk), targets(slice(y, chunk))];
+        return fast.product(productKind, chunk, xc, yc, weights, vs);
+      }
+      if (productKind === 'hessian') return hessianVectorProduct(tf, weights, lossOf(chunk), vs);
       const xc = slice(x, chunk);
       const yc = targets(slice(y, chunk));
       return gaussNewtonVectorProduct(
@@ -205,13 +226,21 @@ export function modelCurvature(
       );
     });
   const check = () =>
-    selfCheckOnce(model, () => {
+    // Checks the products in use: a model forced onto autodiff has its own verdict.
+    selfCheckOnce(chain && !fast ? autodiffCheckKey(model) : model, () => {
       const loss = lossOf(chunks[0]);
-      const exact = hessianOperator({
-        tf,
-        params: model.trainableWeights.map((w) => ({ name: w.name, tensor: w.read() })),
-        loss,
-      });
+      const exact = fast
+        ? {
+            operator: {
+              dim: layout.dim,
+              matvec: (v: Float64Array) => product(chunks[0], v, 'hessian'),
+            },
+          }
+        : hessianOperator({
+            tf,
+            params: model.trainableWeights.map((w) => ({ name: w.name, tensor: w.read() })),
+            loss,
+          });
       return selfCheck({
         tf,
         operator: exact.operator,
@@ -250,7 +279,20 @@ export function modelCurvature(
     layout,
     operator: order ? permuteOperator(inTfjsOrder, order) : inTfjsOrder,
     lossValue,
+    productMethod: fast ? 'dense-chain' : 'autodiff',
   };
+}
+
+const autodiffCheckKeys = new WeakMap<object, object>();
+
+/** The self-check key of a Dense-chain model forced onto autodiff (its default is the fast path). */
+function autodiffCheckKey(model: object): object {
+  let key = autodiffCheckKeys.get(model);
+  if (key === undefined) {
+    key = {};
+    autodiffCheckKeys.set(model, key);
+  }
+  return key;
 }
 
 /** The result of {@link modelCurvature}: the operator, its layout, and the loss it differentiates. */
@@ -260,6 +302,12 @@ export interface ModelCurvature extends CurvatureOperator {
    * the loss on the network output, without regularizers), computed in float32 by tfjs.
    */
   lossValue(): Promise<number>;
+  /**
+   * Which products the operator computes: 'dense-chain', the cached R-operator of a chain of
+   * Dense layers ({@link denseChainProducts}), or 'autodiff', double backpropagation (Hessian)
+   * and the double-VJP trick (Gauss–Newton) through tfjs; see {@link ModelCurvatureOptions.hvp}.
+   */
+  readonly productMethod: 'dense-chain' | 'autodiff';
 }
 
 /** The result of {@link resolveModelLoss}. */
