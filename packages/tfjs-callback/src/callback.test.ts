@@ -1012,9 +1012,12 @@ describe('hessianCallback: the budget', () => {
 
   it('skips the analysis at train begin when the forecast fit is too short for its estimate', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
-    /** A manual lifecycle: 1 s per step, 0.1 s per forward pass of an analysis's products. */
+    /**
+     * A manual lifecycle: 1 s per step, 0.1 s per forward pass of an analysis's products (the
+     * model leaves the Dense-chain fast path, so that every product calls model.apply).
+     */
     const run = async (plannedSteps: number) => {
-      const model = tinyModel();
+      const model = tinyModel({ leakyRelu: true });
       let clock = 0;
       const apply = model.apply.bind(model);
       vi.spyOn(model, 'apply').mockImplementation((...args) => {

@@ -32,11 +32,22 @@ export interface TinyModelOptions {
   activation?: string;
   /** Optimizer (default Adam with learning rate 0.05: it has state to disturb). */
   optimizer?: 'adam' | 'sgd';
+  /**
+   * Put a LeakyReLU layer after the hidden layer (default false): the model then leaves core's
+   * Dense-chain fast path, and every curvature product calls `model.apply` (autodiff).
+   */
+  leakyRelu?: boolean;
 }
 
 /** A 4-8-3 MLP with softmax output (P = 4·8 + 8 + 8·3 + 3 = 67), compiled for cross-entropy. */
 export function tinyModel(options: TinyModelOptions = {}): tf.Sequential {
-  const { seed = 1, dropout = false, activation = 'tanh', optimizer = 'adam' } = options;
+  const {
+    seed = 1,
+    dropout = false,
+    activation = 'tanh',
+    optimizer = 'adam',
+    leakyRelu = false,
+  } = options;
   const init = (offset: number) => tf.initializers.glorotUniform({ seed: seed * 10 + offset });
   const model = tf.sequential({ name: 'tiny_mlp' });
   model.add(
@@ -48,6 +59,7 @@ export function tinyModel(options: TinyModelOptions = {}): tf.Sequential {
       biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed }),
     }),
   );
+  if (leakyRelu) model.add(tf.layers.leakyReLU({ alpha: 0.1 }));
   if (dropout) model.add(tf.layers.dropout({ rate: 0.25 }));
   model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }));
   model.compile({
