@@ -21,9 +21,9 @@ export class UnsupportedLayerError extends HessianProbeError {
 }
 
 /**
- * The autodiff Hessian-vector product disagreed with a central finite-difference product
- * beyond the documented tolerance: a gradient somewhere in the model is not second-order
- * correct. Names the parameter blocks (and so the layers) where the disagreement is largest.
+ * The exact Hessian-vector product (autodiff or the Dense-chain route) disagreed with a
+ * central finite-difference product beyond the documented tolerance: a gradient somewhere in
+ * the model is not second-order correct. Names the parameter blocks (and so the layers) where the disagreement is largest.
  */
 export class SelfCheckError extends HessianProbeError {
   /** Relative error ‖Hv − H_fd v‖ / ‖H_fd v‖ of the worst direction. */

@@ -136,7 +136,7 @@ export async function selfCheck(options: SelfCheckOptions): Promise<SelfCheckRes
     if (!(error <= allowed)) {
       const blocks = concentration(gap, layout, order);
       throw new SelfCheckError(
-        `selfCheck: expected the autodiff Hessian-vector product to match central finite differences ` +
+        `selfCheck: expected the exact Hessian-vector product to match central finite differences ` +
           `within ${allowed.toExponential(2)} relative (tolerance ${tolerance.toExponential(2)} + 4 × ` +
           `finite-difference uncertainty ${uncertainty.toExponential(2)}), got ${error.toExponential(2)} on ` +
           `direction ${attempt}; the discrepancy is in ${blocks.map((b) => `${b.name} (${(100 * b.share).toFixed(1)} %)`).join(', ')}`,
