@@ -309,9 +309,11 @@ export interface DenseChainProducts {
  * ```ts
  * const { plan } = denseChainPlan(model, undefined, x);
  * const products = denseChainProducts(tf, plan!, outputLoss('meanSquaredError'));
- * const hv = flatProduct(tf, v, dim, 'hv', () =>
- *   products.product('hessian', 0, x, y, weights, splitVector(tf, v, weights)),
- * );
+ * const weights = model.trainableWeights.map((w) => w.read());
+ * const ones = weights.map((w) => tf.onesLike(w));
+ * const hv = withSecondOrder(tf, () =>
+ *   tf.tidy(() => products.product('hessian', 0, x, y, weights, ones)),
+ * ); // H·1, one tensor per weight
  * ```
  */
 export function denseChainProducts(
