@@ -45,13 +45,16 @@ describe('runStaticForce (smoke, tiny sizes)', () => {
       if (row.model === 'one-hidden') {
         const { neuronMassRatio = Number.NaN, neuronMassStderr = Number.NaN } = row;
         expect(neuronMassStderr).toBeGreaterThan(0);
-        expect(Math.abs(neuronMassRatio - (reference.neuronMassRatio ?? 0))).toBeLessThan(
-          4 * neuronMassStderr,
+        const exactRatio = reference.neuronMassRatio ?? 0;
+        expect(Math.abs(neuronMassRatio - exactRatio)).toBeLessThan(
+          4 * neuronMassStderr + TOLERANCE * exactRatio,
         );
       }
       if (row.loss === 'ce') {
+        // Where the probes barely vary (linear, W = 0) the standard error is ~1e-9 and the
+        // float32 rounding of the HVP columns dominates: allow both.
         expect(Math.abs(row.classMassRatio - reference.classMassRatio)).toBeLessThan(
-          4 * row.classMassStderr,
+          4 * row.classMassStderr + TOLERANCE * reference.classMassRatio,
         );
       }
     }
