@@ -8,9 +8,8 @@
  * entries are appended (protobuf concatenates repeated fields). So fields this package's
  * schema (ONNX 1.10.2) does not know survive, and onnxruntime computes bit-identical outputs.
  */
-import { randomUUID } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   type CurvatureReport,
   type CurvatureReportInput,
@@ -19,7 +18,10 @@ import {
   normalizeReport,
   OptionError,
 } from '@hessian-probe/core';
+import { writeFileAtomic } from './atomic-write.js';
 import { decodeModel, OnnxFormatError, onnx } from './proto.js';
+
+export { writeFileAtomic };
 
 /** Prefix of every metadata key this package writes (and replaces). */
 export const KEY_PREFIX = 'hessian_probe.';
@@ -153,27 +155,6 @@ export function readAnnotation(bytes: Uint8Array): CurvatureReport | undefined {
   const model = decodeModel(bytes, 'readAnnotation');
   const entry = model.metadataProps.filter((p) => p.key === REPORT_KEY).at(-1);
   return entry === undefined ? undefined : decodeReport(entry.value ?? '');
-}
-
-/**
- * Writes `bytes` to `path` atomically: to a temporary file in the same folder, then a rename
- * (atomic on POSIX file systems), so a reader sees the old file or the new one, never a part.
- * The temporary file is removed if the write fails.
- *
- * @example
- * ```ts
- * await writeFileAtomic('model.onnx', toOnnx(model));
- * ```
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
-  try {
-    await writeFile(temporary, bytes, { flag: 'wx' });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }
 
 /** Options of {@link annotateFile}. */
