@@ -36,7 +36,6 @@ import {
   asInputError,
   type CliIo,
   CliUsageError,
-  checkOutputPath,
   EXIT,
   jsonText,
   readInputs,
@@ -44,22 +43,34 @@ import {
   readModelFile,
   readNpyFile,
 } from './io.js';
+import { checkOutputs } from './outputs.js';
+import { preflight } from './preflight.js';
 import { formatSummary } from './summary.js';
+import { terminalSafe } from './terminal.js';
 
 /** Runs `onnx analyze MODEL.onnx` with the parsed flags; resolves with the exit code. */
 export async function analyze(modelPath: string, values: Values, io: CliIo): Promise<number> {
   const started = performance.now();
   const o = checkOptions(values);
-  const progress = (text: string) => io.stderr(`${text}\n`);
-  // 1. Inputs, all checked before any computation.
+  const progress = (text: string) => io.stderr(`${terminalSafe(text)}\n`);
+  // 1. Inputs and outputs, all checked before any computation.
   const { bytes, model } = await readModelFile(modelPath);
-  const { inputs, size } = await readInputs(model, o.inputSpecs);
+  const { inputs, size, files } = await readInputs(model, o.inputSpecs);
   const labels = readLabels(await readNpyFile(o.labels, '--labels'), o.labels, o.loss, size);
-  if (o.out !== undefined) await checkOutputPath(o.out, '--out', modelPath, o.force);
-  if (o.json !== undefined) await checkOutputPath(o.json, '--json', modelPath, false);
-  if (o.out !== undefined && o.json !== undefined && o.out === o.json) {
-    throw new CliUsageError(`--out and --json: expected two different files, got ${o.out} twice`);
-  }
+  await checkOutputs(
+    [
+      ...(o.out === undefined
+        ? []
+        : [{ flag: '--out', path: o.out, replaceable: modelPath, force: o.force }]),
+      ...(o.json === undefined ? [] : [{ flag: '--json', path: o.json }]),
+    ],
+    [
+      { flag: 'model', path: modelPath },
+      ...files.map((path) => ({ flag: '--inputs file', path })),
+      { flag: '--labels file', path: o.labels },
+    ],
+  );
+  await preflight(bytes, model, inputs, { modelPath, inputFiles: files });
   const name = model.graph?.name || basename(modelPath, '.onnx');
   if (o.forwardOnly) {
     return analyzeForwardOnly(modelPath, bytes, model, name, { inputs, size, labels }, o, io);
@@ -84,7 +95,12 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
   }
   try {
     const { layout, check } = curvature;
-    const counted = progressOperator(curvature.operator, io);
+    const counted = progressOperator(curvature.operator, io, (index, value) => {
+      const block = layout.blocks.find((b) => index >= b.offset && index < b.offset + b.size);
+      return new CliUsageError(
+        `${modelPath}: the ${o.kind === 'ggn' ? 'Gauss–Newton' : 'Hessian'}-vector product on --inputs ${files.join(', ')} is ${value} at entry ${index - (block?.offset ?? 0)} of initializer '${block?.name}' (float32 overflow in the second derivatives); rescale the inputs${o.kind === 'ggn' ? '' : ' or try --kind ggn'}`,
+      );
+    });
     const context = onnxContext(
       { ...curvature, operator: counted.operator },
       { kind: o.kind, probeSize: size },
@@ -119,7 +135,7 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
       );
     } catch (error) {
       if (error instanceof NonFiniteLossError) throw asInputError(error, modelPath);
-      throw error;
+      throw inputCause(error) ?? error;
     }
     // 4. Outputs.
     if (o.json !== undefined) {
@@ -155,7 +171,9 @@ async function analyzeForwardOnly(
   const timestamp = new Date().toISOString();
   const blocks = (o.parameters ?? defaultParameters(model)).length;
   io.stderr(
-    `hessian-probe: forward-only estimate of ${modelPath} (second differences, onnxruntime): ${o.probes} probes × ${blocks} blocks, ${forwardPasses(o.probes, blocks)} forward passes…\n`,
+    `${terminalSafe(
+      `hessian-probe: forward-only estimate of ${modelPath} (second differences, onnxruntime): ${o.probes} probes × ${blocks} blocks, ${forwardPasses(o.probes, blocks)} forward passes…`,
+    )}\n`,
   );
   let result: ForwardOnlyResult;
   try {
@@ -203,11 +221,11 @@ async function analyzeForwardOnly(
   );
   if (o.json !== undefined) {
     await writeFileAtomic(o.json, new TextEncoder().encode(`${jsonText(report)}\n`));
-    io.stderr(`  wrote ${o.json}\n`);
+    io.stderr(`  wrote ${terminalSafe(o.json)}\n`);
   }
   if (o.out !== undefined) {
     await writeFileAtomic(o.out, annotateModel(bytes, report));
-    io.stderr(`  wrote ${o.out}\n`);
+    io.stderr(`  wrote ${terminalSafe(o.out)}\n`);
   }
   io.stdout(formatSummary(report));
   io.stderr(`hessian-probe: done in ${seconds.toFixed(2)} s\n`);
@@ -244,10 +262,25 @@ async function useBackend(
   return choice.name;
 }
 
-/** Counts products and, on a terminal, redraws a progress line every few of them. */
+/**
+ * The {@link CliUsageError} in `error`'s chain of causes, if any: a product refused by
+ * {@link progressOperator} reaches the analysis as the cause of a `MatvecError`.
+ */
+function inputCause(error: unknown): CliUsageError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof CliUsageError) return e;
+  }
+  return undefined;
+}
+
+/**
+ * Counts products, refuses non-finite ones with the error `nonFinite` makes from the first bad
+ * entry, and, on a terminal, redraws a progress bar every few products.
+ */
 function progressOperator(
   op: LinearOperator,
   io: CliIo,
+  nonFinite: (index: number, value: number) => CliUsageError,
 ): { operator: LinearOperator; start(label: string, budget: number): void } {
   let count = 0;
   let label = '';
@@ -261,7 +294,7 @@ function progressOperator(
     operator: {
       dim: op.dim,
       ...(op.precision === undefined ? {} : { precision: op.precision }),
-      matvec(v) {
+      async matvec(v) {
         count++;
         if (io.isTTY === true && (count % 5 === 0 || count === budget)) {
           const width = 24;
@@ -270,7 +303,10 @@ function progressOperator(
             `\r  ${label.padEnd(8)} [${'#'.repeat(filled).padEnd(width, '.')}] ${count} matvecs`,
           );
         }
-        return op.matvec(v);
+        const out = await op.matvec(v);
+        const bad = out.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw nonFinite(bad, out[bad]);
+        return out;
       },
     },
   };

@@ -12,21 +12,23 @@ export const DEFAULT_CLI_ANALYSES = ['eigen', 'trace', 'density', 'blocks'] as c
 /** Default Rademacher probes per block of `--forward-only` (`--probes`; each costs two forward passes). */
 export const FORWARD_ONLY_PROBES = 30;
 
-/** The usage text printed by `--help` and after a usage error. */
-export const USAGE = `Usage:
-  hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
-  hessian-probe onnx show MODEL.onnx
-  hessian-probe report RUN.jsonl [MORE.jsonl …] --out REPORT.html [--title T]
-  hessian-probe --help | --version
+const EXIT_CODES = 'Exit codes: 0 success, 2 bad usage or bad input, 1 internal error.\n';
 
-analyze: the loss Hessian (or Gauss–Newton matrix) of MODEL.onnx over its weight
-initializers, on the probe batch X.npy (float32/float64, first axis = samples) with labels
-Y.npy.
+/** `hessian-probe onnx analyze --help`. */
+export const ANALYZE_USAGE = `Usage: hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
 
-Options of analyze:
+The loss Hessian (or Gauss–Newton matrix) of MODEL.onnx over its weight initializers, on the
+probe batch X.npy (float32/float64, first axis = samples) with labels Y.npy. Everything is
+checked before the first product: the files, the values (finite, within float32's range,
+labels as below), the output paths (writable, none of the inputs), and the model in
+onnxruntime (it loads, runs on X.npy, has finite weights and outputs).
+
+Options:
   --inputs X.npy | NAME=X.npy  probe inputs; repeat NAME=FILE for a model with several inputs
-  --labels Y.npy               ce: int32/int64 class ids [N] or one-hot/probabilities [N, C];
-                               mse: float targets shaped like the model output
+  --labels Y.npy               ce: int32/int64 class ids [N] in [0, C), or rows [N, C] of
+                               one-hot or probability labels (entries >= 0, each row summing
+                               to 1 within (C+2)·2^-23); mse: float targets shaped like the
+                               model output
   --loss ce|mse                softmax cross-entropy from logits (default) or mean squared error
   --kind hessian|ggn           the loss Hessian (default) or the generalized Gauss–Newton matrix
   --analyses LIST              comma-separated among:
@@ -50,18 +52,62 @@ ${ANALYSES.map((a) => `                                 ${a.name.padEnd(10)} ${a
                                rounding errors, not exact curvature
   --probes N                   with --forward-only: Rademacher probes per block, an integer >= 2
                                (default ${FORWARD_ONLY_PROBES}); 2·N·B + ${1 + NOISE_POINTS} forward passes for B blocks
+  -h, --help                   this text
 
-report: one self-contained HTML page (charts inline as SVG, no script, opens without a
-network) from JSON Lines report files (the callback's reportsTo / jsonlSink: one
-CurvatureReport per line, schema versions 1 and 2). Several files are drawn side by side, each
-run named after its file. Every line is checked before anything is written.
+Outputs are written atomically (a hidden temporary file, renamed; removed on failure and on
+Ctrl-C). Progress goes to stderr: one line per analysis, and a bar when stderr is a terminal.
 
-Options of report:
+${EXIT_CODES}`;
+
+/** `hessian-probe onnx show --help`. */
+export const SHOW_USAGE = `Usage: hessian-probe onnx show MODEL.onnx
+
+Prints what MODEL.onnx says about itself (producer, graph name, doc string, metadata) and the
+headline values of the hessian-probe report attached by 'onnx analyze --out'. Strings from the
+file are printed with control characters escaped (ESC as \\x1b). Exits 2 when the model
+carries no report.
+
+${EXIT_CODES}`;
+
+/** `hessian-probe report --help`. */
+export const REPORT_USAGE = `Usage: hessian-probe report RUN.jsonl [MORE.jsonl …] --out REPORT.html [--title T]
+
+One self-contained HTML page (charts inline as SVG, no script, opens without a network) from
+JSON Lines report files (the callback's reportsTo / jsonlSink: one CurvatureReport per line,
+schema versions 1 and 2). Several files are drawn side by side, each run named after its file.
+Every line is checked before anything is written.
+
+Options:
   --out REPORT.html            the page to write (atomically; never one of the inputs)
   --title T                    the page title (default: the run names)
+  -h, --help                   this text
 
-Exit codes: 0 success, 2 bad usage or bad input, 1 internal error.
-`;
+${EXIT_CODES}`;
+
+/** The usage text printed by `--help` and after a usage error. */
+export const USAGE = `Usage:
+  hessian-probe onnx analyze MODEL.onnx --inputs X.npy --labels Y.npy [options]
+  hessian-probe onnx show MODEL.onnx
+  hessian-probe report RUN.jsonl [MORE.jsonl …] --out REPORT.html [--title T]
+  hessian-probe [COMMAND] --help | --version
+
+Each command's options: hessian-probe onnx analyze --help, hessian-probe onnx show --help,
+hessian-probe report --help.
+
+${EXIT_CODES}`;
+
+/**
+ * The help text for the command named by the positionals (`['onnx', 'analyze', …]`,
+ * `['report']`, …): that command's usage, else the overview {@link USAGE}.
+ */
+export function helpFor(positionals: readonly string[]): string {
+  const [group, command] = positionals;
+  if (group === 'report') return REPORT_USAGE;
+  if (group !== 'onnx') return USAGE;
+  if (command === 'analyze') return ANALYZE_USAGE;
+  if (command === 'show') return SHOW_USAGE;
+  return `${ANALYZE_USAGE}\n${SHOW_USAGE}`;
+}
 
 /** The flags, as `node:util` `parseArgs` options. */
 export const OPTIONS = {

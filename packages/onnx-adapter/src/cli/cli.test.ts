@@ -17,44 +17,22 @@ import { writeNpy } from '../npy.js';
 import { BACKENDS } from '../testing/backends.js';
 import { buildModel, mlpModel, normals } from '../testing/models.js';
 import { FORWARD_ONLY_PROBES } from './args.js';
-import { main } from './main.js';
+import { type CapturedRun, captureCli } from './capture.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = 12;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
+async function cli(...argv: string[]): Promise<CapturedRun> {
   return cliWith({}, ...argv);
 }
 
 async function cliWith(
   options: { isTTY?: boolean; stdout?: (s: string) => void },
   ...argv: string[]
-): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  let exited: number | undefined;
-  const code = await main(argv, {
-    stdout:
-      options.stdout ??
-      ((s) => {
-        stdout += s;
-      }),
-    stderr: (s) => {
-      stderr += s;
-    },
-    exit: (c) => {
-      exited = c;
-    },
-    isTTY: options.isTTY === true,
-  });
-  expect(exited).toBe(code);
-  return { code, stdout, stderr };
+): Promise<CapturedRun> {
+  const run = await captureCli(argv, options);
+  expect(run.exited).toBe(run.code);
+  return run;
 }
 
 async function outputs(bytes: Uint8Array, x: Float32Array): Promise<Buffer> {
@@ -759,7 +737,7 @@ describe('hessian-probe onnx', () => {
         '--out',
         path('mlp.onnx'),
       ],
-      /refusing to overwrite the input model; pass --force/,
+      /--out .*mlp\.onnx: is the model .*mlp\.onnx; refusing to overwrite an input \(pass --force to replace it\)/,
     ],
   ];
 

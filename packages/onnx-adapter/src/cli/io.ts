@@ -2,8 +2,7 @@
  * The command's input and output: files read and checked before any work (models, .npy inputs
  * and labels, output paths), the exit codes, and the typed error of bad usage or input.
  */
-import { access, readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { type CurvatureReport, encodeReport, HessianProbeError } from '@hessian-probe/core';
 import type { HostLabels } from '../curvature.js';
 import { int64ToNumbers, type NpyArray, readNpy } from '../npy.js';
@@ -92,16 +91,49 @@ function graphInputs(model: ModelProto): { name: string; shape?: number[] }[] {
     });
 }
 
+/** Largest finite float32, (2 − 2⁻²³)·2¹²⁷. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Row-major `flat` as an index of `shape`, e.g. `(3, 1)`. */
+export function indexOf(flat: number, shape: readonly number[]): string {
+  const index: number[] = [];
+  let rest = flat;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    index.unshift(rest % shape[axis]);
+    rest = Math.floor(rest / shape[axis]);
+  }
+  return `(${index.join(', ')})`;
+}
+
+/**
+ * The array as float32, the precision the model computes in: every value finite, and float64
+ * values within float32's range (a cast would make them ±Infinity).
+ */
 function floatInput(array: NpyArray, where: string): Float32Array {
-  if (array.dtype === 'float32') return array.data;
-  if (array.dtype === 'float64') return Float32Array.from(array.data);
-  throw new CliUsageError(`${where}: expected a float32 or float64 array, got ${array.dtype}`);
+  if (array.dtype !== 'float32' && array.dtype !== 'float64') {
+    throw new CliUsageError(`${where}: expected a float32 or float64 array, got ${array.dtype}`);
+  }
+  const { data, shape } = array;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isFinite(v)) {
+      throw new CliUsageError(
+        `${where}: expected finite values, got ${v} at index ${indexOf(i, shape)}; remove or replace non-finite samples (np.isfinite)`,
+      );
+    }
+    if (!Number.isFinite(Math.fround(v))) {
+      throw new CliUsageError(
+        `${where}: expected values within float32's range (|v| <= ${FLOAT32_MAX.toPrecision(8)}; the model computes in float32), got ${v} at index ${indexOf(i, shape)}; rescale the data`,
+      );
+    }
+  }
+  return array.dtype === 'float32' ? array.data : Float32Array.from(array.data);
 }
 
 export async function readInputs(
   model: ModelProto,
   specs: readonly string[],
-): Promise<{ inputs: Record<string, HostInput>; size: number }> {
+): Promise<{ inputs: Record<string, HostInput>; size: number; files: string[] }> {
   const declared = graphInputs(model);
   const pairs: [string, string][] = [];
   const names = declared.map((d) => d.name).join(', ');
@@ -164,9 +196,32 @@ export async function readInputs(
     }
     inputs[name] = { data, shape };
   }
-  return { inputs, size: size ?? 0 };
+  return { inputs, size: size ?? 0, files: pairs.map(([, path]) => path) };
 }
 
+/**
+ * Slack of the row sums of cross-entropy label rows, relative: rows of probabilities made by a
+ * float32 softmax and stored in float32 carry C + 2 roundings of at most 2⁻²⁴ each (one exp,
+ * C − 1 additions, one division, one store); twice that, (C + 2)·2⁻²³, also covers the sum that
+ * checks them.
+ */
+export function rowSumTolerance(classes: number): number {
+  return (classes + 2) * 2 ** -23;
+}
+
+/**
+ * Reads the labels of `--labels`, checked against the loss and the probe size before any work:
+ * - `mse`: float targets, finite and within float32's range (their shape is checked against
+ *   the model output after conversion);
+ * - `ce`, shape [N]: integer class ids >= 0 (below the model's class count C: checked after
+ *   conversion, when C is known);
+ * - `ce`, shape [N, C]: one-hot rows or probability rows (soft labels): every entry finite and
+ *   >= 0, every row summing to 1 within {@link rowSumTolerance}. Other rows would make the
+ *   cross-entropy something else (negative entries reward a wrong class: the loss and the
+ *   Hessian's trace can go negative; a row summing to s scales that sample's curvature by s).
+ *
+ * @throws {@link CliUsageError} naming the file, the first offending index and its value.
+ */
 export function readLabels(
   array: NpyArray,
   path: string,
@@ -190,11 +245,17 @@ export function readLabels(
     }
     return { data: floatInput(array, where), shape };
   }
-  if (isInt && shape.length === 1) {
-    const values =
-      array.dtype === 'int64'
-        ? int64ToNumbers(array.data)
-        : (array.data as Int32Array | Uint8Array);
+  if (!((isInt && shape.length === 1) || ((isInt || isFloat) && shape.length === 2))) {
+    throw new CliUsageError(
+      `${where}: expected int32/int64 class ids of shape [N] or one-hot labels of shape [N, C] for --loss ce, got ${array.dtype} [${shape}]`,
+    );
+  }
+  const values = isFloat
+    ? floatInput(array, where)
+    : array.dtype === 'int64'
+      ? int64ToNumbers(array.data)
+      : (array.data as Int32Array | Uint8Array);
+  if (shape.length === 1) {
     const data = new Int32Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
@@ -205,37 +266,26 @@ export function readLabels(
     }
     return { data, shape };
   }
-  if ((isInt || isFloat) && shape.length === 2) {
-    const data = isFloat
-      ? floatInput(array, where)
-      : Float32Array.from(
-          array.dtype === 'int64' ? int64ToNumbers(array.data) : (array.data as Int32Array),
+  const classes = shape[1];
+  const tolerance = rowSumTolerance(classes);
+  for (let row = 0; row < size; row++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = values[row * classes + c];
+      if (!(v >= 0)) {
+        throw new CliUsageError(
+          `${where}: expected one-hot or probability rows (entries >= 0, rows summing to 1), got ${v} at index (${row}, ${c})`,
         );
-    return { data, shape };
+      }
+      sum += v;
+    }
+    if (!(Math.abs(sum - 1) <= tolerance)) {
+      throw new CliUsageError(
+        `${where}: expected one-hot or probability rows summing to 1 (within ${tolerance.toPrecision(2)}), got a sum of ${sum} in row ${row}; normalize the rows (y / y.sum(axis=1, keepdims=True))`,
+      );
+    }
   }
-  throw new CliUsageError(
-    `${where}: expected int32/int64 class ids of shape [N] or one-hot labels of shape [N, C] for --loss ce, got ${array.dtype} [${shape}]`,
-  );
-}
-
-export async function checkOutputPath(
-  path: string,
-  flag: string,
-  modelPath: string,
-  force: boolean,
-) {
-  if (resolve(path) === resolve(modelPath) && !force) {
-    throw new CliUsageError(
-      `${flag} ${path}: refusing to overwrite the input model; pass --force to replace it`,
-    );
-  }
-  try {
-    const info = await stat(path).catch(() => undefined);
-    if (info?.isDirectory()) throw new CliUsageError(`${flag} ${path}: is a directory`);
-    await access(dirname(resolve(path)));
-  } catch (error) {
-    throw asInputError(error, `${flag} ${path}`);
-  }
+  return { data: values instanceof Float32Array ? values : Float32Array.from(values), shape };
 }
 
 /** The report as JSON: {@link encodeReport}'s text (non-finite numbers as strings), indented. */

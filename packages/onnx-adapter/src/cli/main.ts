@@ -18,9 +18,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyze } from './analyze.js';
-import { OPTIONS, USAGE } from './args.js';
+import { helpFor, OPTIONS, USAGE } from './args.js';
 import { type CliIo, CliUsageError, EXIT, errorMessage, oneLine } from './io.js';
 import { show } from './summary.js';
+import { terminalSafe } from './terminal.js';
 
 /**
  * Runs the command line `argv` (without the `node` and script entries) and resolves with the
@@ -40,11 +41,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     code = await run(argv, io);
   } catch (error) {
     if (isUsageError(error)) {
-      io.stderr(`hessian-probe: ${oneLine(errorMessage(error))}\n`);
+      io.stderr(`hessian-probe: ${terminalSafe(oneLine(errorMessage(error)))}\n`);
       code = EXIT.usage;
     } else {
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      io.stderr(`hessian-probe: internal error: ${detail}\n`);
+      io.stderr(
+        `hessian-probe: internal error: ${detail.split('\n').map(terminalSafe).join('\n')}\n`,
+      );
       code = EXIT.internal;
     }
   }
@@ -76,9 +79,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout(`hessian-probe ${packageVersion()}\n`);
     return EXIT.ok;
   }
-  if (values.help === true || positionals.length === 0) {
+  if (values.help === true) {
+    io.stdout(helpFor(positionals));
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) {
     io.stdout(USAGE);
-    return positionals.length === 0 && values.help !== true ? EXIT.usage : EXIT.ok;
+    return EXIT.usage;
   }
   const [group, command, ...rest] = positionals;
   if (group === 'report') {

@@ -129,7 +129,7 @@ describe('hessian-probe report', () => {
       ['report', 'adam.jsonl', '--out', 'adam.jsonl'],
       /--out .*adam\.jsonl: is the input .*adam\.jsonl; refusing to overwrite/,
     ],
-    [['report', 'adam.jsonl', '--out', '.'], /--out .*: is a directory/],
+    [['report', 'adam.jsonl', '--out', '.'], /--out .*: is a folder; expected a file path/],
     [['report', 'adam.jsonl', '--out', 'no/such/folder/x.html'], /--out .*its folder/],
     [
       ['onnx', 'show', 'm.onnx', '--title', 't'],
@@ -168,13 +168,16 @@ describe('hessian-probe report', () => {
     expect(await readFile(path('adam.jsonl'), 'utf8')).toBe(`${lines.join('\n')}\n`);
   });
 
-  it('is in the usage text', async () => {
+  it('is in the usage text, and has its own help', async () => {
     const run = await cli('--help');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
       /hessian-probe report RUN\.jsonl \[MORE\.jsonl …\] --out REPORT\.html/,
     );
-    expect(run.stdout).toContain('Options of report:');
+    const own = await cli('report', '--help');
+    expect(own.code).toBe(0);
+    expect(own.stdout).toMatch(/^Usage: hessian-probe report RUN\.jsonl/);
+    expect(own.stdout).toContain('--title T');
   });
 
   it('runs as a process with real exit codes (tsx cli-main.ts)', async () => {

@@ -4,12 +4,12 @@
  * side by side. Every file is read and every line decoded before anything is written; the page
  * is written atomically and never over one of the inputs.
  */
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { readRuns, renderReportHtml } from '@hessian-probe/report';
 import { writeFileAtomic } from '../annotate.js';
 import type { Values } from './args.js';
 import { asInputError, type CliIo, CliUsageError, EXIT } from './io.js';
+import { checkOutputs } from './outputs.js';
+import { terminalSafe } from './terminal.js';
 
 /** The flags `report` takes. */
 const REPORT_FLAGS = new Set(['out', 'title', 'help']);
@@ -37,7 +37,10 @@ export async function report(
   if (title !== undefined && title.trim() === '') {
     throw new CliUsageError(`--title: expected a non-empty title, got '${title}'`);
   }
-  await checkOut(out, inputs);
+  await checkOutputs(
+    [{ flag: '--out', path: out }],
+    inputs.map((path) => ({ flag: 'input', path })),
+  );
 
   let runs: Awaited<ReturnType<typeof readRuns>>;
   try {
@@ -53,36 +56,9 @@ export async function report(
   const analyses = runs.reduce((s, r) => s + r.reports.length, 0);
   const charts = html.match(/<svg\b/g)?.length ?? 0;
   io.stdout(
-    `wrote ${out}: ${runs.length} run${runs.length === 1 ? '' : 's'} (${runs.map((r) => r.name).join(', ')}), ${analyses} analyses, ${charts} charts, ${(bytes.length / 1024).toFixed(0)} KiB\n`,
+    `${terminalSafe(
+      `wrote ${out}: ${runs.length} run${runs.length === 1 ? '' : 's'} (${runs.map((r) => r.name).join(', ')}), ${analyses} analyses, ${charts} charts, ${(bytes.length / 1024).toFixed(0)} KiB`,
+    )}\n`,
   );
   return EXIT.ok;
-}
-
-/**
- * `--out` is writable: not a folder, its folder exists, and it is none of the inputs (by path,
- * or by device and inode when both exist, which catches links).
- */
-async function checkOut(out: string, inputs: readonly string[]): Promise<void> {
-  const where = `--out ${out}`;
-  const outInfo = await stat(out).catch(() => undefined);
-  if (outInfo?.isDirectory()) throw new CliUsageError(`${where}: is a directory`);
-  for (const input of inputs) {
-    let same = resolve(input) === resolve(out);
-    if (!same && outInfo !== undefined) {
-      const info = await stat(input).catch(() => undefined);
-      same = info !== undefined && info.dev === outInfo.dev && info.ino === outInfo.ino;
-    }
-    if (same) {
-      throw new CliUsageError(
-        `${where}: is the input ${input}; refusing to overwrite a reports file (choose another --out)`,
-      );
-    }
-  }
-  const folder = dirname(resolve(out));
-  const folderInfo = await stat(folder).catch((error: unknown) => {
-    throw asInputError(error, `${where}: its folder ${folder}`);
-  });
-  if (!folderInfo.isDirectory()) {
-    throw new CliUsageError(`${where}: ${folder} is not a directory`);
-  }
 }

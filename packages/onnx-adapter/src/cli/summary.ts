@@ -1,13 +1,30 @@
 /** What the command prints: the headline numbers of a report, and `onnx show`. */
 import { readFile } from 'node:fs/promises';
 import type { CurvatureReport } from '@hessian-probe/core';
-import { readAnnotation } from '../annotate.js';
+import { KEY_PREFIX, readAnnotation } from '../annotate.js';
+import { decodeModel, type ModelProto } from '../proto.js';
 import { asInputError, type CliIo, CliUsageError, EXIT } from './io.js';
+import { terminalSafe } from './terminal.js';
 
+/** Longest text of a file's field that `show` prints; longer ones end in '…'. */
+const SHOW_WIDTH = 200;
+
+function clip(text: string): string {
+  return text.length > SHOW_WIDTH ? `${text.slice(0, SHOW_WIDTH)}…` : text;
+}
+
+/**
+ * `onnx show MODEL.onnx`: what the file says about itself (producer, graph name, doc string,
+ * metadata other than the report) and the attached report's headline values, every string
+ * from the file printed terminal-safe ({@link terminalSafe}).
+ */
 export async function show(modelPath: string, io: CliIo): Promise<number> {
   let report: CurvatureReport | undefined;
+  let model: ModelProto;
   try {
-    report = readAnnotation(await readFile(modelPath));
+    const bytes = await readFile(modelPath);
+    model = decodeModel(bytes, 'readAnnotation');
+    report = readAnnotation(bytes);
   } catch (error) {
     throw asInputError(error, modelPath);
   }
@@ -16,7 +33,18 @@ export async function show(modelPath: string, io: CliIo): Promise<number> {
       `${modelPath}: the model carries no hessian-probe report (write one with 'hessian-probe onnx analyze ${modelPath} --out …')`,
     );
   }
-  io.stdout(formatSummary(report));
+  const producer = [model.producerName, model.producerVersion].filter((p) => p).join(' ');
+  const facts: [string, string][] = [
+    ['file producer', producer || '—'],
+    ['graph', model.graph?.name || '—'],
+  ];
+  const doc = model.docString || model.graph?.docString;
+  if (doc) facts.push(['doc', clip(doc)]);
+  for (const { key, value } of model.metadataProps) {
+    if (!key?.startsWith(KEY_PREFIX))
+      facts.push([`metadata ${clip(key ?? '')}`, clip(value ?? '')]);
+  }
+  io.stdout(formatRows(facts) + formatSummary(report));
   return EXIT.ok;
 }
 
@@ -79,6 +107,12 @@ export function formatSummary(report: CurvatureReport): string {
   rows.push(['matvecs', String(report.matvecs)]);
   rows.push(['seconds', report.seconds.toFixed(2)]);
   rows.push(['timestamp', report.timestamp]);
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+  return formatRows(rows);
+}
+
+/** Rows as a two-column table, every cell terminal-safe (names and times come from files). */
+function formatRows(rows: readonly [string, string][]): string {
+  const safe = rows.map(([k, v]) => [terminalSafe(k), terminalSafe(v)] as const);
+  const width = Math.max(...safe.map(([k]) => k.length));
+  return `${safe.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
 }
