@@ -157,6 +157,9 @@ describe.each(BACKENDS)('a small CNN converted from ONNX on %s', (backend) => {
         inputs: { x: { data: x, shape: [N, C_IN, SIDE, SIDE] } },
         labels: { data: labels, shape: [N] },
         loss: 'ce',
+        // The BatchNormalization's scale and bias (parameters by default) stay constants here,
+        // as in the direct network.
+        parameters: Object.keys(shapes),
       });
       // Convolution sums of 18 products, then a Gemm: a few float32 ulps of values of order 1.
       expect(curvature.check.maxAbsDifference).toBeLessThanOrEqual(4e-6);

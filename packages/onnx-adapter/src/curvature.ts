@@ -16,7 +16,7 @@ import {
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { convertGraph, lossInput, type OnnxFunction } from './graph.js';
 import { parseModel } from './proto.js';
-import { type ConversionCheck, type HostInput, verifyConversion } from './runtime.js';
+import { type ConversionCheck, type HostInput, inputTensors, verifyConversion } from './runtime.js';
 
 /** Labels for the loss: int32 class ids [N] (`'ce'`), or float32 targets shaped like the output. */
 export interface HostLabels {
@@ -31,7 +31,7 @@ export type OnnxLoss = 'ce' | 'mse' | ((tf: Tf, output: Tensor, labels: Tensor) 
 export interface OnnxCurvatureOptions {
   /** The TensorFlow.js namespace in use (any backend). */
   readonly tf: Tf;
-  /** One float32 array per graph input (the probe batch). */
+  /** One array per graph input (the probe batch): float32, or integers for token ids. */
   readonly inputs: Readonly<Record<string, HostInput>>;
   /** Labels or targets of the probe batch. */
   readonly labels: HostLabels;
@@ -41,7 +41,7 @@ export interface OnnxCurvatureOptions {
    * `'mse'`: mean squared error over all entries. Or a function of (tf, output, labels).
    */
   readonly loss: OnnxLoss;
-  /** The graph output the loss reads; default: the first. */
+  /** The analysed output the loss reads ({@link analysedOutputs}); default: the first. */
   readonly output?: string;
   /** Parameter initializers, in layout order; default {@link defaultParameters}. */
   readonly parameters?: readonly string[];
@@ -134,10 +134,7 @@ export async function onnxCurvature(
         : { tf, inputs, tolerance: options.tolerance },
     );
     const fetch = lossInput(model, output, typeof loss === 'string' ? loss : 'other');
-    const feeds = (): Record<string, Tensor> =>
-      Object.fromEntries(
-        fn.inputNames.map((n) => [n, tf.tensor(inputs[n].data, [...inputs[n].shape], 'float32')]),
-      );
+    const feeds = (): Record<string, Tensor> => inputTensors(tf, fn, inputs);
     const targets = (): Tensor =>
       tf.tensor(
         labels.data,

@@ -195,7 +195,7 @@ describe('forwardOnlyTrace', () => {
     ['an unknown loss', { loss: 'bce' }, /expected loss 'ce' or 'mse', got bce/],
     ['an unknown parameter', { parameters: ['W', 'nope'] }, /"nope" \(no such initializer\)/],
     ['an unknown output', { output: 'z' }, /expected output to be one of y, got z/],
-    ['a missing input', { inputs: {} }, /expected input x as float32 data matching its shape/],
+    ['a missing input', { inputs: {} }, /expected input x as data matching its shape/],
     [
       'labels of another batch',
       { labels: { data: new Float32Array(4), shape: [2, 2] } },

@@ -41,9 +41,14 @@ import {
 import type onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { HostLabels } from './curvature.js';
-import { defaultParameters, lossInput } from './graph.js';
+import { analysedOutputs, defaultParameters, graphInputs, lossInput } from './graph.js';
 import { encodeModel, int64, type ModelProto, onnx, parseModel } from './proto.js';
-import type { HostInput } from './runtime.js';
+import {
+  checkInputs as checkGraphInputs,
+  type HostInput,
+  ortFeeds,
+  withGraphOutputs,
+} from './runtime.js';
 import { decodeTensor } from './tensor.js';
 
 /** float32 unit roundoff 2⁻²⁴: onnxruntime's CPU arithmetic for float32 models. */
@@ -137,8 +142,7 @@ function withParameterInputs(
   const declared = new Set((graph.input ?? []).map((i) => i.name ?? ''));
   const moved = (graph.initializer ?? []).filter((t) => chosen.has(t.name ?? ''));
   const float = onnx.TensorProto.DataType.FLOAT;
-  const outputs = graph.output ?? [];
-  return {
+  const withInputs = {
     ...model,
     graph: {
       ...graph,
@@ -157,31 +161,18 @@ function withParameterInputs(
             },
           })),
       ],
-      output: outputs.some((o) => o.name === fetch)
-        ? outputs
-        : [...outputs, { name: fetch, type: { tensorType: { elemType: float } } }],
     },
   };
+  return withGraphOutputs(withInputs, [fetch]);
 }
 
-function checkInputs(
+/** The samples of the probe batch: the first axis of the first input (0 without inputs). */
+function sampleCount(
   names: readonly string[],
   inputs: Readonly<Record<string, HostInput>>,
 ): number {
-  let samples: number | undefined;
-  for (const name of names) {
-    const input = inputs[name];
-    const size = input?.shape.reduce((a, b) => a * b, 1);
-    if (input === undefined || size !== input.data.length || input.shape.length === 0) {
-      throw new OptionError(
-        `forwardOnlyTrace: expected input ${name} as float32 data matching its shape, got ${
-          input === undefined ? 'none' : `${input.data.length} values for shape [${input.shape}]`
-        }`,
-      );
-    }
-    samples ??= input.shape[0];
-  }
-  return samples ?? 0;
+  const first = names[0];
+  return first === undefined ? 0 : (inputs[first].shape[0] ?? 0);
 }
 
 /** The mean loss of outputs `z` (float32, shape `shape`) against `labels`, in float64. */
@@ -335,7 +326,7 @@ export async function forwardOnlyTrace(
     const h = decodeTensor(t);
     return { name, shape: h.shape, values: h.values as Float32Array };
   });
-  const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
+  const outputNames = analysedOutputs(model);
   const output = options.output ?? outputNames[0];
   if (!outputNames.includes(output)) {
     throw new OptionError(
@@ -343,8 +334,9 @@ export async function forwardOnlyTrace(
     );
   }
   const fetch = lossInput(model, output, loss);
-  const feedNames = (graph.input ?? []).map((i) => i.name ?? '').filter((n) => !byName.has(n));
-  const samples = checkInputs(feedNames, inputs);
+  const { names: feedNames, types: feedTypes } = graphInputs(model);
+  checkGraphInputs(where, { inputNames: feedNames, inputTypes: feedTypes }, inputs);
+  const samples = sampleCount(feedNames, inputs);
   if (labels.shape[0] !== samples) {
     throw new OptionError(
       `${where}: expected labels for ${samples} samples, got shape [${labels.shape}]`,
@@ -371,9 +363,7 @@ export async function forwardOnlyTrace(
     throw onnxruntimeError(error, 'load the model with its parameters as graph inputs');
   }
   let passes = 0;
-  const baseFeeds = Object.fromEntries(
-    feedNames.map((n) => [n, new OrtTensor('float32', inputs[n].data, [...inputs[n].shape])]),
-  );
+  const baseFeeds = ortFeeds(feedNames, feedTypes, inputs);
   const lossAt = async (point: Float64Array): Promise<number> => {
     const feeds = { ...baseFeeds };
     for (const [b, p] of values.entries()) {

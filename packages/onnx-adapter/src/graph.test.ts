@@ -4,7 +4,14 @@ import { convertGraph, defaultParameters, SUPPORTED_OPS } from './graph.js';
 import { OnnxFormatError, parseModel } from './proto.js';
 import { verifyConversion } from './runtime.js';
 import { BACKENDS, useBackend } from './testing/backends.js';
-import { type AttrSpec, buildModel, mlpModel, normals, type TensorSpec } from './testing/models.js';
+import {
+  type AttrSpec,
+  buildModel,
+  mlpModel,
+  type NodeSpec,
+  normals,
+  type TensorSpec,
+} from './testing/models.js';
 
 // Single operators against onnxruntime: both sides compute in float32, so the outputs agree to
 // a few float32 roundings (ε = 2⁻²³ ≈ 1.2e-7) of values of order 1; 1e-6 (≈ 8 ε) bounds the
@@ -29,7 +36,30 @@ interface OpCase {
   readonly outputs?: number;
   /** Default {@link OP_TOLERANCE}. */
   readonly tolerance?: number;
+  /**
+   * Nodes after the tested one, which then writes `h` instead of `y`: they turn an integer or
+   * boolean result into the float32 output `y` that onnxruntime and tfjs are compared on.
+   */
+  readonly after?: readonly NodeSpec[];
+  /** Inputs drawn as |normal| + 0.1 (for Sqrt, Log, Reciprocal); default false. */
+  readonly positive?: boolean;
 }
+
+/** The int64 scalar initializer `name`. */
+const scalar = (name: string, value: number): TensorSpec & { name: string } => ({
+  name,
+  dims: [],
+  data: [value],
+  dtype: 'int64',
+});
+
+/** Casts `h` to float32 `y`. */
+const toFloat: readonly NodeSpec[] = [
+  { op: 'Cast', inputs: ['h'], outputs: ['y'], attrs: { to: { i: 1 } } },
+];
+
+/** Selects x where `h` holds, u elsewhere, into `y`. */
+const select: readonly NodeSpec[] = [{ op: 'Where', inputs: ['h', 'x', 'u'], outputs: ['y'] }];
 
 const ints = (name: string, data: number[]): TensorSpec & { name: string } => ({
   name,
@@ -288,7 +318,7 @@ const CASES: readonly OpCase[] = [
     attrs: {
       kernel_shape: { ints: [3, 3] },
       strides: { ints: [2, 2] },
-      auto_pad: { s: 'SAME_UPPER' },
+      pads: { ints: [1, 2, 2, 1] },
     },
   },
   {
@@ -392,6 +422,253 @@ const CASES: readonly OpCase[] = [
     nodeInputs: ['x', 'axes'],
     initializers: [ints('axes', [-1, 1])],
   },
+  {
+    title: 'Pow by a constant 3 (GELU tanh form)',
+    op: 'Pow',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'p'],
+    initializers: [{ name: 'p', dims: [], data: [3] }],
+    tolerance: 4e-6,
+  },
+  {
+    title: 'Pow by an int64 exponent',
+    op: 'Pow',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'p'],
+    initializers: [scalar('p', 2)],
+  },
+  { title: 'Sqrt', op: 'Sqrt', inputs: { x: [3, 4] }, nodeInputs: ['x'], positive: true },
+  { title: 'Erf', op: 'Erf', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  { title: 'Neg', op: 'Neg', inputs: { x: [3, 4] }, nodeInputs: ['x'] },
+  { title: 'Exp', op: 'Exp', inputs: { x: [3, 4] }, nodeInputs: ['x'], tolerance: 4e-6 },
+  { title: 'Log', op: 'Log', inputs: { x: [3, 4] }, nodeInputs: ['x'], positive: true },
+  {
+    title: 'Reciprocal',
+    op: 'Reciprocal',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    positive: true,
+    tolerance: 4e-6,
+  },
+  {
+    title: 'Less → Where (a mask selects between branches)',
+    op: 'Less',
+    inputs: { x: [3, 4], u: [3, 4] },
+    nodeInputs: ['x', 'u'],
+    after: select,
+  },
+  {
+    title: 'Greater, LessOrEqual, And, Or, Not → Where',
+    op: 'Greater',
+    inputs: { x: [3, 4], u: [3, 4] },
+    nodeInputs: ['x', 'u'],
+    initializers: [{ name: 'c', dims: [4], data: [0, 0.5, -0.5, 1] }],
+    after: [
+      { op: 'LessOrEqual', inputs: ['x', 'c'], outputs: ['le'] },
+      { op: 'And', inputs: ['h', 'le'], outputs: ['both'] },
+      { op: 'Or', inputs: ['both', 'le'], outputs: ['either'] },
+      { op: 'Not', inputs: ['either'], outputs: ['m'] },
+      { op: 'Where', inputs: ['m', 'x', 'u'], outputs: ['y'] },
+    ],
+  },
+  {
+    title: 'Equal, GreaterOrEqual on int64 → Where with a -inf branch → Softmax',
+    op: 'Equal',
+    inputs: { x: [3, 4], u: [3, 4] },
+    nodeInputs: ['i', 'j'],
+    initializers: [
+      { name: 'i', dims: [4], data: [0, 1, 2, 3], dtype: 'int64' },
+      { name: 'j', dims: [4], data: [0, 2, 2, 1], dtype: 'int64' },
+      { name: 'ninf', dims: [], data: [Number.NEGATIVE_INFINITY] },
+    ],
+    after: [
+      { op: 'GreaterOrEqual', inputs: ['i', 'j'], outputs: ['ge'] },
+      { op: 'Or', inputs: ['h', 'ge'], outputs: ['keep'] },
+      { op: 'Where', inputs: ['keep', 'x', 'ninf'], outputs: ['masked'] },
+      { op: 'Softmax', inputs: ['masked'], outputs: ['y'] },
+    ],
+  },
+  {
+    title: 'ReduceMean opset 13, axes attribute, keepdims 0',
+    op: 'ReduceMean',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    attrs: { axes: { ints: [-1] }, keepdims: { i: 0 } },
+  },
+  {
+    title: 'ReduceMean opset 18, axes input',
+    op: 'ReduceMean',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x', 'axes'],
+    initializers: [ints('axes', [0, 2])],
+    opset: 18,
+  },
+  {
+    title: 'ReduceSum opset 13, no axes (all)',
+    op: 'ReduceSum',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    tolerance: 4e-6,
+  },
+  {
+    title: 'LayerNormalization opset 17, last axis',
+    op: 'LayerNormalization',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x', 'scale', 'bias'],
+    initializers: [init('scale', [4], 31, 1), init('bias', [4], 32)],
+    attrs: { epsilon: { f: 1e-3 } },
+    opset: 17,
+    tolerance: 2e-6,
+  },
+  {
+    title: 'LayerNormalization opset 17, axis 1, no bias, Mean and InvStdDev outputs',
+    op: 'LayerNormalization',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x', 'scale'],
+    initializers: [init('scale', [3, 4], 33, 1)],
+    attrs: { axis: { i: 1 } },
+    outputs: 3,
+    opset: 17,
+    tolerance: 2e-6,
+  },
+  {
+    title: 'Gelu opset 20 (erf)',
+    op: 'Gelu',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    opset: 20,
+  },
+  {
+    title: 'Gelu opset 20 (tanh)',
+    op: 'Gelu',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    attrs: { approximate: { s: 'tanh' } },
+    opset: 20,
+  },
+  {
+    title: 'Shape (start 1, opset 15) → Cast to float',
+    op: 'Shape',
+    inputs: { x: [2, 3, 4] },
+    nodeInputs: ['x'],
+    attrs: { start: { i: 1 } },
+    opset: 15,
+    after: toFloat,
+  },
+  {
+    title: 'Shape → ConstantOfShape (0.5) → Add',
+    op: 'Shape',
+    inputs: { x: [2, 3] },
+    nodeInputs: ['x'],
+    after: [
+      {
+        op: 'ConstantOfShape',
+        inputs: ['h'],
+        outputs: ['half'],
+        attrs: { value: { t: { dims: [1], data: [0.5] } } },
+      },
+      { op: 'Add', inputs: ['half', 'x'], outputs: ['y'] },
+    ],
+  },
+  {
+    title: 'Range (int64) → Cast → Add',
+    op: 'Range',
+    inputs: { x: [2, 4] },
+    nodeInputs: ['start', 'limit', 'delta'],
+    initializers: [scalar('start', 1), scalar('limit', 9), scalar('delta', 2)],
+    after: [
+      { op: 'Cast', inputs: ['h'], outputs: ['r'], attrs: { to: { i: 1 } } },
+      { op: 'Add', inputs: ['x', 'r'], outputs: ['y'] },
+    ],
+  },
+  {
+    title: 'Expand [3, 1] to [2, 3, 4]',
+    op: 'Expand',
+    inputs: { x: [3, 1] },
+    nodeInputs: ['x', 'shape'],
+    initializers: [ints('shape', [2, 1, 4])],
+  },
+  {
+    title: 'Slice opset 13: negative start, end past the axis, axes',
+    op: 'Slice',
+    inputs: { x: [3, 5, 4] },
+    nodeInputs: ['x', 'starts', 'ends', 'axes'],
+    initializers: [ints('starts', [-4, 1]), ints('ends', [2 ** 53 - 1, 3]), ints('axes', [1, -1])],
+  },
+  {
+    title: 'Slice opset 9, attributes',
+    op: 'Slice',
+    inputs: { x: [3, 5] },
+    nodeInputs: ['x'],
+    attrs: { starts: { ints: [1] }, ends: { ints: [-1] }, axes: { ints: [1] } },
+    opset: 9,
+  },
+  {
+    title: 'Split opset 13, split input',
+    op: 'Split',
+    inputs: { x: [2, 5] },
+    nodeInputs: ['x', 'split'],
+    initializers: [ints('split', [3, 2])],
+    attrs: { axis: { i: 1 } },
+    outputs: 2,
+  },
+  {
+    title: 'Split opset 11, equal parts',
+    op: 'Split',
+    inputs: { x: [4, 3] },
+    nodeInputs: ['x'],
+    outputs: 2,
+    opset: 11,
+  },
+  {
+    title: 'Gather rows of a float table (embedding), int64 indices',
+    op: 'Gather',
+    inputs: { x: [3, 3] },
+    nodeInputs: ['table', 'ids'],
+    initializers: [
+      init('table', [5, 3], 34),
+      { name: 'ids', dims: [2, 3], data: [4, 0, 1, 1, 3, -1], dtype: 'int64' },
+    ],
+    after: [{ op: 'Add', inputs: ['h', 'x'], outputs: ['y'] }],
+  },
+  {
+    title: 'Gather axis 1, a scalar index',
+    op: 'Gather',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x', 'k'],
+    initializers: [scalar('k', -2)],
+    attrs: { axis: { i: 1 } },
+  },
+  {
+    title: 'Cast float32 to float32',
+    op: 'Cast',
+    inputs: { x: [3, 4] },
+    nodeInputs: ['x'],
+    attrs: { to: { i: 1 } },
+  },
+  {
+    title: 'Conv groups 2, dilations [2, 1]',
+    op: 'Conv',
+    inputs: { x: [2, 4, 7, 6] },
+    nodeInputs: ['x', 'w', 'b'],
+    initializers: [init('w', [6, 2, 3, 2], 35, 0, 0.3), init('b', [6], 36)],
+    attrs: { group: { i: 2 }, dilations: { ints: [2, 1] }, pads: { ints: [2, 0, 1, 1] } },
+    tolerance: CONV_TOLERANCE,
+  },
+  {
+    title: 'Conv depthwise (group = channels), dilations 2, strides 2',
+    op: 'Conv',
+    inputs: { x: [1, 3, 7, 7] },
+    nodeInputs: ['x', 'w'],
+    initializers: [init('w', [3, 1, 3, 3], 37, 0, 0.3)],
+    attrs: {
+      group: { i: 3 },
+      dilations: { ints: [2, 2] },
+      strides: { ints: [2, 2] },
+      pads: { ints: [1, 2, 2, 1] },
+    },
+    tolerance: CONV_TOLERANCE,
+  },
 ];
 
 function caseModel(c: OpCase): Uint8Array {
@@ -401,9 +678,13 @@ function caseModel(c: OpCase): Uint8Array {
         op: c.op,
         name: 'node',
         inputs: c.nodeInputs,
-        outputs: ['y', ...Array.from({ length: (c.outputs ?? 1) - 1 }, (_, i) => `y${i + 1}`)],
+        outputs: [
+          c.after ? 'h' : 'y',
+          ...Array.from({ length: (c.outputs ?? 1) - 1 }, (_, i) => `y${i + 1}`),
+        ],
         ...(c.attrs ? { attrs: c.attrs } : {}),
       },
+      ...(c.after ?? []),
     ],
     initializers: c.initializers ?? [],
     inputs: Object.entries(c.inputs).map(([name, shape]) => ({ name, shape })),
@@ -421,7 +702,7 @@ function caseInputs(c: OpCase): Record<string, { data: Float32Array; shape: numb
           1000 + k,
           shape.reduce((a, b) => a * b, 1),
           2,
-        ),
+        ).map((v) => (c.positive ? Math.abs(v) + 0.1 : v)),
         shape: [...shape],
       },
     ]),
@@ -486,7 +767,10 @@ describe.each(BACKENDS)('convertGraph on %s', (backend) => {
 
 describe('convertGraph checks', () => {
   it('covers every supported operator in the table above', () => {
-    const tested = new Set([...CASES.map((c) => c.op), 'Constant']);
+    const tested = new Set([
+      ...CASES.flatMap((c) => [c.op, ...(c.after ?? []).map((n) => n.op)]),
+      'Constant',
+    ]);
     expect(SUPPORTED_OPS.filter((op) => !tested.has(op))).toEqual([]);
   });
 
@@ -535,16 +819,25 @@ describe('convertGraph checks', () => {
   };
   it.each([
     {
-      title: 'grouped Conv',
+      title: 'Conv with group 0',
       ...conv,
-      attrs: { group: { i: 2 } },
-      message: /Conv: expected group 1 in node node, got group 2/,
+      attrs: { group: { i: 0 } },
+      message: /Conv: expected group ≥ 1 in node node, got group 0/,
     },
     {
-      title: 'dilated Conv',
-      ...conv,
-      attrs: { dilations: { ints: [2, 2] } },
-      message: /dilations 1 .* got \[2,2\]/,
+      title: 'Cast to DOUBLE',
+      op: 'Cast',
+      ...image,
+      attrs: { to: { i: 11 } },
+      message: /Cast: expected to FLOAT, INT32, INT64 or BOOL in node node, got to DOUBLE/,
+    },
+    {
+      title: 'Gelu with an unknown approximation',
+      op: 'Gelu',
+      ...image,
+      attrs: { approximate: { s: 'sigmoid' } },
+      opset: 20,
+      message: /Gelu: expected approximate 'none' or 'tanh' in node node, got sigmoid/,
     },
     {
       title: 'Conv with an unknown auto_pad',
@@ -763,7 +1056,7 @@ describe('convertGraph checks', () => {
     const w = model.graph!.initializer![0];
     w.dataType = 11; // DOUBLE
     expect(() => convertGraph(tf, model)).toThrow(
-      /w1 to be float32, int32 or int64, got ONNX data type DOUBLE/,
+      /w1 to be float32, int32, int64 or bool, got ONNX data type DOUBLE/,
     );
     const swapped = parseModel(
       buildModel({

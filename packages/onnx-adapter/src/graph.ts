@@ -7,30 +7,143 @@ import { OptionError } from '@hessian-probe/core';
 import type { NamedTensor, Tf } from '@hessian-probe/core/tfjs';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { OP_CHECKS, OPS, SUPPORTED_OPS } from './ops/index.js';
+import { lowerMlNodes, ML_DOMAIN } from './ops/ml.js';
 import {
   defaultOpset,
   describeNodes,
-  int64,
+  isDefaultDomain,
   type ModelProto,
+  type NodeProto,
   nodeRef,
   OnnxFormatError,
   type OnnxNodeRef,
   onnx,
+  type TensorProto,
 } from './proto.js';
 import { decodeTensor, type HostTensor } from './tensor.js';
 
 export { SUPPORTED_OPS };
 
-/** Operators whose float initializers are parameters by default. */
-const PARAMETER_CONSUMERS = new Set(['Gemm', 'MatMul', 'Conv']);
+/**
+ * Operators whose float initializers are parameters by default, with the input positions that
+ * hold them (all inputs when `undefined`): the weights of linear maps, embedding tables and the
+ * affine part of normalizations.
+ */
+const PARAMETER_CONSUMERS: Readonly<Record<string, readonly number[] | undefined>> = {
+  Gemm: undefined,
+  MatMul: undefined,
+  Conv: undefined,
+  Gather: [0],
+  LayerNormalization: [1, 2],
+  BatchNormalization: [1, 2],
+};
 /** Operators whose float initializers are parameters by default when they follow a consumer. */
 const PARAMETER_FOLLOWERS = new Set(['Add', 'Mul']);
+/**
+ * Operators that hand a weight on with its values unchanged: a MatMul of a transposed or
+ * reshaped initializer (as exporters write `Linear(bias=False)`) still has that initializer
+ * as its parameter.
+ */
+const PASS_THROUGH = new Set([
+  'Transpose',
+  'Reshape',
+  'Identity',
+  'Cast',
+  'Unsqueeze',
+  'Squeeze',
+  'Flatten',
+]);
+
+/** The part of a model the conversion works on: see {@link analysedGraph}. */
+export interface AnalysedGraph {
+  /** The nodes the analysed outputs need, in graph order, `ai.onnx.ml` nodes lowered. */
+  readonly nodes: readonly NodeProto[];
+  /** Every initializer, with those the lowering made from attributes. */
+  readonly initializers: readonly TensorProto[];
+  /** The analysed outputs, in graph order. */
+  readonly outputs: readonly string[];
+}
+
+const analysed = new WeakMap<ModelProto, AnalysedGraph>();
+
+/**
+ * The float32 tensors a curvature analysis can read: every graph output of element type float,
+ * and, for a graph output made by an `ai.onnx.ml` ZipMap (skl2onnx's `zipmap` option, a
+ * sequence of maps), the probability tensor the ZipMap reads. Other outputs (labels, integer
+ * post-processing) are left out, with the nodes only they need.
+ *
+ * @throws {@link OnnxFormatError} `'onnx-bad-graph'` when there is no such output.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * // skl2onnx MLPClassifier with zipmap: outputs output_label (int64), output_probability (ZipMap)
+ * analysedOutputs(parseModel(readFileSync('mlp.onnx'))); // ['out_activations_result']
+ * ```
+ */
+export function analysedOutputs(model: ModelProto): string[] {
+  const graph = model.graph!;
+  const producers = new Map(
+    (graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)),
+  );
+  const outputs = (graph.output ?? []).flatMap((o) => {
+    const name = o.name ?? '';
+    if (o.type?.tensorType?.elemType === onnx.TensorProto.DataType.FLOAT) return [name];
+    const producer = producers.get(name);
+    if (producer?.domain === ML_DOMAIN && producer.opType === 'ZipMap') {
+      return [(producer.input ?? [])[0] ?? ''];
+    }
+    return [];
+  });
+  if (outputs.length === 0) {
+    throw new OnnxFormatError(
+      'onnx-bad-graph',
+      `convertGraph: expected a float32 tensor output (or a ZipMap of one), got outputs ${(graph.output ?? []).map((o) => o.name).join(', ') || 'none'}`,
+    );
+  }
+  return [...new Set(outputs)];
+}
+
+/**
+ * The graph the conversion works on: `ai.onnx.ml` LinearClassifier and Normalizer lowered to
+ * default-domain nodes (`lowerMlNodes`), then only the nodes that the {@link analysedOutputs}
+ * need, so integer and `ai.onnx.ml` post-processing (ArgMax, ArrayFeatureExtractor, ZipMap,
+ * LabelEncoder, Cast of labels) is left out instead of refused. Computed once per model.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const { nodes, outputs } = analysedGraph(parseModel(readFileSync('mlp.onnx')));
+ * ```
+ */
+export function analysedGraph(model: ModelProto): AnalysedGraph {
+  const cached = analysed.get(model);
+  if (cached) return cached;
+  const outputs = analysedOutputs(model);
+  const graph = lowerMlNodes(model.graph!, defaultOpset(model) ?? 0);
+  const all = graph.node ?? [];
+  const needed = new Set(outputs);
+  const keep = new Array<boolean>(all.length).fill(false);
+  for (let i = all.length - 1; i >= 0; i--) {
+    if ((all[i].output ?? []).some((o) => needed.has(o))) {
+      keep[i] = true;
+      for (const input of all[i].input ?? []) needed.add(input);
+    }
+  }
+  const result = {
+    nodes: all.filter((_, i) => keep[i]),
+    initializers: graph.initializer ?? [],
+    outputs,
+  };
+  analysed.set(model, result);
+  return result;
+}
 
 /**
  * The tensor a loss reads for graph output `output`: for softmax cross-entropy (`'ce'`) on an
- * output made by a Softmax node, the Softmax's input, the logits (the loss is computed stably
- * from them, never as the log of probabilities); else the output itself. The one place this
- * rule lives: the curvature, its loss value and the forward-only estimate all read it.
+ * output made by a Softmax node (possibly through Identity nodes), the Softmax's input, the
+ * logits (the loss is computed stably from them, never as the log of probabilities); else the
+ * output itself. The one place this rule lives: the curvature, its loss value and the
+ * forward-only estimate all read it.
  *
  * @example
  * ```ts
@@ -41,15 +154,22 @@ const PARAMETER_FOLLOWERS = new Set(['Add', 'Mul']);
  */
 export function lossInput(model: ModelProto, output: string, loss: 'ce' | 'mse' | 'other'): string {
   if (loss !== 'ce') return output;
-  const producer = (model.graph?.node ?? []).find((n) => (n.output ?? []).includes(output));
-  return producer?.opType === 'Softmax' ? ((producer.input ?? [])[0] ?? output) : output;
+  const { nodes } = analysedGraph(model);
+  const producer = (name: string) => nodes.find((n) => (n.output ?? []).includes(name));
+  let node = producer(output);
+  while (node?.opType === 'Identity') node = producer((node.input ?? [])[0] ?? '');
+  return node?.opType === 'Softmax' ? ((node.input ?? [])[0] ?? output) : output;
 }
 
 /**
- * The initializers that are parameters by default (issue 6): every float32 initializer with
- * more than one element that is an input of a Gemm, MatMul or Conv node, or of an Add or Mul
- * node one of whose other inputs is the output of such a node (a bias or a scale after a
- * linear layer). In graph order of the initializers.
+ * The initializers that are parameters by default (issue 6, issue 13): every finite float32
+ * initializer with more than one element that is a weight input of a Gemm, MatMul or Conv
+ * node, the table of a Gather, the scale or bias of a LayerNormalization or
+ * BatchNormalization, directly or through value-preserving nodes (Transpose, Reshape, Identity,
+ * Cast, Unsqueeze, Squeeze, Flatten), or an input of an Add or Mul node one of whose other
+ * inputs is the output of such a node (a bias or a scale after a layer).
+ * Initializers holding ±∞ or NaN (attention masks) never are. In graph order of the
+ * initializers; `ai.onnx.ml` classifiers contribute the initializers their lowering makes.
  *
  * @example
  * ```ts
@@ -59,29 +179,48 @@ export function lossInput(model: ModelProto, output: string, loss: 'ce' | 'mse' 
  * ```
  */
 export function defaultParameters(model: ModelProto): string[] {
-  const graph = model.graph!;
-  const linearOutputs = new Set<string>();
+  const { nodes, initializers } = analysedGraph(model);
+  const source = new Map<string, string>();
+  const layerOutputs = new Set<string>();
   const chosen = new Set<string>();
-  for (const node of graph.node ?? []) {
+  const origin = (name: string) => source.get(name) ?? name;
+  for (const node of nodes) {
     const op = node.opType ?? '';
     const inputs = node.input ?? [];
-    if (
-      PARAMETER_CONSUMERS.has(op) ||
-      (PARAMETER_FOLLOWERS.has(op) && inputs.some((i) => linearOutputs.has(i)))
-    ) {
-      for (const i of inputs) chosen.add(i);
+    if (PASS_THROUGH.has(op) && inputs[0] !== undefined) {
+      for (const o of node.output ?? []) source.set(o, origin(inputs[0]));
     }
-    if (PARAMETER_CONSUMERS.has(op)) for (const o of node.output ?? []) linearOutputs.add(o);
+    const consumer = Object.hasOwn(PARAMETER_CONSUMERS, op);
+    if (consumer) {
+      const positions = PARAMETER_CONSUMERS[op];
+      inputs.forEach((name, i) => {
+        if (positions === undefined || positions.includes(i)) chosen.add(origin(name));
+      });
+    }
+    if (PARAMETER_FOLLOWERS.has(op) && inputs.some((i) => layerOutputs.has(i))) {
+      for (const i of inputs) chosen.add(origin(i));
+    }
+    if (consumer) for (const o of node.output ?? []) layerOutputs.add(o);
   }
-  return (graph.initializer ?? [])
-    .filter(
-      (t) =>
-        chosen.has(t.name ?? '') &&
-        t.dataType === onnx.TensorProto.DataType.FLOAT &&
-        (t.dims ?? []).reduce<number>((a, d) => a * int64(d), 1) > 1,
-    )
+  return initializers
+    .filter((t) => {
+      if (!chosen.has(t.name ?? '') || t.dataType !== onnx.TensorProto.DataType.FLOAT) {
+        return false;
+      }
+      const values = decodeTensor(t).values;
+      return values.length > 1 && values.every(Number.isFinite);
+    })
     .map((t) => t.name ?? '');
 }
+
+/** The element types of graph inputs the conversion feeds. */
+export type InputType = 'float32' | 'int32' | 'int64';
+
+const INPUT_TYPES: Readonly<Record<number, InputType>> = {
+  [onnx.TensorProto.DataType.FLOAT]: 'float32',
+  [onnx.TensorProto.DataType.INT32]: 'int32',
+  [onnx.TensorProto.DataType.INT64]: 'int64',
+};
 
 /** Options of {@link convertGraph}. */
 export interface ConvertGraphOptions {
@@ -99,14 +238,19 @@ export interface OnnxFunction {
   readonly params: readonly NamedTensor[];
   /** Graph inputs the caller must feed (initializers excluded), in graph order. */
   readonly inputNames: readonly string[];
-  /** Graph outputs, in graph order. */
+  /**
+   * The element type of each of {@link OnnxFunction.inputNames}: float32, or int32/int64 (token
+   * ids; fed to tfjs as int32).
+   */
+  readonly inputTypes: readonly InputType[];
+  /** The analysed outputs ({@link analysedOutputs}), in graph order. */
   readonly outputNames: readonly string[];
   /** The model's default-domain opset. */
   readonly opset: number;
   /**
    * Evaluates the graph: `params` replace {@link OnnxFunction.params} (same order and shapes),
    * `feeds` holds every name of {@link OnnxFunction.inputNames}. Returns the values named in
-   * `fetch` (default: the graph outputs), which may be any node output. The intermediate
+   * `fetch` (default: the analysed outputs), which may be any output of a kept node. The intermediate
    * tensors are not disposed: call it inside `tf.tidy` or a gradient.
    */
   run(
@@ -118,20 +262,56 @@ export interface OnnxFunction {
   dispose(): void;
 }
 
+/**
+ * The graph inputs a caller feeds (those that are not initializers), in graph order, with
+ * their element types.
+ *
+ * @throws {@link OnnxFormatError} `'onnx-unsupported-dtype'` for an input that is not a
+ *   float32, int32 or int64 tensor.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * graphInputs(parseModel(readFileSync('lm.onnx'))); // { names: ['tokens'], types: ['int64'] }
+ * ```
+ */
+export function graphInputs(model: ModelProto): { names: string[]; types: InputType[] } {
+  const graph = model.graph!;
+  const initialized = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  const fed = (graph.input ?? []).filter((i) => !initialized.has(i.name ?? ''));
+  const types = fed.map((i) => {
+    const elemType = i.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT;
+    const type = INPUT_TYPES[elemType];
+    if (type === undefined) {
+      throw new OnnxFormatError(
+        'onnx-unsupported-dtype',
+        `convertGraph: expected graph input ${i.name} to be a float32, int32 or int64 tensor, got ONNX type ${
+          onnx.TensorProto.DataType[elemType] ?? elemType
+        }`,
+      );
+    }
+    return type;
+  });
+  return { names: fed.map((i) => i.name ?? ''), types };
+}
+
 function hostToTensor(tf: Tf, h: HostTensor): Tensor {
   return tf.tensor(h.values, h.shape, h.dtype);
 }
 
 /**
- * Converts a parsed model into an {@link OnnxFunction}. Checks, before building anything, that
- * every node is one of {@link SUPPORTED_OPS} (else one {@link OnnxFormatError}
- * `'onnx-unsupported-op'` listing every unsupported node by name and type, and naming the
- * forward-only estimate, {@link forwardOnlyTrace}, that still applies), that no node sets an
- * attribute value the conversion does not support (Conv group ≠ 1, dilations ≠ 1, an unknown
- * auto_pad, pooling ceil_mode 1 or an Indices output, padded AveragePool, BatchNormalization
- * in training mode: {@link OnnxFormatError} `'onnx-unsupported-op'` naming the node), that every
- * initializer is float32, int32 or int64, and that every chosen parameter is a float32
- * initializer ({@link OptionError} otherwise).
+ * Converts a parsed model into an {@link OnnxFunction} of the nodes its analysed outputs need
+ * ({@link analysedGraph}: post-processing such as ArgMax, ZipMap or label Casts is left out).
+ * Checks, before building anything, that every kept node is a default-domain operator of
+ * {@link SUPPORTED_OPS} (else one {@link OnnxFormatError} `'onnx-unsupported-op'` listing every
+ * unsupported node by name and type, and naming the forward-only estimate,
+ * {@link forwardOnlyTrace}, that still applies), that no node sets an attribute value the
+ * conversion does not support (an unknown auto_pad, pooling ceil_mode 1, dilations or an
+ * Indices output, padded AveragePool, BatchNormalization in training mode, Slice steps ≠ 1, a
+ * Cast to a type other than float32, int32, int64 or bool: {@link OnnxFormatError}
+ * `'onnx-unsupported-op'` naming the node), that every initializer is float32, int32, int64 or
+ * bool, that every graph input is float32, int32 or int64 ({@link OnnxFormatError}
+ * `'onnx-unsupported-dtype'`), and that every chosen parameter is a float32 initializer
+ * ({@link OptionError} otherwise).
  *
  * @param tf - the TensorFlow.js namespace in use (any backend).
  * @param model - from {@link parseModel}.
@@ -153,9 +333,11 @@ export function convertGraph(
       'onnx-not-a-model',
       'convertGraph: expected a model with a graph, got none',
     );
-  const nodes = graph.node ?? [];
+  const { nodes, initializers: tensors, outputs: outputNames } = analysedGraph(model);
   const unsupported: OnnxNodeRef[] = nodes
-    .map((n, i) => (Object.hasOwn(OPS, n.opType ?? '') ? undefined : nodeRef(n, i)))
+    .map((n, i) =>
+      isDefaultDomain(n.domain) && Object.hasOwn(OPS, n.opType ?? '') ? undefined : nodeRef(n, i),
+    )
     .filter((r): r is OnnxNodeRef => r !== undefined);
   if (unsupported.length > 0) {
     throw new OnnxFormatError(
@@ -166,9 +348,7 @@ export function convertGraph(
   }
   const opset = defaultOpset(model) ?? 0;
   for (const node of nodes) OP_CHECKS[node.opType ?? '']?.({ node, opset });
-  const initializers = new Map(
-    (graph.initializer ?? []).map((t) => [t.name ?? '', decodeTensor(t)]),
-  );
+  const initializers = new Map(tensors.map((t) => [t.name ?? '', decodeTensor(t)]));
   const parameters = options.parameters ?? defaultParameters(model);
   for (const name of parameters) {
     const h = initializers.get(name);
@@ -189,10 +369,7 @@ export function convertGraph(
     );
   }
   const isParam = new Set(parameters);
-  const inputNames = (graph.input ?? [])
-    .map((i) => i.name ?? '')
-    .filter((n) => !initializers.has(n));
-  const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
+  const { names: inputNames, types: inputTypes } = graphInputs(model);
   const known = new Set([...initializers.keys(), ...inputNames]);
   nodes.forEach((node, index) => {
     const missing = (node.input ?? []).filter((name) => name !== '' && !known.has(name));
@@ -264,6 +441,7 @@ export function convertGraph(
   return {
     params,
     inputNames,
+    inputTypes,
     outputNames,
     opset,
     run,

@@ -5,8 +5,11 @@
  */
 import { HessianProbeError, OptionError } from '@hessian-probe/core';
 import type { Tf } from '@hessian-probe/core/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import type onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import type { OnnxFunction } from './graph.js';
+import type { InputType, OnnxFunction } from './graph.js';
+import { encodeModel, onnx, parseModel } from './proto.js';
 
 /**
  * Default of {@link VerifyConversionOptions.tolerance}: 1e-4, relative to max(1, max |output|).
@@ -18,17 +21,115 @@ import type { OnnxFunction } from './graph.js';
  */
 export const DEFAULT_CONVERSION_TOLERANCE = 1e-4;
 
-/** A float32 array with its shape (row-major), e.g. from {@link readNpy}. */
+/**
+ * An array with its shape (row-major), e.g. from {@link readNpy}: float32 for float inputs;
+ * for integer (int32/int64) graph inputs such as token ids, int32 data, or float32 data holding
+ * integers.
+ */
 export interface HostInput {
-  readonly data: Float32Array;
+  readonly data: Float32Array | Int32Array;
   readonly shape: readonly number[];
+}
+
+/**
+ * Checks that `inputs` holds every graph input of `fn` with data matching its shape, and
+ * integers (within the int32 range) for integer inputs.
+ *
+ * @throws {@link OptionError} naming the input and what was wrong, prefixed with `where`.
+ */
+export function checkInputs(
+  where: string,
+  fn: Pick<OnnxFunction, 'inputNames' | 'inputTypes'>,
+  inputs: Readonly<Record<string, HostInput>>,
+): void {
+  fn.inputNames.forEach((name, k) => {
+    const input = inputs[name];
+    const size = input?.shape.reduce((a, b) => a * b, 1);
+    if (input === undefined || size !== input.data.length) {
+      throw new OptionError(
+        `${where}: expected input ${name} as data matching its shape, got ${
+          input === undefined ? 'none' : `${input.data.length} values for shape [${input.shape}]`
+        }`,
+      );
+    }
+    const type = fn.inputTypes[k];
+    if (type === 'float32' && !(input.data instanceof Float32Array)) {
+      throw new OptionError(`${where}: expected float32 data for input ${name}, got int32`);
+    }
+    if (type !== 'float32') {
+      const bad = input.data.findIndex((v) => !Number.isInteger(v) || Math.abs(v) >= 2 ** 31);
+      if (bad >= 0) {
+        throw new OptionError(
+          `${where}: expected integers for the ${type} input ${name}, got ${input.data[bad]} at index ${bad}`,
+        );
+      }
+    }
+  });
+}
+
+/** The tfjs tensors of `inputs` for `fn` (float32, or int32 for integer inputs). */
+export function inputTensors(
+  tf: Tf,
+  fn: Pick<OnnxFunction, 'inputNames' | 'inputTypes'>,
+  inputs: Readonly<Record<string, HostInput>>,
+): Record<string, Tensor> {
+  return Object.fromEntries(
+    fn.inputNames.map((n, k) => {
+      const { data, shape } = inputs[n];
+      const float = fn.inputTypes[k] === 'float32';
+      return [
+        n,
+        tf.tensor(float ? data : Int32Array.from(data), [...shape], float ? 'float32' : 'int32'),
+      ];
+    }),
+  );
+}
+
+function ortTensor(type: InputType, input: HostInput): OrtTensor {
+  const shape = [...input.shape];
+  if (type === 'int64')
+    return new OrtTensor('int64', BigInt64Array.from(input.data, BigInt), shape);
+  if (type === 'int32') return new OrtTensor('int32', Int32Array.from(input.data), shape);
+  return new OrtTensor('float32', input.data as Float32Array, shape);
+}
+
+/**
+ * onnxruntime feeds of `inputs` for the graph inputs `names` of element types `types` (int64
+ * as BigInt64Array).
+ */
+export function ortFeeds(
+  names: readonly string[],
+  types: readonly InputType[],
+  inputs: Readonly<Record<string, HostInput>>,
+): Record<string, OrtTensor> {
+  return Object.fromEntries(names.map((n, k) => [n, ortTensor(types[k], inputs[n])]));
+}
+
+/**
+ * The model with `names` added as float32 graph outputs where they are not outputs already
+ * (onnxruntime only returns graph outputs; the analysed tensors may be intermediate, such as
+ * the probabilities a ZipMap reads or the logits before a Softmax). Everything else untouched.
+ */
+export function withGraphOutputs(
+  model: onnxProto.onnx.IModelProto,
+  names: readonly string[],
+): onnxProto.onnx.IModelProto {
+  const graph = model.graph ?? {};
+  const outputs = graph.output ?? [];
+  const present = new Set(outputs.map((o) => o.name ?? ''));
+  const added = names
+    .filter((n) => !present.has(n))
+    .map((name) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+  return added.length === 0
+    ? model
+    : { ...model, graph: { ...graph, output: [...outputs, ...added] } };
 }
 
 /** Options of {@link verifyConversion}. */
 export interface VerifyConversionOptions {
   /** The TensorFlow.js namespace in use. */
   readonly tf: Tf;
-  /** One float32 array for every name of {@link OnnxFunction.inputNames}. */
+  /** One array for every name of {@link OnnxFunction.inputNames} (see {@link HostInput}). */
   readonly inputs: Readonly<Record<string, HostInput>>;
   /**
    * Largest accepted max |onnxruntime − tfjs| per output, relative to max(1, max |onnxruntime
@@ -100,37 +201,27 @@ export async function verifyConversion(
   if (!(tolerance > 0)) {
     throw new OptionError(`verifyConversion: expected tolerance > 0, got ${tolerance}`);
   }
-  for (const name of fn.inputNames) {
-    const input = inputs[name];
-    const size = input?.shape.reduce((a, b) => a * b, 1);
-    if (input === undefined || size !== input.data.length) {
-      throw new OptionError(
-        `verifyConversion: expected input ${name} as float32 data matching its shape, got ${
-          input === undefined ? 'none' : `${input.data.length} values for shape [${input.shape}]`
-        }`,
-      );
-    }
-  }
-  const session = await InferenceSession.create(modelBytes);
+  checkInputs('verifyConversion', fn, inputs);
+  const model = parseModel(modelBytes);
+  const fetched = withGraphOutputs(model, fn.outputNames);
+  const session = await InferenceSession.create(
+    fetched === model ? modelBytes : encodeModel(fetched),
+  );
   let reference: Float32Array[];
   try {
-    const feeds = Object.fromEntries(
-      fn.inputNames.map((n) => [n, new OrtTensor('float32', inputs[n].data, [...inputs[n].shape])]),
-    );
-    const results = await session.run(feeds);
+    const results = await session.run(ortFeeds(fn.inputNames, fn.inputTypes, inputs), [
+      ...fn.outputNames,
+    ]);
     reference = fn.outputNames.map((n) => results[n].data as Float32Array);
   } finally {
     await session.release();
   }
-  const ours = tf.tidy(() => {
-    const feeds = Object.fromEntries(
-      fn.inputNames.map((n) => [n, tf.tensor(inputs[n].data, [...inputs[n].shape], 'float32')]),
-    );
-    return fn.run(
+  const ours = tf.tidy(() =>
+    fn.run(
       fn.params.map((p) => p.tensor),
-      feeds,
-    );
-  });
+      inputTensors(tf, fn, inputs),
+    ),
+  );
   const values = ours.map((t) => t.dataSync());
   tf.dispose(ours);
   const outputs = fn.outputNames.map((name, k) => {

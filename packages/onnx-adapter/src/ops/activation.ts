@@ -6,7 +6,17 @@
  */
 import { logSoftmax } from '@hessian-probe/core/tfjs';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { axisOf, floatAttr, intAttr, type OpContext, type OpImpl, required } from './types.js';
+import {
+  axisOf,
+  floatAttr,
+  intAttr,
+  type OpCheck,
+  type OpContext,
+  type OpImpl,
+  required,
+  stringAttr,
+  unsupportedAttribute,
+} from './types.js';
 
 function alongAxis(ctx: OpContext, x: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const { tf, node, opset } = ctx;
@@ -54,8 +64,36 @@ const Selu: OpImpl = (ctx, inputs) => {
 };
 
 /**
+ * Gelu (opset 20): x·Φ(x) = ½x(1 + erf(x/√2)) with `approximate` 'none' (default), or
+ * ½x(1 + tanh(√(2/π)(x + 0.044715x³))) with 'tanh' (Hendrycks & Gimpel 2016), from erf, tanh
+ * and products (second-order exact under `withSecondOrder`).
+ */
+const Gelu: OpImpl = (ctx, inputs) => {
+  const { tf } = ctx;
+  const x = required(ctx, inputs, 0);
+  const approximate = stringAttr(ctx.node, 'approximate', 'none');
+  const inner =
+    approximate === 'tanh'
+      ? tf.tanh(
+          tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI)),
+        )
+      : tf.erf(tf.mul(x, Math.SQRT1_2));
+  return [tf.mul(tf.mul(x, 0.5), tf.add(inner, 1))];
+};
+
+/** Gelu: `approximate` 'none' or 'tanh'. */
+export const ACTIVATION_CHECKS: Readonly<Record<string, OpCheck>> = {
+  Gelu: (ctx) => {
+    const approximate = stringAttr(ctx.node, 'approximate', 'none');
+    if (approximate !== 'none' && approximate !== 'tanh') {
+      throw unsupportedAttribute(ctx, "approximate 'none' or 'tanh'", approximate);
+    }
+  },
+};
+
+/**
  * Relu, LeakyRelu (alpha default 0.01), Tanh, Sigmoid, Softmax, LogSoftmax, Elu (any alpha,
- * default 1), Selu (any alpha, gamma; ONNX defaults) and Softplus.
+ * default 1), Selu (any alpha, gamma; ONNX defaults), Softplus and Gelu.
  */
 export const ACTIVATION_OPS: Readonly<Record<string, OpImpl>> = {
   Relu: (ctx, x) => [ctx.tf.relu(required(ctx, x, 0))],
@@ -69,4 +107,5 @@ export const ACTIVATION_OPS: Readonly<Record<string, OpImpl>> = {
   Elu: (ctx, x) => [eluAlpha(ctx, required(ctx, x, 0), floatAttr(ctx.node, 'alpha', 1))],
   Selu,
   Softplus: (ctx, x) => [ctx.tf.softplus(required(ctx, x, 0))],
+  Gelu,
 };

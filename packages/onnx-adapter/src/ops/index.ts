@@ -1,11 +1,13 @@
 /** The registry of supported ONNX operators (default domain), one module per family. */
-import { ACTIVATION_OPS } from './activation.js';
+import { ACTIVATION_CHECKS, ACTIVATION_OPS } from './activation.js';
 import { CONSTANT_OPS } from './constant.js';
 import { CONV_CHECKS, CONV_OPS } from './conv.js';
 import { ELEMENTWISE_OPS } from './elementwise.js';
 import { LINEAR_OPS } from './linear.js';
+import { MATH_OPS } from './math.js';
 import { NORMALIZATION_CHECKS, NORMALIZATION_OPS } from './normalization.js';
 import { POOL_CHECKS, POOL_OPS } from './pool.js';
+import { REDUCE_OPS } from './reduce.js';
 import { SHAPE_CHECKS, SHAPE_OPS } from './shape.js';
 import type { OpCheck, OpImpl } from './types.js';
 
@@ -16,6 +18,8 @@ export const OPS: Readonly<Record<string, OpImpl>> = {
   ...POOL_OPS,
   ...NORMALIZATION_OPS,
   ...ELEMENTWISE_OPS,
+  ...MATH_OPS,
+  ...REDUCE_OPS,
   ...ACTIVATION_OPS,
   ...SHAPE_OPS,
   ...CONSTANT_OPS,
@@ -26,6 +30,7 @@ export const OPS: Readonly<Record<string, OpImpl>> = {
  * without attributes the implementation could ignore have none).
  */
 export const OP_CHECKS: Readonly<Record<string, OpCheck>> = {
+  ...ACTIVATION_CHECKS,
   ...CONV_CHECKS,
   ...POOL_CHECKS,
   ...NORMALIZATION_CHECKS,

@@ -50,6 +50,12 @@ export function intsAttr(node: NodeProto, name: string): number[] | undefined {
   return a === undefined ? undefined : (a.ints ?? []).map(int64);
 }
 
+/** Float-list attribute `name` of the node, or `undefined`. */
+export function floatsAttr(node: NodeProto, name: string): number[] | undefined {
+  const a = find(node, name);
+  return a === undefined ? undefined : [...(a.floats ?? [])];
+}
+
 /** The value of a `Constant`-style attribute set (`value`, `value_float(s)`, `value_int(s)`). */
 export function constantAttr(node: NodeProto): HostTensor | undefined {
   for (const a of node.attribute ?? []) {

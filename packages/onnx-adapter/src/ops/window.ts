@@ -37,15 +37,18 @@ const AUTO_PADS = ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'];
 
 /**
  * The window attributes that need no input shape, checked at conversion: `kernel_shape`,
- * `strides` and `dilations` of length 2 (2-D windows), `dilations` 1 (tfjs second-order support
- * of dilated windows is not verified), `auto_pad` one of NOTSET, VALID, SAME_UPPER, SAME_LOWER,
- * and `pads` of length 4 and ≥ 0.
+ * `strides` and `dilations` of length 2 (2-D windows), `dilations` ≥ 1 where `dilated` (Conv),
+ * else 1 (pooling: tfjs second-order support of dilated pooling windows is not verified),
+ * `auto_pad` one of NOTSET, VALID, SAME_UPPER, SAME_LOWER, and `pads` of length 4 and ≥ 0.
  */
-export function checkWindow(ctx: NodeContext): void {
+export function checkWindow(ctx: NodeContext, dilated = false): void {
   pair(ctx, 'kernel_shape', [1, 1]);
   pair(ctx, 'strides', [1, 1]);
-  const dilations = pair(ctx, 'dilations', [1, 1]);
-  if (dilations.some((d) => d !== 1)) {
+  const dilations = dilationsOf(ctx);
+  if (dilations.some((d) => d < 1)) {
+    throw unsupportedAttribute(ctx, 'dilations ≥ 1', `[${dilations}]`);
+  }
+  if (!dilated && dilations.some((d) => d !== 1)) {
     throw unsupportedAttribute(
       ctx,
       'dilations 1 (dilated windows are not verified for second order)',
@@ -63,17 +66,22 @@ export function checkWindow(ctx: NodeContext): void {
   if (pads?.some((p) => p < 0)) throw unsupportedAttribute(ctx, 'pads ≥ 0', `[${pads}]`);
 }
 
+/** The `dilations` attribute of a 2-D window (default [1, 1]). */
+export function dilationsOf(ctx: NodeContext): [number, number] {
+  return pair(ctx, 'dilations', [1, 1]);
+}
+
 /**
  * Resolves the window of `ctx.node` over input `x` [N, C, H, W] (attributes checked by
- * {@link checkWindow}): `kernel` (from the weights for Conv) unless `kernel_shape` says
- * otherwise; `strides` (default 1); `auto_pad` NOTSET (with `pads` [top, left, bottom, right],
+ * {@link checkWindow}): `kernel` when given (Conv: the dilated extent of its weights), else
+ * `kernel_shape`; `strides` (default 1); `auto_pad` NOTSET (with `pads` [top, left, bottom, right],
  * default 0, symmetric or not), VALID, SAME_UPPER or SAME_LOWER.
  */
 export function window2d(ctx: OpContext, x: Tensor, kernel?: [number, number]): Window2d {
   if (x.rank !== 4) {
     throw unsupportedAttribute(ctx, 'a 4-D NCHW input (2-D windows only)', `rank ${x.rank}`);
   }
-  const k = pair(ctx, 'kernel_shape', kernel ?? [0, 0]);
+  const k = kernel ?? pair(ctx, 'kernel_shape', [0, 0]);
   if (k[0] <= 0 || k[1] <= 0) throw unsupportedAttribute(ctx, 'a kernel_shape', 'none');
   const strides = pair(ctx, 'strides', [1, 1]);
   const autoPad = stringAttr(ctx.node, 'auto_pad', 'NOTSET');
