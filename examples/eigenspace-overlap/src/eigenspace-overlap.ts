@@ -10,6 +10,7 @@
  */
 import { restrictOperator, topEigenpairs } from '@hessian-probe/core';
 import { modelCurvature } from '@hessian-probe/core/tfjs';
+import { firstPerClass } from '@hessian-probe/example-generalization-survey/datasets';
 import {
   compareInterval,
   type MeanInterval,
@@ -261,19 +262,6 @@ function overlapRows(
     }
   }
   return rows;
-}
-
-/** Indices of the first `perClass` examples of each class, in order. */
-function firstPerClass(classes: Int32Array, perClass: number): number[] {
-  const seen = new Array<number>(CLASSES).fill(0);
-  const out: number[] = [];
-  for (let i = 0; i < classes.length; i++) {
-    if (seen[classes[i]] < perClass) {
-      seen[classes[i]]++;
-      out.push(i);
-    }
-  }
-  return out;
 }
 
 /** d-w-w-10 ReLU MLP without biases (each layer block is one weight matrix), He-normal init. */
