@@ -2,7 +2,14 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { integerList, nonNegativeInteger, parseFlagsOrExit, positiveInteger } from './flags.js';
+import {
+  figureFolder,
+  integerList,
+  nonNegativeInteger,
+  parseFlagsOrExit,
+  positiveInteger,
+  seedList,
+} from './flags.js';
 import { checkResultPaths } from './output.js';
 
 describe('integer flags', () => {
@@ -90,5 +97,22 @@ describe('parseFlagsOrExit', () => {
       exit.mockRestore();
       stderr.mockRestore();
     }
+  });
+});
+
+describe('seedList and figureFolder', () => {
+  it('gives K consecutive seeds from --seed, the defaults when absent', () => {
+    expect(seedList({ seed: '4', seeds: '3' }, { seed: 1, seeds: 2 })).toEqual([4, 5, 6]);
+    expect(seedList({}, { seed: 1, seeds: 3 })).toEqual([1, 2, 3]);
+    expect(seedList({ seed: '0' }, { seed: 1, seeds: 1 })).toEqual([0]);
+    expect(() => seedList({ seeds: '0' }, { seed: 1, seeds: 3 })).toThrow(
+      new RangeError('--seeds: expected a positive integer, got 0'),
+    );
+  });
+
+  it('writes figures beside RESULTS.md on full runs, nowhere on quick ones unless asked', () => {
+    expect(figureFolder({}, '/x')).toBe('/x');
+    expect(figureFolder({ quick: true }, '/x')).toBeUndefined();
+    expect(figureFolder({ quick: true, figures: '/y' }, '/x')).toBe('/y');
   });
 });

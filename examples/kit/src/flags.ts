@@ -10,9 +10,11 @@ import {
 import type * as tfjs from '@tensorflow/tfjs';
 
 /**
- * The flags every experiment takes, as `node:util` `parseArgs` options: `--seed N`,
- * `--backend tensorflow|wasm|cpu` (default: the fastest that loads), `--quick` (small sizes, under a minute), `--json PATH`
- * (the rows as an array of objects) and `--markdown PATH` (the tables).
+ * The flags every experiment takes, as `node:util` `parseArgs` options: `--seed N` (the first
+ * seed), `--seeds K` (how many seeds: N, N + 1, …, N + K − 1; see {@link seedList}),
+ * `--backend tensorflow|wasm|cpu` (default: the fastest that loads), `--quick` (small sizes,
+ * under a minute), `--json PATH` (the rows as an array of objects), `--markdown PATH` (the
+ * tables) and `--figures DIR` (where the SVG figures go; see {@link figureFolder}).
  *
  * @example
  * ```ts
@@ -24,6 +26,8 @@ import type * as tfjs from '@tensorflow/tfjs';
  */
 export const EXPERIMENT_FLAGS = {
   seed: { type: 'string' },
+  seeds: { type: 'string' },
+  figures: { type: 'string' },
   backend: { type: 'string', default: 'auto' },
   quick: { type: 'boolean', default: false },
   json: { type: 'string' },
@@ -86,6 +90,44 @@ function integerAtLeast(
     throw new RangeError(`--${name}: expected ${expected}, got ${text}`);
   }
   return value;
+}
+
+/**
+ * The seeds of a run: `--seeds K` consecutive seeds from `--seed N` (N, N + 1, …, N + K − 1),
+ * `defaults.seeds` of them from `defaults.seed` when the flags are absent. Each seed is an
+ * independent replicate (data, weights, probes), so verdicts can be judged against the spread.
+ *
+ * @throws RangeError naming the flag when --seed is not an integer >= 0 or --seeds not >= 1.
+ * @example
+ * ```ts
+ * seedList({ seed: '4', seeds: '3' }, { seed: 1, seeds: 3 }); // [4, 5, 6]
+ * ```
+ */
+export function seedList(
+  values: { readonly seed?: string | undefined; readonly seeds?: string | undefined },
+  defaults: { readonly seed: number; readonly seeds: number },
+): number[] {
+  const first = nonNegativeInteger('seed', values.seed, defaults.seed);
+  const count = positiveInteger('seeds', values.seeds, defaults.seeds);
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/**
+ * Where an experiment writes its SVG figures: `--figures DIR` when given, else the experiment's
+ * own folder (beside its RESULTS.md) for a full run and nowhere for a `--quick` run, so a quick
+ * look never overwrites the committed figures.
+ *
+ * @example
+ * ```ts
+ * const folder = figureFolder(values, fileURLToPath(new URL('..', import.meta.url)));
+ * ```
+ */
+export function figureFolder(
+  values: { readonly figures?: string | undefined; readonly quick?: boolean | undefined },
+  experimentFolder: string,
+): string | undefined {
+  if (values.figures !== undefined) return values.figures;
+  return values.quick === true ? undefined : experimentFolder;
 }
 
 /**

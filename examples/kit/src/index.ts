@@ -1,6 +1,6 @@
 /**
  * `@hessian-probe/example-kit`: what the runnable experiments under `examples/` share (real
- * MNIST digits, flag parsing, result tables and files). Private to the examples.
+ * MNIST digits, flag parsing, seeds and their statistics, result tables, files and figures). Private to the examples.
  *
  * @packageDocumentation
  */
@@ -12,14 +12,25 @@ export {
   PIXELS,
 } from './digits.js';
 export {
+  type Figure,
+  type FigureSpec,
+  renderFigure,
+  type SeriesFigureOptions,
+  type SeriesPoint,
+  seriesFigure,
+  writeFigures,
+} from './figure.js';
+export {
   EXPERIMENT_FLAGS,
   experimentArgs,
+  figureFolder,
   type IntegerListOptions,
   integerList,
   nonNegativeInteger,
   parseFlagsOrExit,
   positiveInteger,
   positiveNumber,
+  seedList,
   useBackend,
 } from './flags.js';
 export {
@@ -31,3 +42,18 @@ export {
   writeResults,
   writeTextAtomic,
 } from './output.js';
+export {
+  formatMeanSd,
+  type IntervalSide,
+  type MeanSd,
+  meanSd,
+  type PairedChange,
+  pairedChange,
+  type SignTest,
+  sideOf,
+  signTest,
+  studentTCdf,
+  studentTQuantile,
+  type TInterval,
+  tInterval,
+} from './stats.js';

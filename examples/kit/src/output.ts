@@ -72,10 +72,12 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
   }
 }
 
-/** Where an experiment writes its results (`--json PATH`, `--markdown PATH`). */
+/** Where an experiment writes its results (`--json PATH`, `--markdown PATH`, `--figures DIR`). */
 export interface ResultPaths {
   readonly json?: string | undefined;
   readonly markdown?: string | undefined;
+  /** A folder (not a file) for the SVG figures. */
+  readonly figures?: string | undefined;
 }
 
 /**
@@ -89,10 +91,10 @@ export interface ResultPaths {
  * ```
  */
 export function checkResultPaths(paths: ResultPaths): void {
-  for (const flag of ['json', 'markdown'] as const) {
+  for (const flag of ['json', 'markdown', 'figures'] as const) {
     const path = paths[flag];
     if (path === undefined) continue;
-    const folder = dirname(resolve(path));
+    const folder = flag === 'figures' ? resolve(path) : dirname(resolve(path));
     try {
       accessSync(folder, constants.W_OK);
     } catch (error) {

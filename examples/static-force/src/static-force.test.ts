@@ -1,8 +1,17 @@
+import { createRandom } from '@hessian-probe/core';
 import { arithmeticTolerance } from '@hessian-probe/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitPowerLaw } from './power-law.js';
-import { fitExponents, formatRows, runStaticForce } from './static-force.js';
+import { blockSpectra, limitDensity } from './spectra.js';
+import {
+  exponentSummary,
+  fitExponents,
+  formatRows,
+  initialKernel,
+  overSeeds,
+  runStaticForce,
+} from './static-force.js';
 
 // Ratios of norms of float32 HVP columns against float64 closed forms.
 const TOLERANCE = arithmeticTolerance.float32;
@@ -38,7 +47,7 @@ describe('runStaticForce (smoke, tiny sizes)', () => {
   it('estimated norms agree with exact ones within their standard errors', async () => {
     const config = { ...TINY, classes: [4] };
     const exact = await runStaticForce(config);
-    const estimated = await runStaticForce({ ...config, exactMaxDim: 1, probes: 64, seed: 1 });
+    const estimated = await runStaticForce({ ...config, exactMaxDim: 1, probes: 64, seeds: [1] });
     for (const [i, row] of estimated.entries()) {
       expect(row.norms).toBe('estimated');
       const reference = exact[i];
@@ -98,3 +107,116 @@ describe('fitPowerLaw and fitExponents', () => {
     ).toBe(true);
   });
 });
+
+describe('seeds, inits and the closed-form method', () => {
+  it('one row per seed; the closed form gives the HVP ratios of the same draws', async () => {
+    const config = {
+      ...TINY,
+      classes: [3, 6],
+      seeds: [1, 2],
+      init: 'pytorch',
+      configurations: [{ model: 'one-hidden', init: 'pytorch' }],
+    } as const;
+    const hvp = await runStaticForce(config);
+    const closed = await runStaticForce({ ...config, method: 'closed-form' });
+    expect(hvp).toHaveLength(2 * 2 * 2);
+    expect(closed.map((r) => [r.seed, r.C, r.loss, r.norms])).toEqual(
+      hvp.map((r) => [r.seed, r.C, r.loss, 'closed form']),
+    );
+    for (const [i, row] of closed.entries()) {
+      for (const key of ['classMassRatio', 'neuronMeanRatio', 'crossMassRatio'] as const) {
+        const reference = hvp[i][key] ?? Number.NaN;
+        expect(Math.abs((row[key] ?? Number.NaN) - reference)).toBeLessThanOrEqual(
+          16 * TOLERANCE * reference,
+        );
+      }
+      expect(row.crossFloor).toBe((4 * 3 * 3) / 16);
+    }
+    // Two seeds are two different draws.
+    const where = { model: 'one-hidden', init: 'pytorch', loss: 'ce', C: 6 } as const;
+    const [a, b] = overSeeds(closed, where, 'neuronMeanRatio');
+    expect(a).not.toBe(b);
+    const summaries = exponentSummary(fitExponents(closed));
+    const neuron = summaries.find((e) => e.loss === 'ce' && e.statistic === 'neuronMeanRatio');
+    expect(neuron?.exponents).toHaveLength(2);
+    expect(formatRows(closed).split('\n')).toHaveLength(2 * 2 + 2);
+  });
+
+  it('rejects the closed-form method for the linear model, and empty seeds', async () => {
+    await expect(runStaticForce({ ...TINY, method: 'closed-form' })).rejects.toThrow(
+      /only one-hidden networks with the closed-form method, got \[linear,linear,one-hidden\]/,
+    );
+    await expect(runStaticForce({ ...TINY, seeds: [] })).rejects.toThrow(/seeds to be integers/);
+  });
+
+  it("pytorch's init is U(−1/√fan_in, 1/√fan_in): bounded, variance 1/(3 fan_in)", () => {
+    const kernel = initialKernel('pytorch', 100, 200, createRandom(3));
+    const bound = 1 / Math.sqrt(100);
+    expect(kernel.every((v) => Math.abs(v) <= bound)).toBe(true);
+    const variance = kernel.reduce((s, v) => s + v * v, 0) / kernel.length;
+    // 20 000 draws: the variance estimate's relative sd is √(4/5)/√20000 ≈ 0.0063; allow 4 sd.
+    expect(Math.abs(variance / (1 / 300) - 1)).toBeLessThan(4 * 0.0063);
+    expect(initialKernel('zero', 3, 2, createRandom(3)).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('block spectra against the generalized Marchenko–Pastur law', () => {
+  it('with constant weights τ = 1 the solver finds the Marchenko–Pastur Stieltjes transform', () => {
+    const gamma = 0.25;
+    const edges = [(1 - Math.sqrt(gamma)) ** 2, (1 + Math.sqrt(gamma)) ** 2];
+    const { grid, density, limitMass } = limitDensity(
+      new Float64Array(100).fill(1),
+      gamma,
+      Float64Array.of(edges[0], edges[1]),
+    );
+    // m(z) solves γz m² + (z + γ − 1) m + 1 = 0: the root with Im m > 0, at z = λ + iη,
+    // η = 1e-3 × the span, as the solver evaluates it.
+    const eta = 1e-3 * (edges[1] - edges[0]);
+    for (const [k, lambda] of grid.entries()) {
+      const exact = stieltjesMarchenkoPastur(lambda, eta, gamma) / Math.PI;
+      expect(Math.abs(density[k] - exact)).toBeLessThan(1e-6 * Math.max(1, exact));
+    }
+    // The mass inside [edges] on a 400-point grid: the sqrt edges cost about 1 %.
+    expect(Math.abs(limitMass - 1)).toBeLessThan(0.02);
+  });
+
+  it('the eigenvalues of small blocks approach the limit as d grows (one seed, tiny C)', () => {
+    const spectra = blockSpectra({ inputs: [20, 80], classes: 5, hidden: 3, seed: 2 });
+    expect(spectra.map((s) => [s.block, s.d, s.N])).toEqual([
+      ['diagonal', 20, 200],
+      ['off-diagonal', 20, 200],
+      ['diagonal', 80, 800],
+      ['off-diagonal', 80, 800],
+    ]);
+    for (const s of spectra) {
+      expect(Math.abs(s.limitMass - 1)).toBeLessThan(0.02);
+      expect(Math.abs(s.secondMoment / s.secondMomentLimit - 1)).toBeLessThan(0.5);
+    }
+    const diagonal = spectra.filter((s) => s.block === 'diagonal');
+    expect(diagonal.every((s) => s.eigenvalues[0] >= 0)).toBe(true);
+    expect(diagonal[1].kolmogorov).toBeLessThan(diagonal[0].kolmogorov);
+  });
+});
+
+/** Im of the Marchenko–Pastur Stieltjes transform at λ + iη (the root with positive imaginary part). */
+function stieltjesMarchenkoPastur(lambda: number, eta: number, gamma: number): number {
+  // Roots of a m² + b m + 1 = 0 with a = γz, b = z + γ − 1 (complex z = λ + iη).
+  const [ar, ai] = [gamma * lambda, gamma * eta];
+  const [br, bi] = [lambda + gamma - 1, eta];
+  // Δ = b² − 4a
+  const dr = br * br - bi * bi - 4 * ar;
+  const di = 2 * br * bi - 4 * ai;
+  const modulus = Math.hypot(dr, di);
+  const sr = Math.sqrt((modulus + dr) / 2);
+  const si = Math.sign(di || 1) * Math.sqrt((modulus - dr) / 2);
+  let best = Number.NEGATIVE_INFINITY;
+  for (const sign of [1, -1]) {
+    // m = (−b ± √Δ) / (2a)
+    const nr = -br + sign * sr;
+    const ni = -bi + sign * si;
+    const denominator = 4 * (ar * ar + ai * ai);
+    const imaginary = (2 * (ni * ar - nr * ai)) / denominator;
+    best = Math.max(best, imaginary);
+  }
+  return best;
+}

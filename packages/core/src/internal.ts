@@ -74,6 +74,7 @@ export {
 export { Random } from './random.js';
 export { REPORT_SCHEMA } from './report.js';
 export type { SpectralQuadratureInput } from './summary.js';
+export { type SymmetricEigen, symmetricEigen } from './symmetric-eigen.js';
 export { tfjsContext } from './tfjs/analyze-model.js';
 export {
   CLASS_HIERARCHY_MAX_BYTES,
