@@ -40,10 +40,14 @@ export interface NodeSpec {
 export interface ModelSpec {
   readonly nodes: readonly NodeSpec[];
   readonly initializers?: readonly (TensorSpec & { readonly name: string })[];
-  /** Graph inputs (float32), with their shapes (`-1` or a string for a dynamic dimension). */
+  /**
+   * Graph inputs (float32 unless `dtype` says `'int64'`), with their shapes (`-1` or a string
+   * for a dynamic dimension).
+   */
   readonly inputs: readonly {
     readonly name: string;
     readonly shape: readonly (number | string)[];
+    readonly dtype?: 'float32' | 'int64';
   }[];
   readonly outputs: readonly string[];
   /** Default-domain opset; default 13. */
@@ -76,6 +80,7 @@ function attribute(name: string, a: AttrSpec): onnxProto.onnx.IAttributeProto {
 function valueInfo(
   name: string,
   shape?: readonly (number | string)[],
+  dtype: 'float32' | 'int64' = 'float32',
 ): onnxProto.onnx.IValueInfoProto {
   const dim = shape?.map((d) =>
     typeof d === 'number' && d >= 0 ? { dimValue: d } : { dimParam: String(d) },
@@ -84,7 +89,8 @@ function valueInfo(
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType:
+          dtype === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
         ...(dim === undefined ? {} : { shape: { dim } }),
       },
     },
@@ -109,7 +115,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
         attribute: Object.entries(n.attrs ?? {}).map(([k, a]) => attribute(k, a)),
       })),
       initializer: (spec.initializers ?? []).map(tensorProto),
-      input: spec.inputs.map((i) => valueInfo(i.name, i.shape)),
+      input: spec.inputs.map((i) => valueInfo(i.name, i.shape, i.dtype)),
       output: spec.outputs.map((o) => valueInfo(o)),
     },
   });
