@@ -19,7 +19,7 @@ import {
   OptionError,
 } from '@hessian-probe/core';
 import { writeFileAtomic } from './atomic-write.js';
-import { decodeModel, OnnxFormatError, onnx } from './proto.js';
+import { decodeModel, onnx, scanFields, type WireField } from './proto.js';
 
 export { writeFileAtomic };
 
@@ -30,60 +30,6 @@ export const REPORT_KEY = 'hessian_probe.report';
 
 /** `ModelProto.metadata_props` is field 14, length-delimited. */
 const METADATA_FIELD = 14;
-
-/** One top-level field of a protobuf message: its number and its bytes (tag included). */
-interface WireField {
-  readonly field: number;
-  readonly start: number;
-  readonly end: number;
-  /** Payload of a length-delimited field. */
-  readonly payload?: Uint8Array;
-}
-
-function malformed(message: string): OnnxFormatError {
-  return new OnnxFormatError(
-    'onnx-malformed',
-    `annotateModel: expected a well-formed ModelProto, got ${message}`,
-  );
-}
-
-function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < bytes.length && i < at + 10; i++) {
-    value += (bytes[i] & 0x7f) * scale;
-    scale *= 128;
-    if ((bytes[i] & 0x80) === 0) return [value, i + 1];
-  }
-  throw malformed(`a varint at byte ${at} that does not end`);
-}
-
-/** Splits a message into its top-level fields (protobuf wire format). */
-function scanFields(bytes: Uint8Array): WireField[] {
-  const fields: WireField[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const start = at;
-    const [tag, afterTag] = readVarint(bytes, at);
-    const field = Math.floor(tag / 8);
-    const wireType = tag % 8;
-    let end: number;
-    let payload: Uint8Array | undefined;
-    if (wireType === 0) end = readVarint(bytes, afterTag)[1];
-    else if (wireType === 1) end = afterTag + 8;
-    else if (wireType === 5) end = afterTag + 4;
-    else if (wireType === 2) {
-      const [length, afterLength] = readVarint(bytes, afterTag);
-      end = afterLength + length;
-      payload = bytes.subarray(afterLength, end);
-    } else throw malformed(`wire type ${wireType} at byte ${start}`);
-    if (end > bytes.length || field === 0)
-      throw malformed(`a field at byte ${start} that ends past the file`);
-    fields.push(payload === undefined ? { field, start, end } : { field, start, end, payload });
-    at = end;
-  }
-  return fields;
-}
 
 /** The `metadata_props` key of a field, when it is one. */
 function metadataKey(f: WireField): string | undefined {
@@ -124,7 +70,9 @@ function headline(report: CurvatureReport): Record<string, string> {
 export function annotateModel(bytes: Uint8Array, report: CurvatureReportInput): Uint8Array {
   decodeModel(bytes, 'annotateModel');
   const keys = headline(normalizeReport(report));
-  const kept = scanFields(bytes).filter((f) => !metadataKey(f)?.startsWith(KEY_PREFIX));
+  const kept = scanFields(bytes, 'annotateModel').filter(
+    (f) => !metadataKey(f)?.startsWith(KEY_PREFIX),
+  );
   const added = onnx.ModelProto.encode({
     metadataProps: Object.entries(keys).map(([key, value]) => ({ key, value })),
   }).finish();

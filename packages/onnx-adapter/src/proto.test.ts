@@ -1,6 +1,15 @@
 import { createRandom, HessianProbeError } from '@hessian-probe/core';
+import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { encodeModel, MAX_OPSET, MIN_OPSET, OnnxFormatError, onnx, parseModel } from './proto.js';
+import {
+  encodeModel,
+  MAX_OPSET,
+  MIN_OPSET,
+  mergeRepeatedMessages,
+  OnnxFormatError,
+  onnx,
+  parseModel,
+} from './proto.js';
 import { buildModel, mlpModel } from './testing/models.js';
 
 function refusal(bytes: Uint8Array): OnnxFormatError {
@@ -136,5 +145,127 @@ describe('parseModel', () => {
     expect(e.code).toBe('onnx-external-data');
     expect(e.message).toContain('w1');
     expect(e.message).toContain('save_as_external_data=False');
+  });
+});
+
+/** A length-delimited field: tag (wire type 2), length, payload. */
+function field(number: number, payload: Uint8Array): Uint8Array {
+  const head: number[] = [];
+  for (let v = number * 8 + 2; ; v >>>= 7) {
+    if (v < 0x80) {
+      head.push(v);
+      break;
+    }
+    head.push((v & 0x7f) | 0x80);
+  }
+  for (let v = payload.length; ; v >>>= 7) {
+    if (v < 0x80) {
+      head.push(v);
+      break;
+    }
+    head.push((v & 0x7f) | 0x80);
+  }
+  return new Uint8Array([...head, ...payload]);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(parts.flatMap((p) => [...p]));
+}
+
+describe('repeated non-repeated fields, as protobuf and onnxruntime read them', () => {
+  const { bytes } = mlpModel({ sizes: [4, 5, 3], activation: 'Tanh' });
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph!;
+  const rest = onnx.ModelProto.encode({ ...model, graph: null }).finish();
+  const x = new Float32Array(2 * 4).map((_, i) => Math.sin(i));
+
+  async function run(file: Uint8Array): Promise<Float32Array> {
+    const session = await InferenceSession.create(file);
+    const out = await session.run({ x: new OrtTensor('float32', x, [2, 4]) });
+    await session.release();
+    return out.y.data as Float32Array;
+  }
+
+  it('merges a graph split over two graph fields, as onnxruntime does', async () => {
+    const nodes = onnx.GraphProto.encode({
+      node: graph.node!,
+      initializer: graph.initializer!,
+    }).finish();
+    const ends = onnx.GraphProto.encode({
+      name: graph.name!,
+      input: graph.input!,
+      output: graph.output!,
+    }).finish();
+    const split = concat(rest, field(7, nodes), field(7, ends));
+    // protobuf.js alone keeps the last instance: a graph without nodes.
+    expect(onnx.ModelProto.decode(split).graph?.node).toEqual([]);
+    expect(await run(split)).toEqual(await run(bytes));
+    const parsed = parseModel(split);
+    expect(parsed.graph?.node?.map((n) => n.opType)).toEqual(['Gemm', 'Tanh', 'Gemm']);
+    expect(Buffer.from(encodeModel(parsed)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('keeps the graph when an empty graph field follows it', async () => {
+    const twice = concat(
+      rest,
+      field(7, onnx.GraphProto.encode(graph).finish()),
+      field(7, new Uint8Array()),
+    );
+    expect(onnx.ModelProto.decode(twice).graph?.node).toEqual([]);
+    expect(await run(twice)).toEqual(await run(bytes));
+    expect(Buffer.from(encodeModel(parseModel(twice))).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('merges nested fields (an input type given twice) and keeps the last member of a oneof', () => {
+    const input = graph.input![0];
+    const elem = onnx.TypeProto.encode({ tensorType: { elemType: 1 } }).finish();
+    const shape = onnx.TypeProto.encode({
+      tensorType: { shape: { dim: [{ dimValue: 7 }, { dimValue: 4 }] } },
+    }).finish();
+    // One dimension given as dim_value 7, then dim_param 'N': the oneof keeps the last, 'N'.
+    const dim = concat(
+      onnx.TensorShapeProto.Dimension.encode({ dimValue: 7 }).finish(),
+      onnx.TensorShapeProto.Dimension.encode({ dimParam: 'N' }).finish(),
+    );
+    const oneofShape = field(1, field(2, field(1, dim)));
+    const info = concat(
+      field(1, new TextEncoder().encode(input.name!)),
+      field(2, elem),
+      field(2, shape),
+      field(2, oneofShape),
+    );
+    const others = onnx.GraphProto.encode({ ...graph, input: [] }).finish();
+    const file = concat(rest, field(7, concat(others, field(11, info))));
+    const type = parseModel(file).graph?.input?.[0]?.type?.tensorType;
+    expect(type?.elemType).toBe(1);
+    const dims = type?.shape?.dim?.map((d) => ({
+      value: Number(d.dimValue ?? 0),
+      param: d.dimParam ?? '',
+    }));
+    // Merging the shapes concatenates their repeated dims: [7, 4] and then the dimension whose
+    // dim_value 7 was replaced by dim_param 'N'.
+    expect(dims).toEqual([
+      { value: 7, param: '' },
+      { value: 4, param: '' },
+      { value: 0, param: 'N' },
+    ]);
+  });
+
+  it('refuses messages nested deeper than protobuf’s default recursion limit of 100', () => {
+    // A graph in an If node's attribute, in a graph in an If node's attribute, … 60 deep: 181
+    // nested messages (graph, node, attribute per level).
+    let inner: Uint8Array = onnx.GraphProto.encode(graph).finish();
+    for (let level = 0; level < 60; level++) {
+      const attribute = concat(field(1, new TextEncoder().encode('then_branch')), field(6, inner));
+      inner = field(1, concat(field(4, new TextEncoder().encode('If')), field(5, attribute)));
+    }
+    const deep = concat(rest, field(7, inner));
+    const e = refusal(deep);
+    expect(e.code).toBe('onnx-malformed');
+    expect(e.message).toMatch(/messages nested deeper than 100/);
+  });
+
+  it('returns the very same bytes when nothing repeats', () => {
+    expect(mergeRepeatedMessages(bytes, 'test')).toBe(bytes);
   });
 });

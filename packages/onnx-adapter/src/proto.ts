@@ -85,6 +85,272 @@ export class OnnxFormatError extends HessianProbeError {
   }
 }
 
+/** One field of a protobuf message on the wire: number, wire type, and where its bytes are. */
+export interface WireField {
+  readonly field: number;
+  /** 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. */
+  readonly wireType: number;
+  /** First byte of the tag. */
+  readonly start: number;
+  /** One past the last byte of the field. */
+  readonly end: number;
+  /** Payload of a length-delimited field. */
+  readonly payload?: Uint8Array;
+}
+
+function malformedWire(where: string, message: string): OnnxFormatError {
+  return new OnnxFormatError(
+    'onnx-malformed',
+    `${where}: expected a well-formed ModelProto, got ${message}`,
+  );
+}
+
+function readVarint(bytes: Uint8Array, at: number, where: string): [value: number, next: number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < bytes.length && i < at + 10; i++) {
+    value += (bytes[i] & 0x7f) * scale;
+    scale *= 128;
+    if ((bytes[i] & 0x80) === 0) return [value, i + 1];
+  }
+  throw malformedWire(where, `a varint at byte ${at} that does not end`);
+}
+
+function writeVarint(value: number, out: number[]): void {
+  let rest = value;
+  while (rest >= 0x80) {
+    out.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  out.push(rest);
+}
+
+/**
+ * Splits a protobuf message into its fields, in file order, without decoding them.
+ *
+ * @param where - the caller's name, for messages.
+ * @throws {@link OnnxFormatError} `'onnx-malformed'` for a varint that does not end, a group
+ *   (wire types 3 and 4, unused by ONNX), field number 0, or a field that ends past the bytes.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const graphs = scanFields(readFileSync('mlp.onnx'), 'count').filter((f) => f.field === 7);
+ * ```
+ */
+export function scanFields(bytes: Uint8Array, where: string): WireField[] {
+  const fields: WireField[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const start = at;
+    const [tag, afterTag] = readVarint(bytes, at, where);
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    let end: number;
+    let payload: Uint8Array | undefined;
+    if (wireType === 0) end = readVarint(bytes, afterTag, where)[1];
+    else if (wireType === 1) end = afterTag + 8;
+    else if (wireType === 5) end = afterTag + 4;
+    else if (wireType === 2) {
+      const [length, afterLength] = readVarint(bytes, afterTag, where);
+      end = afterLength + length;
+      payload = bytes.subarray(afterLength, end);
+    } else throw malformedWire(where, `wire type ${wireType} at byte ${start}`);
+    if (end > bytes.length || field === 0) {
+      throw malformedWire(where, `a field at byte ${start} that ends past the file`);
+    }
+    fields.push(
+      payload === undefined
+        ? { field, wireType, start, end }
+        : { field, wireType, start, end, payload },
+    );
+    at = end;
+  }
+  return fields;
+}
+
+/** The embedded-message fields of one ONNX message type (field number → type, repeated?). */
+interface MessageSchema {
+  readonly messages: Readonly<Record<number, readonly [type: string, repeated: boolean]>>;
+  /** Groups of field numbers that form a `oneof`. */
+  readonly oneofs?: readonly (readonly number[])[];
+}
+
+/**
+ * The message-typed fields of ONNX 1.10.2's onnx.proto (the schema of `onnx-proto`), and its
+ * two `oneof`s; scalar fields need no merging (the decoder keeps the last, as protobuf does).
+ */
+const SCHEMA: Readonly<Record<string, MessageSchema>> = {
+  ModelProto: {
+    messages: {
+      7: ['GraphProto', false],
+      8: ['Leaf', true],
+      14: ['Leaf', true],
+      20: ['TrainingInfoProto', true],
+      25: ['FunctionProto', true],
+    },
+  },
+  GraphProto: {
+    messages: {
+      1: ['NodeProto', true],
+      5: ['TensorProto', true],
+      15: ['SparseTensorProto', true],
+      11: ['ValueInfoProto', true],
+      12: ['ValueInfoProto', true],
+      13: ['ValueInfoProto', true],
+      14: ['TensorAnnotation', true],
+    },
+  },
+  NodeProto: { messages: { 5: ['AttributeProto', true] } },
+  AttributeProto: {
+    messages: {
+      5: ['TensorProto', false],
+      6: ['GraphProto', false],
+      22: ['SparseTensorProto', false],
+      14: ['TypeProto', false],
+      10: ['TensorProto', true],
+      11: ['GraphProto', true],
+      23: ['SparseTensorProto', true],
+      15: ['TypeProto', true],
+    },
+  },
+  ValueInfoProto: { messages: { 2: ['TypeProto', false] } },
+  TypeProto: {
+    messages: {
+      1: ['TypeProto.Tensor', false],
+      4: ['TypeProto.Sequence', false],
+      5: ['TypeProto.Map', false],
+      9: ['TypeProto.Optional', false],
+      8: ['TypeProto.Tensor', false],
+    },
+    oneofs: [[1, 4, 5, 9, 8]],
+  },
+  // TypeProto.SparseTensor has TypeProto.Tensor's layout: 1 elem_type, 2 shape.
+  'TypeProto.Tensor': { messages: { 2: ['TensorShapeProto', false] } },
+  'TypeProto.Sequence': { messages: { 1: ['TypeProto', false] } },
+  'TypeProto.Map': { messages: { 2: ['TypeProto', false] } },
+  'TypeProto.Optional': { messages: { 1: ['TypeProto', false] } },
+  TensorShapeProto: { messages: { 1: ['Dimension', true] } },
+  Dimension: { messages: {}, oneofs: [[1, 2]] },
+  TensorProto: { messages: { 3: ['Leaf', false], 13: ['Leaf', true] } },
+  SparseTensorProto: { messages: { 1: ['TensorProto', false], 2: ['TensorProto', false] } },
+  TrainingInfoProto: {
+    messages: {
+      1: ['GraphProto', false],
+      2: ['GraphProto', false],
+      3: ['Leaf', true],
+      4: ['Leaf', true],
+    },
+  },
+  FunctionProto: { messages: { 7: ['NodeProto', true], 9: ['Leaf', true] } },
+  TensorAnnotation: { messages: { 2: ['Leaf', true] } },
+  // Messages with scalar fields only: OperatorSetIdProto, StringStringEntryProto, Segment.
+  Leaf: { messages: {} },
+};
+
+/** protobuf's (and onnxruntime's) limit on nested messages. */
+const MAX_DEPTH = 100;
+
+/**
+ * The bytes of a `type` message as protobuf parses them, rewritten so that a decoder which
+ * keeps only the last instance of a field reads the same message: every non-repeated
+ * embedded-message field present more than once becomes one field holding the instances'
+ * payloads concatenated (protobuf merges them: "for embedded message fields, the parser
+ * merges multiple instances of the same field"; a concatenation parses as that merge), and of
+ * a `oneof`, only the member set last is kept (setting one member clears the others). The
+ * same bytes (not a copy) come back when nothing needed rewriting, at any depth.
+ */
+function canonicalMessage(
+  bytes: Uint8Array,
+  type: string,
+  depth: number,
+  where: string,
+): Uint8Array {
+  const schema = SCHEMA[type];
+  if (schema === undefined || (Object.keys(schema.messages).length === 0 && !schema.oneofs)) {
+    return bytes;
+  }
+  if (depth > MAX_DEPTH) {
+    throw malformedWire(where, `messages nested deeper than ${MAX_DEPTH}`);
+  }
+  let fields: WireField[];
+  try {
+    fields = scanFields(bytes, where);
+  } catch {
+    // Not a well-formed message: left as it is, for the decoder to refuse with its own error.
+    return bytes;
+  }
+  const dropped = new Set<WireField>();
+  for (const group of schema.oneofs ?? []) {
+    const last = [...fields].reverse().find((f) => group.includes(f.field));
+    for (const f of fields) {
+      if (last !== undefined && f.field !== last.field && group.includes(f.field)) dropped.add(f);
+    }
+  }
+  let changed = dropped.size > 0;
+  const out: Uint8Array[] = [];
+  for (const f of fields) {
+    if (dropped.has(f)) continue;
+    const entry = schema.messages[f.field];
+    if (entry === undefined || f.payload === undefined) {
+      out.push(bytes.subarray(f.start, f.end));
+      continue;
+    }
+    const [child, repeated] = entry;
+    let payload = f.payload;
+    if (!repeated) {
+      const instances = fields.filter((g) => g.field === f.field && g.payload !== undefined);
+      if (instances.at(-1) !== f) continue; // merged into the last instance, below
+      if (instances.length > 1) {
+        changed = true;
+        payload = concat(instances.map((g) => g.payload!));
+      }
+    }
+    const canonical = canonicalMessage(payload, child, depth + 1, where);
+    if (canonical === f.payload) {
+      out.push(bytes.subarray(f.start, f.end));
+      continue;
+    }
+    changed = true;
+    const head: number[] = [];
+    writeVarint(f.field * 8 + 2, head);
+    writeVarint(canonical.length, head);
+    out.push(Uint8Array.from(head), canonical);
+  }
+  return changed ? concat(out) : bytes;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * `.onnx` bytes with repeated instances of non-repeated embedded-message fields merged as
+ * protobuf (and so onnxruntime) merges them, and of each `oneof` only the last member kept:
+ * the protobuf.js decoder keeps only the last instance of a field, so a file with, say, the
+ * graph field twice would otherwise decode to a different model than the one onnxruntime
+ * runs. The same bytes come back when the file has no such repetition.
+ *
+ * Bytes that are not a well-formed message are returned as they are, for the decoder to refuse.
+ *
+ * @throws {@link OnnxFormatError} `'onnx-malformed'` for messages nested deeper than protobuf's
+ *   limit of 100.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const bytes = readFileSync('model.onnx');
+ * const model = onnx.ModelProto.decode(mergeRepeatedMessages(bytes, 'load'));
+ * ```
+ */
+export function mergeRepeatedMessages(bytes: Uint8Array, where: string): Uint8Array {
+  return canonicalMessage(bytes, 'ModelProto', 0, where);
+}
+
 /** A protobuf int64 as decoded (a `Long` object) or as built (a number). */
 export type Int64 = number | { toNumber(): number };
 
@@ -149,8 +415,9 @@ export function decodeModel(bytes: Uint8Array, where = 'decodeModel'): ModelProt
   }
   let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = onnx.ModelProto.decode(mergeRepeatedMessages(bytes, where));
   } catch (error) {
+    if (error instanceof OnnxFormatError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const truncated = /index out of range/i.test(message);
     throw new OnnxFormatError(
