@@ -24,6 +24,7 @@ import {
 } from '@hessian-probe/core/internal';
 import type { Tf } from '@hessian-probe/core/tfjs';
 import * as tfjs from '@tensorflow/tfjs';
+import { env as ortEnv } from 'onnxruntime-node';
 import { annotateModel, writeFileAtomic } from '../annotate.js';
 import { onnxContext } from '../context.js';
 import { LabelError, type OnnxCurvature, onnxCurvature } from '../curvature.js';
@@ -52,6 +53,9 @@ import { terminalSafe } from './terminal.js';
 export async function analyze(modelPath: string, values: Values, io: CliIo): Promise<number> {
   const started = performance.now();
   const o = checkOptions(values);
+  // onnxruntime logs warnings at load and errors of a failed run on stderr itself; the command
+  // reports what it needs in its own one-line messages.
+  ortEnv.logLevel = 'fatal';
   const progress = (text: string) => io.stderr(`${terminalSafe(text)}\n`);
   // 1. Inputs and outputs, all checked before any computation.
   const { bytes, model } = await readModelFile(modelPath);

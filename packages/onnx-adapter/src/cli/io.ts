@@ -250,11 +250,16 @@ export function readLabels(
       `${where}: expected int32/int64 class ids of shape [N] or one-hot labels of shape [N, C] for --loss ce, got ${array.dtype} [${shape}]`,
     );
   }
-  const values = isFloat
-    ? floatInput(array, where)
-    : array.dtype === 'int64'
-      ? int64ToNumbers(array.data)
-      : (array.data as Int32Array | Uint8Array);
+  let values: Float32Array | Float64Array | Int32Array | Uint8Array;
+  try {
+    values = isFloat
+      ? floatInput(array, where)
+      : array.dtype === 'int64'
+        ? int64ToNumbers(array.data)
+        : (array.data as Int32Array | Uint8Array);
+  } catch (error) {
+    throw asInputError(error, where);
+  }
   if (shape.length === 1) {
     const data = new Int32Array(values.length);
     for (let i = 0; i < values.length; i++) {
