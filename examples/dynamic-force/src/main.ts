@@ -24,6 +24,7 @@ import {
   parseFlagsOrExit,
   positiveInteger,
   positiveNumber,
+  SEED_FIGURE_FLAGS,
   seedList,
   seriesFigure,
   useBackend,
@@ -55,6 +56,7 @@ const { values, options, figures, backend } = await parseFlagsOrExit('dynamic-fo
       'exact-max-dim': { type: 'string' },
       probes: { type: 'string' },
       ...EXPERIMENT_FLAGS,
+      ...SEED_FIGURE_FLAGS,
     },
   });
   checkResultPaths(values);

@@ -54,6 +54,14 @@ describe('checkResultPaths', () => {
     expect(() => checkResultPaths({})).not.toThrow();
   });
 
+  it('checks --figures as a folder itself', () => {
+    expect(() => checkResultPaths({ figures: dir })).not.toThrow();
+    const missing = join(dir, 'no-figures');
+    expect(() => checkResultPaths({ figures: missing })).toThrow(
+      `--figures ${missing}: expected a writable folder ${missing}, got no such folder`,
+    );
+  });
+
   it('names the flag and the path when the folder is missing', () => {
     const path = join(dir, 'missing', 'tables.md');
     expect(() => checkResultPaths({ json: join(dir, 'rows.json'), markdown: path })).toThrow(

@@ -10,11 +10,10 @@ import {
 import type * as tfjs from '@tensorflow/tfjs';
 
 /**
- * The flags every experiment takes, as `node:util` `parseArgs` options: `--seed N` (the first
- * seed), `--seeds K` (how many seeds: N, N + 1, …, N + K − 1; see {@link seedList}),
+ * The flags every experiment takes, as `node:util` `parseArgs` options: `--seed N`,
  * `--backend tensorflow|wasm|cpu` (default: the fastest that loads), `--quick` (small sizes,
- * under a minute), `--json PATH` (the rows as an array of objects), `--markdown PATH` (the
- * tables) and `--figures DIR` (where the SVG figures go; see {@link figureFolder}).
+ * under a minute), `--json PATH` (the rows as an array of objects) and `--markdown PATH` (the
+ * tables). Experiments that repeat over seeds and draw figures add {@link SEED_FIGURE_FLAGS}.
  *
  * @example
  * ```ts
@@ -26,12 +25,25 @@ import type * as tfjs from '@tensorflow/tfjs';
  */
 export const EXPERIMENT_FLAGS = {
   seed: { type: 'string' },
-  seeds: { type: 'string' },
-  figures: { type: 'string' },
   backend: { type: 'string', default: 'auto' },
   quick: { type: 'boolean', default: false },
   json: { type: 'string' },
   markdown: { type: 'string' },
+} as const;
+
+/**
+ * `--seeds K` (how many seeds from `--seed N`: N, N + 1, …, N + K − 1; see {@link seedList}) and
+ * `--figures DIR` (where the SVG figures go; see {@link figureFolder}), for the experiments that
+ * judge their verdicts over seeds. The others reject them as unknown flags.
+ *
+ * @example
+ * ```ts
+ * parseArgs({ args: experimentArgs(), options: { ...EXPERIMENT_FLAGS, ...SEED_FIGURE_FLAGS } });
+ * ```
+ */
+export const SEED_FIGURE_FLAGS = {
+  seeds: { type: 'string' },
+  figures: { type: 'string' },
 } as const;
 
 /**

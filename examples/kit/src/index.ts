@@ -30,6 +30,7 @@ export {
   parseFlagsOrExit,
   positiveInteger,
   positiveNumber,
+  SEED_FIGURE_FLAGS,
   seedList,
   useBackend,
 } from './flags.js';

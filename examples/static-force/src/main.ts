@@ -25,6 +25,7 @@ import {
   markdownTable,
   parseFlagsOrExit,
   positiveInteger,
+  SEED_FIGURE_FLAGS,
   seedList,
   tInterval,
   useBackend,
@@ -66,6 +67,7 @@ const { values, options, preset, figures, backend } = await parseFlagsOrExit(
         'exact-max-dim': { type: 'string' },
         probes: { type: 'string' },
         ...EXPERIMENT_FLAGS,
+        ...SEED_FIGURE_FLAGS,
       },
     });
     checkResultPaths(values);
