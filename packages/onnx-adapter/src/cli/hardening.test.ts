@@ -4,6 +4,7 @@
  * from files, and per-command help. Every refusal is exit 2 with one line naming the file or
  * flag, printed before the backend is chosen or anything is converted.
  */
+
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy } from '../npy.js';
 import { buildModel, mlpModel, normals } from '../testing/models.js';
 import { type CapturedRun, captureCli } from './capture.js';
+import { invocationFolder } from './main.js';
 
 const N = 8;
 
@@ -417,6 +419,22 @@ describe('hessian-probe onnx analyze: checks before any work', () => {
     const overview = await help('--help');
     expect(overview).toMatch(/^Usage:\n {2}hessian-probe onnx analyze/);
     expect(overview).toContain('hessian-probe onnx analyze --help');
+  });
+
+  it('resolves paths against the folder pnpm was called from, for the root `pnpm hessian-probe` script only', () => {
+    const script = 'tsx --conditions=source packages/onnx-adapter/src/cli-main.ts';
+    expect(invocationFolder({ INIT_CWD: '/home/me/models', npm_lifecycle_script: script })).toBe(
+      '/home/me/models',
+    );
+    // Another package's script (paths in it are relative to that package), or no script.
+    expect(
+      invocationFolder({
+        INIT_CWD: '/home/me',
+        npm_lifecycle_script: 'hessian-probe onnx show m.onnx',
+      }),
+    ).toBeUndefined();
+    expect(invocationFolder({ INIT_CWD: '/home/me' })).toBeUndefined();
+    expect(invocationFolder({ npm_lifecycle_script: script })).toBeUndefined();
   });
 
   it('draws the progress bar only when stderr is a terminal', async () => {

@@ -55,6 +55,26 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   return code;
 }
 
+/**
+ * The folder relative paths on the command line are relative to, when it is not the working
+ * directory: `pnpm hessian-probe …` in this repository runs the root package.json's script
+ * with the repository root as working directory wherever pnpm was called, and pnpm (like npm)
+ * passes the folder it was called from as `INIT_CWD`. Only for that script (recognised by
+ * `npm_lifecycle_script`): a consumer's own script may hold paths relative to its package.
+ *
+ * @example
+ * ```ts
+ * const folder = invocationFolder(process.env);
+ * if (folder !== undefined) process.chdir(folder);
+ * ```
+ */
+export function invocationFolder(
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const ours = env.npm_lifecycle_script?.includes('packages/onnx-adapter/src/cli-main.ts') === true;
+  return ours ? env.INIT_CWD : undefined;
+}
+
 /** The version of `@hessian-probe/onnx-adapter`, whose `bin` this command is. */
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two folders below the package's root.
