@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { renderFigure } from '@hessian-probe/example-kit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClusterRow,
+  clusterFigures,
   clusterVerdicts,
   formatTables,
   runClusterHierarchy,
@@ -53,5 +55,13 @@ describe('runClusterHierarchy (tiny sizes, wasm)', () => {
     const tables = formatTables(rows);
     expect(tables).toContain('mean ± sd over 2 seeds');
     expect(tables).toContain('| 5 (50) |');
+  });
+
+  it('draws its figure as an SVG with every series', async () => {
+    const figures = clusterFigures(rows);
+    expect(figures).toHaveLength(1);
+    const svg = await renderFigure(figures[0].spec);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('noise level of r₂');
   });
 });

@@ -10,17 +10,18 @@
 import { type ClassHierarchyResult, classHierarchy } from '@hessian-probe/core/tfjs';
 import { firstPerClass } from '@hessian-probe/example-generalization-survey/datasets';
 import {
-  compareInterval,
-  type MeanInterval,
-  meanInterval,
-  signTest,
-} from '@hessian-probe/example-generalization-survey/stats';
-import {
   CLASSES,
+  type Figure,
+  formatMeanSd,
   formatNumber,
   loadDigits,
   markdownTable,
   PIXELS,
+  seriesFigure,
+  sideOf,
+  signTest,
+  type TInterval,
+  tInterval,
 } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 import { clusterGeometry } from './cluster-geometry.js';
@@ -236,12 +237,12 @@ function toRow(
 export interface ClusterVerdict {
   claim: string;
   statistic: string;
-  interval: MeanInterval;
+  interval: TInterval;
   verdict: string;
 }
 
 const f = (v: number) => formatNumber(v, 3);
-const show = (i: MeanInterval) => `${f(i.mean)} ± ${f(i.sd)} [${f(i.low)}, ${f(i.high)}]`;
+const show = (i: TInterval) => `${f(i.mean)} ± ${f(i.sd)} [${f(i.low)}, ${f(i.high)}]`;
 
 /**
  * The verdicts over seeds (95 % Student t-intervals; the paired changes with N also by the
@@ -263,14 +264,14 @@ export function clusterVerdicts(rows: readonly ClusterRow[]): ClusterVerdict[] {
     statistic: string,
     values: number[],
     reference: number,
-    words: Record<'above' | 'below' | 'includes', string>,
+    words: Record<'above' | 'below' | 'straddles', string>,
   ) => {
-    const interval = meanInterval(values);
+    const interval = tInterval(values);
     verdicts.push({
       claim,
       statistic,
       interval,
-      verdict: `${words[compareInterval(interval, reference)]} (t-interval vs ${reference})`,
+      verdict: `${words[sideOf(interval, reference)]} (t-interval vs ${reference})`,
     });
   };
   against(
@@ -278,53 +279,53 @@ export function clusterVerdicts(rows: readonly ClusterRow[]): ClusterVerdict[] {
     `d₁/r₂ at ${large[0].N} probes`,
     large.map((r) => r.separation12),
     1,
-    { above: 'agrees', below: 'does not reproduce', includes: 'undecided' },
+    { above: 'agrees', below: 'does not reproduce', straddles: 'undecided' },
   );
   against(
     'level 3: single samples scatter more widely than the cross-class means (the bulk)',
     `r₃/r₂ at ${large[0].N} probes`,
     large.map((r) => r.separation32),
     1,
-    { above: 'agrees', below: 'does not reproduce', includes: 'undecided' },
+    { above: 'agrees', below: 'does not reproduce', straddles: 'undecided' },
   );
   against(
     "the class/cross-class means have an additive two-way structure δ_{c,c′} ≈ m + a_c + b_{c′} (Papyan's abstract)",
     `share of their spread the additive model explains at ${large[0].N} probes`,
     large.map((r) => r.explainedAdditive),
     0.5,
-    { above: 'agrees (most of it)', below: 'does not reproduce', includes: 'undecided' },
+    { above: 'agrees (most of it)', below: 'does not reproduce', straddles: 'undecided' },
   );
   const byLogit = large.map((r) => r.explainedByLogit - r.explainedByClass);
   against(
     'which factor groups the cross-class means: the logit c′ or the sample class c (the one G₁ averages over)',
-    `share by c′ − share by c at ${large[0].N} probes (sign test p = ${f(signTest(byLogit).pValue)})`,
+    `share by c′ − share by c at ${large[0].N} probes (sign test p = ${f(signTest(byLogit).p)})`,
     byLogit,
     0,
-    { above: 'by the logit c′', below: 'by the sample class c', includes: 'neither dominates' },
+    { above: 'by the logit c′', below: 'by the sample class c', straddles: 'neither dominates' },
   );
   against(
     'the measured level-2 spread is not sampling noise at the largest probe set',
     `r₂/noise level at ${large[0].N} probes`,
     large.map((r) => r.crossClassSpread / r.noiseFloor),
     1,
-    { above: 'agrees', below: 'noise-dominated', includes: 'undecided' },
+    { above: 'agrees', below: 'noise-dominated', straddles: 'undecided' },
   );
   const shrink = small.map((r, i) => Math.log(r.crossClassSpread / large[i].crossClassSpread));
   const shrinkSign = signTest(shrink);
   against(
     `sample size: r₂ shrinks from ${small[0].N} to ${large[0].N} probes as sampling noise leaves it`,
-    `ln(r₂ small / r₂ large) (sign test p = ${f(shrinkSign.pValue)})`,
+    `ln(r₂ small / r₂ large) (sign test p = ${f(shrinkSign.p)})`,
     shrink,
     0,
-    { above: 'shrinks', below: 'grows', includes: 'no change within the seed spread' },
+    { above: 'shrinks', below: 'grows', straddles: 'no change within the seed spread' },
   );
   const overlap = large.map((r, i) => r.overlapLeading - small[i].overlapLeading);
   against(
     `sample size: G₁'s top C − 1 directions align better with G's from ${small[0].N} to ${large[0].N} probes`,
-    `overlap large − small (sign test p = ${f(signTest(overlap).pValue)})`,
+    `overlap large − small (sign test p = ${f(signTest(overlap).p)})`,
     overlap,
     0,
-    { above: 'improves', below: 'worsens', includes: 'no change within the seed spread' },
+    { above: 'improves', below: 'worsens', straddles: 'no change within the seed spread' },
   );
   return verdicts;
 }
@@ -340,12 +341,8 @@ export function clusterVerdicts(rows: readonly ClusterRow[]): ClusterVerdict[] {
 export function formatTables(rows: readonly ClusterRow[]): string {
   const sizes = [...new Set(rows.map((r) => r.perClass))].sort((a, b) => a - b);
   const seeds = new Set(rows.map((r) => r.seed)).size;
-  const cell = (n: number, pick: (r: ClusterRow) => number) => {
-    const values = rows.filter((r) => r.perClass === n).map(pick);
-    const m = values.reduce((s, v) => s + v, 0) / values.length;
-    const sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
-    return `${f(m)} ± ${f(sd)}`;
-  };
+  const cell = (n: number, pick: (r: ClusterRow) => number) =>
+    formatMeanSd(rows.filter((r) => r.perClass === n).map(pick));
   const columns: [string, (r: ClusterRow) => number][] = [
     ['d₁ (class means apart)', (r) => r.classMeanDistance],
     ['r₂ (cross-class spread)', (r) => r.crossClassSpread],
@@ -383,4 +380,39 @@ export function formatTables(rows: readonly ClusterRow[]): string {
     '## Verdicts',
     verdicts,
   ].join('\n\n');
+}
+
+/**
+ * The figure: d₁, r₂, the noise level of r₂ and r₃ against the probe digits per class, mean ±
+ * sd over seeds.
+ *
+ * @example
+ * ```ts
+ * await writeFigures(folder, clusterFigures(rows));
+ * ```
+ */
+export function clusterFigures(rows: readonly ClusterRow[]): Figure[] {
+  const quantities: [string, (r: ClusterRow) => number][] = [
+    ['d₁ between class means', (r) => r.classMeanDistance],
+    ['r₂ cross-class spread', (r) => r.crossClassSpread],
+    ['noise level of r₂', (r) => r.noiseFloor],
+    ['r₃ sample spread', (r) => r.sampleSpread],
+  ];
+  return [
+    {
+      name: 'cluster-distances',
+      spec: seriesFigure(
+        quantities.flatMap(([series, pick]) =>
+          rows.map((r) => ({ series, x: r.perClass, y: pick(r) })),
+        ),
+        {
+          title: "Papyan's three levels: distances against the probe size",
+          xTitle: 'probe digits per class',
+          yTitle: 'RMS distance',
+          logX: true,
+          logY: true,
+        },
+      ),
+    },
+  ];
 }

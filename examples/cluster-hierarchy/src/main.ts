@@ -7,29 +7,34 @@
  * (300), --epochs e (10), --probe-sizes 5,10,20,50,100,200 (digits per class),
  * --trace-probes k (64; 0 = exact tr G), --backend tensorflow|wasm|cpu (the fastest that loads),
  * --quick (h = 16, 100 training digits per class, 3 epochs, probe sizes 5,20,50),
- * --json PATH (the rows), --markdown PATH (the tables).
+ * --figures DIR (SVG figures; default this folder for a full run, none with --quick), --json PATH (the rows), --markdown PATH (the tables).
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
+  figureFolder,
   integerList,
   nonNegativeInteger,
   parseFlagsOrExit,
   positiveInteger,
+  SEED_FIGURE_FLAGS,
+  seedList,
   useBackend,
+  writeFigures,
   writeResults,
 } from '@hessian-probe/example-kit';
 import * as tf from '@tensorflow/tfjs';
-import { formatTables, runClusterHierarchy } from './cluster-hierarchy.js';
+import { clusterFigures, formatTables, runClusterHierarchy } from './cluster-hierarchy.js';
 
 const { values, options, backend } = await parseFlagsOrExit('cluster-hierarchy', async () => {
   const { values } = parseArgs({
     args: experimentArgs(),
     options: {
       ...EXPERIMENT_FLAGS,
-      seeds: { type: 'string' },
+      ...SEED_FIGURE_FLAGS,
       hidden: { type: 'string' },
       'train-per-class': { type: 'string' },
       epochs: { type: 'string' },
@@ -39,9 +44,9 @@ const { values, options, backend } = await parseFlagsOrExit('cluster-hierarchy',
   });
   checkResultPaths(values);
   const quick = values.quick;
-  const count = positiveInteger('seeds', values.seeds, 3);
-  if (count < 2) throw new RangeError(`--seeds: expected at least 2 seeds, got ${count}`);
-  const first = nonNegativeInteger('seed', values.seed, 1);
+  const seeds = seedList(values, { seed: 1, seeds: 3 });
+  if (seeds.length < 2)
+    throw new RangeError(`--seeds: expected at least 2 seeds, got ${seeds.length}`);
   const trainPerClass = positiveInteger(
     'train-per-class',
     values['train-per-class'],
@@ -64,7 +69,7 @@ const { values, options, backend } = await parseFlagsOrExit('cluster-hierarchy',
   }
   const options = {
     tf,
-    seeds: Array.from({ length: count }, (_, i) => first + i),
+    seeds,
     hidden: positiveInteger('hidden', values.hidden, quick ? 16 : 32),
     trainPerClass,
     epochs: nonNegativeInteger('epochs', values.epochs, quick ? 3 : 10),
@@ -92,3 +97,7 @@ const markdown = formatTables(rows);
 console.log(`\n${markdown}`);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
 await writeResults({ json: values.json, markdown: values.markdown }, rows, markdown);
+await writeFigures(
+  figureFolder(values, fileURLToPath(new URL('..', import.meta.url))),
+  clusterFigures(rows),
+);

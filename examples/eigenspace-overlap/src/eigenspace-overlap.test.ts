@@ -1,10 +1,12 @@
 import { arithmeticTolerance } from '@hessian-probe/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { renderFigure } from '@hessian-probe/example-kit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type EigenspaceOverlapResult,
   formatTables,
+  overlapFigures,
   overlapVerdicts,
   runEigenspaceOverlap,
 } from './eigenspace-overlap.js';
@@ -70,5 +72,13 @@ describe('runEigenspaceOverlap (tiny sizes, wasm)', () => {
       expect(v.interval.mean).toBeCloseTo((pairs[0].overlap + pairs[1].overlap) / 2, 14);
     }
     expect(formatTables(result)).toContain('2 independent pairs');
+  });
+
+  it('draws its figure as an SVG with every series', async () => {
+    const figures = overlapFigures(result);
+    expect(figures).toHaveLength(1);
+    const svg = await renderFigure(figures[0].spec);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('chance fc1');
   });
 });

@@ -12,11 +12,16 @@ import { restrictOperator, topEigenpairs } from '@hessian-probe/core';
 import { modelCurvature } from '@hessian-probe/core/tfjs';
 import { firstPerClass } from '@hessian-probe/example-generalization-survey/datasets';
 import {
-  compareInterval,
-  type MeanInterval,
-  meanInterval,
-} from '@hessian-probe/example-generalization-survey/stats';
-import { CLASSES, formatNumber, loadDigits, markdownTable } from '@hessian-probe/example-kit';
+  CLASSES,
+  type Figure,
+  formatNumber,
+  loadDigits,
+  markdownTable,
+  seriesFigure,
+  sideOf,
+  type TInterval,
+  tInterval,
+} from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 import { chanceOverlap, subspaceOverlap } from './overlap.js';
 
@@ -302,7 +307,7 @@ export interface OverlapVerdict {
   P: number;
   k: number;
   /** Over the independent pairs. */
-  interval: MeanInterval;
+  interval: TInterval;
   /** Mean, min and max over all pairs of models. */
   allMean: number;
   allMin: number;
@@ -329,9 +334,9 @@ export function overlapVerdicts(rows: readonly OverlapRow[]): OverlapVerdict[] {
     const group = rows.filter((r) => `${r.phase}|${r.layer}|${r.k}` === key);
     const pairs = group.filter((r) => r.kind === 'pair');
     const all = pairs.map((r) => r.overlap);
-    const interval = meanInterval(pairs.filter((r) => r.independent).map((r) => r.overlap));
+    const interval = tInterval(pairs.filter((r) => r.independent).map((r) => r.overlap));
     const first = group[0];
-    const side = compareInterval(interval, first.chance);
+    const side = sideOf(interval, first.chance);
     return {
       phase: first.phase,
       layer: first.layer,
@@ -408,4 +413,37 @@ export function formatTables(result: EigenspaceOverlapResult): string {
     "## Overlap ‖UᵀV‖²_F/k of the layers' top-k Hessian eigenspaces across independently initialised models",
     overlapTable,
   ].join('\n\n');
+}
+
+/**
+ * The figure: overlap against k per layer after training, mean ± sd over the independent
+ * pairs, with each layer's chance level k/P_l dashed.
+ *
+ * @example
+ * ```ts
+ * await writeFigures(folder, overlapFigures(result));
+ * ```
+ */
+export function overlapFigures(result: EigenspaceOverlapResult): Figure[] {
+  const trained = result.rows.filter((r) => r.phase === 'trained');
+  return [
+    {
+      name: 'overlap',
+      spec: seriesFigure(
+        trained
+          .filter((r) => r.independent)
+          .map((r) => ({ series: r.layer, x: r.k, y: r.overlap })),
+        {
+          title: 'Top-k Hessian eigenspace overlap between independently trained models',
+          xTitle: 'k',
+          yTitle: 'overlap ‖UᵀV‖²/k (dashed: chance k/P_l)',
+          logX: true,
+          logY: true,
+          references: trained
+            .filter((r) => r.kind === 'control')
+            .map((r) => ({ series: `chance ${r.layer}`, x: r.k, y: r.chance })),
+        },
+      ),
+    },
+  ];
 }

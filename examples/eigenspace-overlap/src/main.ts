@@ -6,29 +6,33 @@
  * --pool s (2: 14×14 inputs), --train-per-class n (300), --probe-per-class n (50: N = 500),
  * --epochs e (10), --ks 1,5,10,20, --seed s (1), --backend tensorflow|wasm|cpu (the fastest
  * that loads), --quick (pool 4, 100 training and 20 probe digits per class, 3 epochs, ks 1,5,10),
- * --json PATH (the overlap rows and the models), --markdown PATH (the tables).
+ * --figures DIR (SVG figures; default this folder for a full run, none with --quick), --json PATH (the overlap rows and the models), --markdown PATH (the tables).
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
+  figureFolder,
   integerList,
   nonNegativeInteger,
   parseFlagsOrExit,
   positiveInteger,
+  SEED_FIGURE_FLAGS,
   useBackend,
+  writeFigures,
   writeResults,
 } from '@hessian-probe/example-kit';
 import * as tf from '@tensorflow/tfjs';
-import { formatTables, runEigenspaceOverlap } from './eigenspace-overlap.js';
+import { formatTables, overlapFigures, runEigenspaceOverlap } from './eigenspace-overlap.js';
 
 const { values, options, backend } = await parseFlagsOrExit('eigenspace-overlap', async () => {
   const { values } = parseArgs({
     args: experimentArgs(),
     options: {
       ...EXPERIMENT_FLAGS,
-      seeds: { type: 'string' },
+      ...SEED_FIGURE_FLAGS,
       hidden: { type: 'string' },
       pool: { type: 'string' },
       'train-per-class': { type: 'string' },
@@ -77,4 +81,8 @@ await writeResults(
   { json: values.json, markdown: values.markdown },
   [...result.rows, ...result.models],
   markdown,
+);
+await writeFigures(
+  figureFolder(values, fileURLToPath(new URL('..', import.meta.url))),
+  overlapFigures(result),
 );

@@ -6,24 +6,28 @@
  * Flags: --datasets a,b,… (all: iris, penguins, cars, weather, digits, digits-4v9,
  * digits-noisy, mixture-easy, mixture-hard), --widths 8,32,128, --seeds n (3: seeds s, s + 1, …),
  * --seed s (1), --epochs e (100), --backend tensorflow|wasm|cpu (the fastest that loads),
- * --quick (4 datasets, widths 8,64, 30 epochs), --json PATH (the rows), --markdown PATH (the
+ * --quick (4 datasets, widths 8,64, 30 epochs), --figures DIR (SVG figures; default this folder for a full run, none with --quick), --json PATH (the rows), --markdown PATH (the
  * tables).
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
   EXPERIMENT_FLAGS,
   experimentArgs,
+  figureFolder,
   integerList,
-  nonNegativeInteger,
   parseFlagsOrExit,
   positiveInteger,
+  SEED_FIGURE_FLAGS,
+  seedList,
   useBackend,
+  writeFigures,
   writeResults,
 } from '@hessian-probe/example-kit';
 import * as tf from '@tensorflow/tfjs';
 import { DATASET_NAMES, type DatasetName } from './datasets.js';
-import { formatTables, runSurvey } from './survey.js';
+import { formatTables, runSurvey, surveyFigures } from './survey.js';
 
 const QUICK_DATASETS: DatasetName[] = ['iris', 'weather', 'digits-4v9', 'mixture-hard'];
 
@@ -32,7 +36,7 @@ const { values, options, backend } = await parseFlagsOrExit('generalization-surv
     args: experimentArgs(),
     options: {
       ...EXPERIMENT_FLAGS,
-      seeds: { type: 'string' },
+      ...SEED_FIGURE_FLAGS,
       datasets: { type: 'string' },
       widths: { type: 'string' },
       epochs: { type: 'string' },
@@ -54,14 +58,14 @@ const { values, options, backend } = await parseFlagsOrExit('generalization-surv
   }
   if (datasets.length < 2)
     throw new RangeError(`--datasets: expected at least 2, got ${datasets.length}`);
-  const count = positiveInteger('seeds', values.seeds, 3);
-  if (count < 2) throw new RangeError(`--seeds: expected at least 2 seeds, got ${count}`);
-  const first = nonNegativeInteger('seed', values.seed, 1);
+  const seeds = seedList(values, { seed: 1, seeds: 3 });
+  if (seeds.length < 2)
+    throw new RangeError(`--seeds: expected at least 2 seeds, got ${seeds.length}`);
   const options = {
     tf,
     datasets: datasets as DatasetName[],
     widths: integerList('widths', values.widths, quick ? [8, 64] : [8, 32, 128]),
-    seeds: Array.from({ length: count }, (_, i) => first + i),
+    seeds,
     epochs: positiveInteger('epochs', values.epochs, quick ? 30 : 100),
   };
   return { values, options, backend: await useBackend(tf, values.backend) };
@@ -85,3 +89,7 @@ const markdown = formatTables(rows);
 console.log(`\n${markdown}`);
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
 await writeResults({ json: values.json, markdown: values.markdown }, rows, markdown);
+await writeFigures(
+  figureFolder(values, fileURLToPath(new URL('..', import.meta.url))),
+  surveyFigures(rows),
+);

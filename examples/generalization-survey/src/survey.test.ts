@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { renderFigure } from '@hessian-probe/example-kit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatTables, runSurvey, type SurveyRow, surveyCorrelations } from './survey.js';
+import {
+  formatTables,
+  runSurvey,
+  type SurveyRow,
+  surveyCorrelations,
+  surveyFigures,
+} from './survey.js';
 
 describe('runSurvey (tiny sizes, wasm)', () => {
   let rows: SurveyRow[];
@@ -49,6 +56,14 @@ describe('runSurvey (tiny sizes, wasm)', () => {
       if (c.withinDatasets !== undefined) expect(c.withinDatasets.n).toBe(2);
     }
     expect(formatTables(rows)).toContain('n = 4');
+  });
+
+  it('draws its figure as an SVG with every series', async () => {
+    const figures = surveyFigures(rows);
+    expect(figures).toHaveLength(1);
+    const svg = await renderFigure(figures[0].spec);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('tracePerParameter');
   });
 });
 

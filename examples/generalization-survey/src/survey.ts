@@ -10,16 +10,18 @@
  */
 import { layerSpectra } from '@hessian-probe/core';
 import { modelCurvature } from '@hessian-probe/core/tfjs';
-import { formatNumber, markdownTable } from '@hessian-probe/example-kit';
+import {
+  type Figure,
+  formatMeanSd,
+  formatNumber,
+  markdownTable,
+  seriesFigure,
+  type TInterval,
+  tInterval,
+} from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 import { DATASET_NAMES, type Dataset, type DatasetName, loadDataset } from './datasets.js';
-import {
-  type CorrelationInterval,
-  correlationInterval,
-  type MeanInterval,
-  meanInterval,
-  spearman,
-} from './stats.js';
+import { type CorrelationInterval, correlationInterval, spearman } from './stats.js';
 
 /** Options of {@link runSurvey}. */
 export interface SurveyOptions {
@@ -243,7 +245,7 @@ export interface SurveyCorrelation {
    * Per-dataset ρ (over its widths × seeds): mean with a t-interval over datasets; absent when
    * fewer than 2 datasets give a ρ (the metric constant within them, e.g. no negative mass).
    */
-  withinDatasets: MeanInterval | undefined;
+  withinDatasets: TInterval | undefined;
   verdict: string;
 }
 
@@ -279,7 +281,7 @@ export function surveyCorrelations(rows: readonly SurveyRow[]): SurveyCorrelatio
             ),
           )
           .filter(Number.isFinite);
-        const withinDatasets = perDataset.length >= 2 ? meanInterval(perDataset) : undefined;
+        const withinDatasets = perDataset.length >= 2 ? tInterval(perDataset) : undefined;
         const sign = (interval: { low: number; high: number } | undefined) =>
           interval === undefined || !Number.isFinite(interval.low)
             ? 'undefined (constant metric)'
@@ -316,11 +318,6 @@ const LAYER_NAMES = ['first', 'hidden', 'output'];
 export function formatTables(rows: readonly SurveyRow[]): string {
   const runs = rows.filter((r) => r.layerIndex === 0);
   const cells = [...new Set(runs.map((r) => `${r.dataset}|${r.width}`))];
-  const spread = (values: number[]) => {
-    const m = values.reduce((s, v) => s + v, 0) / values.length;
-    const sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
-    return `${f(m)} ± ${f(sd)}`;
-  };
   const runTable = markdownTable(
     [
       'dataset',
@@ -338,9 +335,9 @@ export function formatTables(rows: readonly SurveyRow[]): string {
         group[0].dataset,
         String(group[0].width),
         `${group[0].nTrain} / ${group[0].nTest}`,
-        spread(group.map((r) => r.trainAccuracy)),
-        spread(group.map((r) => r.testAccuracy)),
-        spread(group.map((r) => r.lossGap)),
+        formatMeanSd(group.map((r) => r.trainAccuracy)),
+        formatMeanSd(group.map((r) => r.testAccuracy)),
+        formatMeanSd(group.map((r) => r.lossGap)),
         [0, 1, 2]
           .map((l) =>
             f(mean(all.filter((r) => r.layerIndex === l).map((r) => r.tracePerParameter))),
@@ -384,4 +381,39 @@ export function formatTables(rows: readonly SurveyRow[]): string {
 
 function mean(values: readonly number[]): number {
   return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/**
+ * The figure: each metric's within-dataset Spearman ρ with the loss gap by layer, mean ± sd
+ * over datasets.
+ *
+ * @example
+ * ```ts
+ * await writeFigures(folder, surveyFigures(rows));
+ * ```
+ */
+export function surveyFigures(rows: readonly SurveyRow[]): Figure[] {
+  const points = LAYER_METRICS.flatMap((metric) =>
+    [...new Set(rows.map((r) => `${r.dataset}|${r.layerIndex}`))].map((key) => {
+      const group = rows.filter((r) => `${r.dataset}|${r.layerIndex}` === key);
+      return {
+        series: metric,
+        x: group[0].layerIndex,
+        y: spearman(
+          group.map((r) => r[metric]),
+          group.map((r) => r.lossGap),
+        ),
+      };
+    }),
+  );
+  return [
+    {
+      name: 'metric-gap-correlations',
+      spec: seriesFigure(points, {
+        title: 'Layer metrics against the loss gap, within datasets',
+        xTitle: 'layer (0 first, 1 hidden, 2 output)',
+        yTitle: 'Spearman ρ (mean ± sd over datasets)',
+      }),
+    },
+  ];
 }
