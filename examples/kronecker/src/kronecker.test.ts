@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareWithPaper, eigengapIndex, formatRows, runKronecker } from './kronecker.js';
+import {
+  compareWithPaper,
+  eigengapIndex,
+  formatRows,
+  type KroneckerRow,
+  runKronecker,
+} from './kronecker.js';
 
 const TINY = {
   tf,
@@ -81,5 +87,50 @@ describe('eigengapIndex', () => {
     expect(eigengapIndex(Float64Array.of(5, 4, 3, 1e-3, 1e-4, 0))).toBe(3);
     expect(eigengapIndex(Float64Array.of(1, 1e-8, 0))).toBe(1);
     expect(eigengapIndex(Float64Array.of(1))).toBe(0);
+  });
+});
+
+describe('compareWithPaper over seeds', () => {
+  const row = (seed: number, layer: string, relativeError: number, shift = 0): KroneckerRow => ({
+    seed,
+    variant: 'mlp',
+    shift,
+    stage: 'init',
+    testAccuracy: 0.1,
+    layer,
+    dim: 10,
+    method: 'dense',
+    relativeError,
+    relativeErrorStandardError: 0,
+    overlap: 1,
+    topRatio: 1,
+    rank1Energy: 0.95,
+    rank1EnergyMean: 0.9 + 0.01 * shift + 0.001 * seed,
+    inputDominance: null,
+    outliers: 9,
+    gapIndex: 9,
+    exact: true,
+    matvecs: 10,
+    seconds: 0,
+  });
+
+  it('judges thresholds by the t-interval over seeds and counts seeds for the eigengap', () => {
+    const rows = [1, 2, 3].flatMap((seed) => [
+      row(seed, 'fc1', 0.4 + 0.01 * seed),
+      row(seed, 'out', 0.02 + 0.001 * seed),
+      row(seed, 'fc1', 0.01, 4),
+      row(seed, 'out', 0.02, 4),
+    ]);
+    const table = compareWithPaper(rows);
+    expect(table).toContain('here (mean ± sd over 3 seeds)');
+    expect(table).toContain('last layer error: agrees (t-interval');
+    expect(table).toContain('hidden − last: fc1 agrees');
+    expect(table).toContain('agrees: eigengap at C − 1 in every layer in 3 of 3 seeds');
+    expect(table).toContain('agrees: rose: 95 % t-interval of ln(after/before) over 3 seeds');
+    expect(formatRows(rows).split('\n')).toHaveLength(4 + 2);
+    // One seed is never a verdict.
+    expect(compareWithPaper(rows.filter((r) => r.seed === 1))).toContain(
+      'last layer error: not judged: one seed',
+    );
   });
 });

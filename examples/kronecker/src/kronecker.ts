@@ -16,7 +16,16 @@ import {
   kroneckerDecoupling,
   kroneckerSummary,
 } from '@hessian-probe/core/tfjs';
-import { CLASSES, formatNumber, loadDigits, markdownTable } from '@hessian-probe/example-kit';
+import {
+  CLASSES,
+  formatMeanSd,
+  formatNumber,
+  loadDigits,
+  markdownTable,
+  pairedChange,
+  sideOf,
+  tInterval,
+} from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 
 /** Side of the pooled image (28 / 4). */
@@ -56,6 +65,8 @@ export interface KroneckerExperimentOptions {
 
 /** One layer of one measured model. */
 export interface KroneckerRow {
+  /** The seed of this replicate (data shuffle, weights, randomized estimates). */
+  seed: number;
   variant: KroneckerVariant;
   /** Input shift μ. */
   shift: number;
@@ -282,7 +293,7 @@ export async function runKronecker(options: KroneckerExperimentOptions): Promise
         const seconds = (performance.now() - start) / 1000;
         const testAccuracy = accuracy(tf, model, xTest, test.classes);
         restore?.();
-        const measured = toRows(reports, { variant, shift, stage, testAccuracy, seconds });
+        const measured = toRows(reports, { seed, variant, shift, stage, testAccuracy, seconds });
         rows.push(...measured);
         onRows?.(measured);
         tf.dispose([xTest, xProbe]);
@@ -326,7 +337,7 @@ function accuracy(
 
 function toRows(
   reports: readonly KroneckerLayerReport[],
-  context: Pick<KroneckerRow, 'variant' | 'shift' | 'stage' | 'testAccuracy' | 'seconds'>,
+  context: Pick<KroneckerRow, 'seed' | 'variant' | 'shift' | 'stage' | 'testAccuracy' | 'seconds'>,
 ): KroneckerRow[] {
   const summary = kroneckerSummary(reports);
   return reports.map((r, i) => ({
@@ -348,10 +359,42 @@ function toRows(
   }));
 }
 
-const f = (v: number | null, digits = 3) => (v === null ? '∞' : formatNumber(v, digits));
+/** A numeric field of {@link KroneckerRow}. */
+type Field =
+  | 'testAccuracy'
+  | 'relativeError'
+  | 'overlap'
+  | 'topRatio'
+  | 'rank1Energy'
+  | 'rank1EnergyMean'
+  | 'inputDominance'
+  | 'outliers'
+  | 'gapIndex';
+
+/** The rows of one (variant, μ, stage, layer), one per seed, in seed order. */
+function cell(
+  rows: readonly KroneckerRow[],
+  variant: KroneckerVariant,
+  shift: number,
+  stage: 'init' | 'trained',
+  layer: string,
+): KroneckerRow[] {
+  return rows
+    .filter(
+      (r) => r.variant === variant && r.shift === shift && r.stage === stage && r.layer === layer,
+    )
+    .sort((a, b) => a.seed - b.seed);
+}
+
+/** mean ± sd over seeds of a field ('∞' for an infinite input dominance). */
+const spread = (group: readonly KroneckerRow[], field: Field): string => {
+  const values = group.map((r) => r[field] ?? Number.POSITIVE_INFINITY);
+  return values.some((v) => !Number.isFinite(v)) ? '∞' : formatMeanSd(values);
+};
 
 /**
- * The per-layer table: one line per (variant, μ, stage, layer).
+ * The per-layer table: one line per (variant, μ, stage, layer), every value mean ± sd over the
+ * seeds.
  *
  * @example
  * ```ts
@@ -359,11 +402,14 @@ const f = (v: number | null, digits = 3) => (v === null ? '∞' : formatNumber(v
  * ```
  */
 export function formatRows(rows: readonly KroneckerRow[]): string {
+  const keys = new Map<string, KroneckerRow>();
+  for (const r of rows) keys.set(`${r.variant}/${r.shift}/${r.stage}/${r.layer}`, r);
   return markdownTable(
     [
       'variant',
       'μ',
       'stage',
+      'seeds',
       'test acc',
       'layer',
       'd',
@@ -376,31 +422,47 @@ export function formatRows(rows: readonly KroneckerRow[]): string {
       'E[M] outliers (>1e-3·max)',
       'E[M] eigengap at',
     ],
-    rows.map((r) => [
-      r.variant,
-      String(r.shift),
-      r.stage,
-      f(r.testAccuracy),
-      r.layer,
-      String(r.dim),
-      r.method === 'dense'
-        ? f(r.relativeError)
-        : `${f(r.relativeError)} ± ${f(r.relativeErrorStandardError, 2)}`,
-      f(r.overlap),
-      f(r.topRatio),
-      f(r.rank1Energy),
-      f(r.rank1EnergyMean),
-      f(r.inputDominance),
-      String(r.outliers),
-      String(r.gapIndex),
-    ]),
+    [...keys.values()].map((r) => {
+      const group = cell(rows, r.variant, r.shift, r.stage, r.layer);
+      return [
+        r.variant,
+        String(r.shift),
+        r.stage,
+        String(group.length),
+        spread(group, 'testAccuracy'),
+        r.layer,
+        String(r.dim),
+        spread(group, 'relativeError'),
+        spread(group, 'overlap'),
+        spread(group, 'topRatio'),
+        spread(group, 'rank1Energy'),
+        spread(group, 'rank1EnergyMean'),
+        spread(group, 'inputDominance'),
+        group.map((g) => g.outliers).join(', '),
+        group.map((g) => g.gapIndex).join(', '),
+      ];
+    }),
   );
 }
 
+/** 'agrees' / 'does not agree' from where the 95 % t-interval over seeds lies against a threshold. */
+function against(values: readonly number[], threshold: number, want: 'above' | 'below'): string {
+  const interval = tInterval(values);
+  const side = sideOf(interval, threshold);
+  const range = `t-interval ${formatNumber(interval.low, 3)} … ${formatNumber(interval.high, 3)}`;
+  if (values.length < 2) return 'not judged: one seed';
+  if (side === want) return `agrees (${range} ${want} ${threshold})`;
+  return side === 'straddles'
+    ? `not clear (${range} contains ${threshold})`
+    : `does not agree (${range} ${side} ${threshold})`;
+}
+
 /**
- * The paper's claims next to what was measured, one line each, with a verdict computed from
- * the rows (thresholds stated in the line). Uses the smallest and largest shift measured and
- * the 'mlp' variant unless the line says otherwise; lines whose rows are missing are left out.
+ * The paper's claims next to what was measured (mean ± sd over seeds), one line each, with a
+ * verdict from the spread over seeds: a 95 % t-interval over seeds against the threshold the line
+ * states, or a paired change over seeds ({@link pairedChange}) for "more" and "weaker"; counts of
+ * seeds for the discrete eigengap claim. Uses the smallest and largest shift measured and the
+ * 'mlp' variant unless the line says otherwise; lines whose rows are missing are left out.
  *
  * @example
  * ```ts
@@ -413,85 +475,109 @@ export function compareWithPaper(rows: readonly KroneckerRow[]): string {
   const high = shifts[shifts.length - 1];
   const layers = [...new Set(rows.map((r) => r.layer))];
   const hidden = layers.filter((l) => l !== 'out');
-  const pick = (
-    variant: KroneckerVariant,
-    shift: number,
-    stage: 'init' | 'trained',
-    layer: string,
-  ) =>
-    rows.find(
-      (r) => r.variant === variant && r.shift === shift && r.stage === stage && r.layer === layer,
-    );
-  const verdict = (ok: boolean) => (ok ? 'agrees' : 'does not agree');
+  const seeds = new Set(rows.map((r) => r.seed)).size;
   const lines: string[][] = [];
   const stages = ['init', 'trained'] as const;
   for (const stage of stages) {
-    const out = pick('mlp', low, stage, 'out');
-    const inner = hidden.map((l) => pick('mlp', low, stage, l));
-    if (out === undefined || inner.some((r) => r === undefined)) continue;
-    const innerRows = inner as KroneckerRow[];
-    const list = [out, ...innerRows]
-      .map((r) => `${r.layer} ${f(r.relativeError)} (overlap ${f(r.overlap)})`)
+    const out = cell(rows, 'mlp', low, stage, 'out');
+    const inner = hidden.map((l) => cell(rows, 'mlp', low, stage, l));
+    if (out.length === 0 || inner.some((g) => g.length !== out.length)) continue;
+    const list = [out, ...inner]
+      .map((g) => `${g[0].layer} ${spread(g, 'relativeError')} (overlap ${spread(g, 'overlap')})`)
       .join('; ');
+    const gaps = inner.map((g) => g.map((r, i) => r.relativeError - out[i].relativeError));
     lines.push([
       `last layer near-exact Kronecker, hidden layers weaker (${stage}, μ = ${low})`,
       list,
-      `${verdict(out.relativeError < 0.1)} for the last layer (error < 0.1); ${verdict(innerRows.every((r) => r.relativeError > out.relativeError))} for hidden > last`,
+      `last layer error: ${against(
+        out.map((r) => r.relativeError),
+        0.1,
+        'below',
+      )}; hidden − last: ${gaps.map((g, i) => `${hidden[i]} ${against(g, 0, 'above')}`).join(', ')}`,
     ]);
   }
   for (const stage of stages) {
-    const measured = layers.map((l) => pick('mlp', low, stage, l));
-    if (measured.some((r) => r === undefined)) continue;
-    const list = (measured as KroneckerRow[])
-      .map((r) => `${r.layer} ${r.outliers} above 1e-3·max, gap at ${r.gapIndex}`)
-      .join('; ');
+    const measured = layers.map((l) => cell(rows, 'mlp', low, stage, l));
+    if (measured.some((g) => g.length === 0)) continue;
+    const list = measured
+      .map(
+        (g) =>
+          `${g[0].layer}: outliers ${g.map((r) => r.outliers).join(', ')}; gap at ${g.map((r) => r.gapIndex).join(', ')}`,
+      )
+      .join(' · ');
+    const every = measured[0].map((_, i) => measured.every((g) => g[i]?.gapIndex === CLASSES - 1));
+    const held = every.filter(Boolean).length;
     lines.push([
-      `about C − 1 = ${CLASSES - 1} outliers per layer (E[M], ${stage}, μ = ${low})`,
+      `about C − 1 = ${CLASSES - 1} outliers per layer (E[M], ${stage}, μ = ${low}; per seed)`,
       list,
-      `${verdict((measured as KroneckerRow[]).every((r) => r.gapIndex === CLASSES - 1))} (eigengap at C − 1 in every layer)`,
+      `${held === every.length ? 'agrees' : held === 0 ? 'does not agree' : 'mixed'}: eigengap at C − 1 in every layer in ${held} of ${every.length} seeds`,
     ]);
   }
   for (const stage of stages) {
-    const measured = layers.map((l) => pick('mlp', low, stage, l));
-    if (measured.some((r) => r === undefined)) continue;
-    const list = (measured as KroneckerRow[])
-      .map((r) => `${r.layer} ${f(r.rank1Energy)} (top-9 mean ${f(r.rank1EnergyMean)})`)
+    const measured = layers.map((l) => cell(rows, 'mlp', low, stage, l));
+    if (measured.some((g) => g.length === 0)) continue;
+    const list = measured
+      .map(
+        (g) =>
+          `${g[0].layer} ${spread(g, 'rank1Energy')} (top-9 mean ${spread(g, 'rank1EnergyMean')})`,
+      )
       .join('; ');
     lines.push([
       `reshaped top eigenvectors close to rank 1 (${stage}, μ = ${low})`,
       list,
-      `${verdict((measured as KroneckerRow[]).every((r) => r.rank1Energy > 0.9))} (v₁ energy > 0.9 in every layer)`,
+      measured
+        .map(
+          (g) =>
+            `${g[0].layer} ${against(
+              g.map((r) => r.rank1Energy),
+              0.9,
+              'above',
+            )}`,
+        )
+        .join('; '),
     ]);
   }
   if (shifts.length > 1) {
     for (const stage of stages) {
-      const sweep = shifts.map((s) => pick('mlp', s, stage, 'fc1'));
-      if (sweep.some((r) => r === undefined)) continue;
-      const measured = sweep as KroneckerRow[];
-      const list = measured
+      const sweep = shifts.map((s) => cell(rows, 'mlp', s, stage, 'fc1'));
+      if (sweep.some((g) => g.length === 0)) continue;
+      const list = sweep
         .map(
-          (r) => `μ ${r.shift}: dominance ${f(r.inputDominance)}, energy ${f(r.rank1EnergyMean)}`,
+          (g) =>
+            `μ ${g[0].shift}: dominance ${spread(g, 'inputDominance')}, energy ${spread(g, 'rank1EnergyMean')}`,
         )
         .join('; ');
-      const rising = measured.every(
-        (r, i) => i === 0 || r.rank1EnergyMean >= measured[i - 1].rank1EnergyMean,
+      const change = pairedChange(
+        sweep[0].map((r) => r.rank1EnergyMean),
+        sweep[sweep.length - 1].map((r) => r.rank1EnergyMean),
       );
       lines.push([
-        `more rank-1 with a dominant input mean (fc1, top-9 mean energy, ${stage})`,
+        `more rank-1 with a dominant input mean (fc1, top-9 mean energy, ${stage}, μ = ${low} → ${high})`,
         list,
-        `${verdict(rising && measured[measured.length - 1].rank1EnergyMean > measured[0].rank1EnergyMean)} (energy increasing in μ)`,
+        `${change.direction === 'rose' ? 'agrees' : 'does not agree'}: ${change.text}`,
       ]);
     }
   }
   for (const stage of stages) {
-    const plain = pick('mlp', high, stage, 'fc1');
-    const bn = pick('mlp+bn', high, stage, 'fc1');
-    if (plain === undefined || bn === undefined) continue;
+    const plain = cell(rows, 'mlp', high, stage, 'fc1');
+    const bn = cell(rows, 'mlp+bn', high, stage, 'fc1');
+    if (plain.length === 0 || bn.length !== plain.length) continue;
+    const change = pairedChange(
+      plain.map((r) => r.rank1EnergyMean),
+      bn.map((r) => r.rank1EnergyMean),
+    );
     lines.push([
-      `batch normalization weakens it (fc1, ${stage}, μ = ${high})`,
-      `mlp: dominance ${f(plain.inputDominance)}, energy ${f(plain.rank1EnergyMean)}; mlp+bn: dominance ${f(bn.inputDominance)}, energy ${f(bn.rank1EnergyMean)}`,
-      `${verdict(bn.rank1EnergyMean < plain.rank1EnergyMean)} (lower top-9 mean energy with BN)`,
+      `batch normalization weakens it (fc1, ${stage}, μ = ${high}; mlp → mlp+bn)`,
+      `mlp: dominance ${spread(plain, 'inputDominance')}, energy ${spread(plain, 'rank1EnergyMean')}; mlp+bn: dominance ${spread(bn, 'inputDominance')}, energy ${spread(bn, 'rank1EnergyMean')}`,
+      `${change.direction === 'fell' ? 'agrees' : 'does not agree'}: ${change.text}`,
     ]);
   }
-  return markdownTable(['claim (Wu et al.)', 'here', 'verdict'], lines);
+  return markdownTable(
+    [
+      'claim (Wu et al.)',
+      `here (mean ± sd over ${seeds} seeds)`,
+      'verdict (95 % t-interval over seeds)',
+    ],
+    lines,
+  );
 }
