@@ -56,5 +56,6 @@ export {
   studentTCdf,
   studentTQuantile,
   type TInterval,
+  thresholdVerdict,
   tInterval,
 } from './stats.js';

@@ -7,6 +7,7 @@ import {
   signTest,
   studentTCdf,
   studentTQuantile,
+  thresholdVerdict,
   tInterval,
 } from './stats.js';
 
@@ -104,5 +105,16 @@ describe('pairedChange', () => {
     expect(shifted.logRatio).toBe(false);
     expect(shifted.direction).toBe('rose');
     expect(() => pairedChange([1, 2], [1])).toThrow('got 1 and 2');
+  });
+});
+
+describe('thresholdVerdict', () => {
+  it('agrees only when the whole t-interval is on the wanted side', () => {
+    expect(thresholdVerdict([0.02, 0.03, 0.025], 0.1, 'below')).toBe(
+      'agrees (t-interval 0.0126 … 0.0374 below 0.1)',
+    );
+    expect(thresholdVerdict([0.02, 0.03, 0.025], 0.1, 'above')).toMatch(/^does not agree/);
+    expect(thresholdVerdict([0.05, 0.15, 0.1], 0.1, 'below')).toMatch(/^not clear/);
+    expect(thresholdVerdict([0.01], 0.1, 'below')).toBe('not judged: one seed');
   });
 });

@@ -235,6 +235,32 @@ export function sideOf(interval: { low: number; high: number }, threshold: numbe
   return 'straddles';
 }
 
+/**
+ * A verdict on "the value is above (or below) `threshold`" from the 95 % t-interval over seeds:
+ * 'agrees' when the whole interval is on the wanted side, 'does not agree' when it is on the
+ * other side, 'not clear' when it contains the threshold, 'not judged: one seed' with fewer than
+ * two values; the interval is quoted.
+ *
+ * @example
+ * ```ts
+ * thresholdVerdict([0.02, 0.03, 0.025], 0.1, 'below'); // 'agrees (t-interval 0.0126 … 0.0374 below 0.1)'
+ * ```
+ */
+export function thresholdVerdict(
+  values: readonly number[],
+  threshold: number,
+  want: 'above' | 'below',
+): string {
+  if (values.length < 2) return 'not judged: one seed';
+  const interval = tInterval(values);
+  const side = sideOf(interval, threshold);
+  const range = `t-interval ${interval.low.toPrecision(3)} … ${interval.high.toPrecision(3)}`;
+  if (side === want) return `agrees (${range} ${want} ${threshold})`;
+  return side === 'straddles'
+    ? `not clear (${range} contains ${threshold})`
+    : `does not agree (${range} ${side} ${threshold})`;
+}
+
 /** A paired change over seeds, from `before` to `after`: {@link pairedChange}. */
 export interface PairedChange {
   /** 'fell', 'rose', 'no change' (every pair equal, e.g. exactly 0 throughout) or 'not clear' (the interval straddles 0). */

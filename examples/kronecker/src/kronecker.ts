@@ -19,12 +19,10 @@ import {
 import {
   CLASSES,
   formatMeanSd,
-  formatNumber,
   loadDigits,
   markdownTable,
   pairedChange,
-  sideOf,
-  tInterval,
+  thresholdVerdict,
 } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 
@@ -445,18 +443,6 @@ export function formatRows(rows: readonly KroneckerRow[]): string {
   );
 }
 
-/** 'agrees' / 'does not agree' from where the 95 % t-interval over seeds lies against a threshold. */
-function against(values: readonly number[], threshold: number, want: 'above' | 'below'): string {
-  const interval = tInterval(values);
-  const side = sideOf(interval, threshold);
-  const range = `t-interval ${formatNumber(interval.low, 3)} … ${formatNumber(interval.high, 3)}`;
-  if (values.length < 2) return 'not judged: one seed';
-  if (side === want) return `agrees (${range} ${want} ${threshold})`;
-  return side === 'straddles'
-    ? `not clear (${range} contains ${threshold})`
-    : `does not agree (${range} ${side} ${threshold})`;
-}
-
 /**
  * The paper's claims next to what was measured (mean ± sd over seeds), one line each, with a
  * verdict from the spread over seeds: a 95 % t-interval over seeds against the threshold the line
@@ -489,11 +475,11 @@ export function compareWithPaper(rows: readonly KroneckerRow[]): string {
     lines.push([
       `last layer near-exact Kronecker, hidden layers weaker (${stage}, μ = ${low})`,
       list,
-      `last layer error: ${against(
+      `last layer error: ${thresholdVerdict(
         out.map((r) => r.relativeError),
         0.1,
         'below',
-      )}; hidden − last: ${gaps.map((g, i) => `${hidden[i]} ${against(g, 0, 'above')}`).join(', ')}`,
+      )}; hidden − last: ${gaps.map((g, i) => `${hidden[i]} ${thresholdVerdict(g, 0, 'above')}`).join(', ')}`,
     ]);
   }
   for (const stage of stages) {
@@ -528,7 +514,7 @@ export function compareWithPaper(rows: readonly KroneckerRow[]): string {
       measured
         .map(
           (g) =>
-            `${g[0].layer} ${against(
+            `${g[0].layer} ${thresholdVerdict(
               g.map((r) => r.rank1Energy),
               0.9,
               'above',
