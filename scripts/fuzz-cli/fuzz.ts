@@ -24,6 +24,7 @@ import { buildModel, mlpModel, normals } from '../../packages/onnx-adapter/src/t
 export type FuzzTarget =
   | 'model mutant (analyze)'
   | 'model mutant (show)'
+  | 'model mutant (forward-only)'
   | 'annotated mutant (show)'
   | 'inputs mutant'
   | 'labels mutant'
@@ -50,6 +51,11 @@ export interface FuzzSummary {
   readonly untyped: readonly UntypedFailure[];
   /** The hand-built cases that exited 0 (the command accepted them). */
   readonly accepted: readonly string[];
+  /**
+   * The exit-2 messages by kind: the message with paths, quoted names and numbers blanked, so
+   * that a reader can check each kind is the input's fault and not a bug passed off as one.
+   */
+  readonly refusals: Readonly<Record<string, number>>;
 }
 
 /** Options of {@link fuzzCli}. */
@@ -69,14 +75,17 @@ const N = 6;
 /** The analyses each run asks for: the trace only (30 products of a 43-parameter model). */
 const ANALYSES = 'trace';
 
-/** Mutates `bytes` in place of a copy: 1–4 edits among flips, sets, inserts, deletes, cuts. */
+/**
+ * A mutated copy of `bytes`: 1–4 edits among bit flips, special bytes, inserted, deleted or
+ * duplicated runs, truncation, and special float32 values written over four bytes.
+ */
 function mutate(bytes: Uint8Array, random: ReturnType<typeof createRandom>): Uint8Array {
   const int = (n: number) => Math.floor(random.uniform() * n);
   let out = Array.from(bytes);
   const edits = 1 + int(4);
   for (let e = 0; e < edits && out.length > 0; e++) {
     const at = int(out.length);
-    switch (int(6)) {
+    switch (int(7)) {
       case 0:
         out[at] ^= 1 << int(8);
         break;
@@ -92,9 +101,18 @@ function mutate(bytes: Uint8Array, random: ReturnType<typeof createRandom>): Uin
       case 4:
         out = out.slice(0, at);
         break;
-      default: {
+      case 5: {
         const length = 1 + int(16);
         out.splice(int(out.length), 0, ...out.slice(at, at + length));
+        break;
+      }
+      default: {
+        // A float32 that stresses the numerics, over four bytes (weights, inputs, labels).
+        const special = [Number.NaN, Number.POSITIVE_INFINITY, -3.4e38, 1e30, -0, 1e-45, 88.8][
+          int(7)
+        ];
+        const bytes4 = new Uint8Array(Float32Array.of(special).buffer);
+        for (let k = 0; k < 4 && at + k < out.length; k++) out[at + k] = bytes4[k];
       }
     }
   }
@@ -581,6 +599,7 @@ export async function fuzzCli(dir: string, options: FuzzOptions): Promise<FuzzSu
   const counts: Record<string, Record<string, number>> = {};
   const untyped: UntypedFailure[] = [];
   const accepted: string[] = [];
+  const refusals: Record<string, number> = {};
   let stackTraces = 0;
   let runs = 0;
   const record = async (target: FuzzTarget, name: string, argv: string[]) => {
@@ -595,6 +614,10 @@ export async function fuzzCli(dir: string, options: FuzzOptions): Promise<FuzzSu
     counts[target][String(code)] = (counts[target][String(code)] ?? 0) + 1;
     if (stack) stackTraces++;
     if (code === 0 && target.startsWith('hand-built')) accepted.push(name);
+    if (code === 2) {
+      const kind = messageKind(stderr.trim().split('\n').at(-1) ?? '', dir);
+      refusals[kind] = (refusals[kind] ?? 0) + 1;
+    }
     if (code === 1 || code === 'timeout' || stack) {
       const lines = stderr
         .split('\n')
@@ -626,6 +649,16 @@ export async function fuzzCli(dir: string, options: FuzzOptions): Promise<FuzzSu
         analyzeArgs(file('m.onnx'), file('x.npy'), file('y.npy'), file('m.out.onnx')),
       );
       await record('model mutant (show)', name, ['onnx', 'show', file('m.onnx')]);
+      if (m % 4 === 0) {
+        await record('model mutant (forward-only)', name, [
+          ...analyzeArgs(file('m.onnx'), file('x.npy'), file('y.npy')).filter(
+            (a, i, all) => a !== '--backend' && all[i - 1] !== '--backend',
+          ),
+          '--forward-only',
+          '--probes',
+          '2',
+        ]);
+      }
     } else if (pick < 0.7) {
       await writeFile(file('a.onnx'), mutate(annotated, random));
       await record('annotated mutant (show)', name, ['onnx', 'show', file('a.onnx')]);
@@ -661,7 +694,19 @@ export async function fuzzCli(dir: string, options: FuzzOptions): Promise<FuzzSu
       await record('hand-built .npy', name, analyzeArgs(file('model.onnx'), x, y));
     }
   }
-  return { counts, stackTraces, runs, untyped, accepted };
+  return { counts, stackTraces, runs, untyped, accepted, refusals };
+}
+
+/** A message with what varies between runs blanked: paths, quoted text, numbers, parentheses. */
+function messageKind(line: string, dir: string): string {
+  return line
+    .replace(/^hessian-probe: /, '')
+    .replaceAll(dir, '')
+    .replace(/\/[\w.-]+/g, 'FILE')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/\([^()]*\)/g, '(…)')
+    .replace(/-?\d[\d.e+-]*/g, '#')
+    .slice(0, 110);
 }
 
 function analyzeArgs(model: string, x: string, y: string, out?: string): string[] {
@@ -696,6 +741,11 @@ export function formatSummary(summary: FuzzSummary): string {
     `${summary.runs} runs, ${summary.stackTraces} with a stack trace, ${summary.untyped.length} not typed`,
     ...summary.untyped.map((u) => `- ${u.target}, ${u.name}: exit ${u.code}: ${u.message}`),
     `hand-built cases accepted (exit 0): ${summary.accepted.join('; ') || 'none'}`,
+    '',
+    'exit-2 messages by kind:',
+    ...Object.entries(summary.refusals)
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, n]) => `- ${n} × ${kind}`),
     '',
   ].join('\n');
 }

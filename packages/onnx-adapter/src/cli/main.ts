@@ -13,7 +13,7 @@
  *
  * Exit codes: 0 success, 2 bad usage or bad input (one line naming the file or flag), 1 internal
  * error. Everything that can be checked is checked before the first Hessian-vector product.
- * \`bin.ts\` is the executable entry.
+ * \`cli-main.ts\` is the executable entry.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
