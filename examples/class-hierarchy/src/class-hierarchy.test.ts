@@ -2,7 +2,12 @@ import { arithmeticTolerance } from '@hessian-probe/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ClassHierarchyRow, formatTables, runClassHierarchy } from './class-hierarchy.js';
+import {
+  type ClassHierarchyRow,
+  compareOverSeeds,
+  formatTables,
+  runClassHierarchy,
+} from './class-hierarchy.js';
 
 // Eigenvalues from float32 products (Lanczos on G) against Gram spectra of float32-derived class
 // means: comparisons allow the shared float32 tolerance relative to λ₁(G).
@@ -73,5 +78,18 @@ describe('runClassHierarchy (tiny sizes, wasm)', () => {
     expect(markdown.match(/^## /gm)).toHaveLength(5);
     expect(markdown).toContain(`| ${C + 1} |`);
     expect(JSON.parse(JSON.stringify(rows))).toEqual(rows);
+  });
+
+  it('judges the claims over seeds, never on one', () => {
+    expect(rows.every((r) => r.seed === 3)).toBe(true);
+    const one = compareOverSeeds(rows);
+    expect(one).toContain('mean ± sd over 1 seeds');
+    expect(one).toContain('not judged: one seed');
+    // A second "seed" with the same numbers: sd 0, every interval a point, so a verdict.
+    const two = compareOverSeeds([...rows, ...rows.map((r) => ({ ...r, seed: 4 }))]);
+    expect(two).not.toContain('not judged');
+    expect(two).toMatch(
+      /level 3 \(within-class, G₃\) carries the bulk of tr G \(threshold 0\.5\) \| \S+ \| (agrees|does not agree)/,
+    );
   });
 });

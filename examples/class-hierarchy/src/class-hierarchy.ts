@@ -10,10 +10,12 @@
 import { type ClassHierarchyResult, classHierarchy } from '@hessian-probe/core/tfjs';
 import {
   CLASSES,
+  formatMeanSd,
   formatNumber,
   loadDigits,
   markdownTable,
   PIXELS,
+  thresholdVerdict,
 } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 
@@ -47,6 +49,8 @@ export interface ClassHierarchyExperimentOptions {
 
 /** One analysis (at initialization or after training). */
 export interface ClassHierarchyRow {
+  /** The seed of this replicate (digit shuffle, weights, Lanczos starts). */
+  seed: number;
   phase: 'init' | 'trained';
   epochs: number;
   hidden: number;
@@ -165,7 +169,7 @@ export async function runClassHierarchy(
     const analyse = async (phase: 'init' | 'trained') => {
       const started = performance.now();
       const result = await classHierarchy(model, { tf, x: xProbe, y: yProbe, topK, seed });
-      const row = toRow(tf, model, phase, phase === 'init' ? 0 : epochs, hidden, result, {
+      const row = toRow(tf, model, seed, phase, phase === 'init' ? 0 : epochs, hidden, result, {
         xProbe,
         yProbe,
         xTest,
@@ -189,6 +193,7 @@ export async function runClassHierarchy(
 function toRow(
   tf: typeof tfjs,
   model: tfjs.Sequential,
+  seed: number,
   phase: 'init' | 'trained',
   epochs: number,
   hidden: number,
@@ -208,6 +213,7 @@ function toRow(
     ratio: g.ratio,
   });
   return {
+    seed,
     phase,
     epochs,
     hidden,
@@ -410,4 +416,107 @@ export function formatTables(rows: readonly ClassHierarchyRow[]): string {
     ),
   );
   return sections.join('\n\n');
+}
+
+/** One of Papyan's claims as a number per analysis, a threshold and the side it should be on. */
+interface Claim {
+  readonly label: string;
+  readonly value: (row: ClassHierarchyRow) => number;
+  readonly threshold: number;
+  readonly want: 'above' | 'below';
+}
+
+/**
+ * Papyan's claims over seeds: per phase, the claim's number as mean ± sd over the seeds and a
+ * verdict from its 95 % t-interval against the stated threshold (kit `thresholdVerdict`).
+ *
+ * @example
+ * ```ts
+ * console.log(compareOverSeeds(rows)); // rows of several seeds
+ * ```
+ */
+export function compareOverSeeds(rows: readonly ClassHierarchyRow[]): string {
+  const c = rows[0].C;
+  const gap = (position: number) => (r: ClassHierarchyRow) =>
+    r.gapG.find((g) => g.position === position)?.ratio ?? Number.NaN;
+  const claims: Claim[] = [
+    {
+      label: `C = ${c} outliers in G: λ_C/λ_{C+1} ≫ 1 (threshold 2)`,
+      value: gap(c),
+      threshold: 2,
+      want: 'above',
+    },
+    {
+      label: `C − 1 = ${c - 1} outliers: λ_{C−1}/λ_C of G (threshold 2)`,
+      value: gap(c - 1),
+      threshold: 2,
+      want: 'above',
+    },
+    {
+      label: 'span of class means ≈ top-C eigenspace of G: overlap (threshold 0.9)',
+      value: (r) => r.overlapG,
+      threshold: 0.9,
+      want: 'above',
+    },
+    {
+      label: 'the same for H: overlap (threshold 0.9)',
+      value: (r) => r.overlapH,
+      threshold: 0.9,
+      want: 'above',
+    },
+    {
+      label: "G₁'s top C − 1 directions vs G's (threshold 0.9)",
+      value: (r) => r.overlapGLeading,
+      threshold: 0.9,
+      want: 'above',
+    },
+    {
+      label: 'outliers are the class means (level 1): λ₁(G)/λ₁(G₁) ≈ 1 (below 2)',
+      value: (r) => r.topG[0] / r.eigenG1[0],
+      threshold: 2,
+      want: 'below',
+    },
+    {
+      label: `level 2 ends at C² = ${c * c}: λ_{C²}/λ_{C²+1} ≫ 1 (threshold 2)`,
+      value: gap(c * c),
+      threshold: 2,
+      want: 'above',
+    },
+    {
+      label: 'level 3 (within-class, G₃) carries the bulk of tr G (threshold 0.5)',
+      value: (r) => r.fractionG3,
+      threshold: 0.5,
+      want: 'above',
+    },
+  ];
+  const phases = ['init', 'trained'] as const;
+  const byPhase = phases.map((phase) =>
+    rows.filter((r) => r.phase === phase).sort((a, b) => a.seed - b.seed),
+  );
+  const lines = claims
+    .filter((claim) => byPhase.some((group) => group.some((r) => Number.isFinite(claim.value(r)))))
+    .map((claim) => [
+      claim.label,
+      ...byPhase.flatMap((group) => {
+        const values = group.map(claim.value);
+        return [formatMeanSd(values), thresholdVerdict(values, claim.threshold, claim.want)];
+      }),
+    ]);
+  const seeds = byPhase[0].length;
+  return markdownTable(
+    [
+      'claim (Papyan 2019)',
+      `init: mean ± sd over ${seeds} seeds`,
+      'verdict (95 % t-interval)',
+      `trained: mean ± sd over ${seeds} seeds`,
+      'verdict (95 % t-interval)',
+    ],
+    [
+      ...lines,
+      [
+        'test accuracy',
+        ...byPhase.flatMap((group) => [formatMeanSd(group.map((r) => r.testAccuracy)), '']),
+      ],
+    ],
+  );
 }
