@@ -9,7 +9,7 @@
  * Student t-interval over datasets, which removes what merely differs between datasets).
  */
 import { layerSpectra } from '@hessian-probe/core';
-import { modelCurvature } from '@hessian-probe/core/tfjs';
+import { modelCurvature, SelfCheckError } from '@hessian-probe/core/tfjs';
 import {
   type Figure,
   formatMeanSd,
@@ -39,6 +39,20 @@ export interface SurveyOptions {
   readonly maxExactDim?: number;
   /** Called after each run, e.g. to print progress. */
   readonly onRun?: (rows: readonly SurveyRow[]) => void;
+  /**
+   * Called for a run left out because its model failed the exact Hessian's self-check against
+   * finite differences (`modelCurvature`'s `selfCheck`): its metrics would not be trusted.
+   * Any other error stops the survey.
+   */
+  readonly onSkip?: (skipped: SkippedRun) => void;
+}
+
+/** A run left out of the survey, and why. */
+export interface SkippedRun {
+  readonly dataset: string;
+  readonly width: number;
+  readonly seed: number;
+  readonly reason: string;
 }
 
 /** The layer metrics correlated with the gap (fields of {@link SurveyRow}). */
@@ -124,13 +138,27 @@ export async function runSurvey(options: SurveyOptions): Promise<SurveyRow[]> {
     for (const seed of seeds) {
       const data = loadDataset(name, seed);
       for (const width of widths) {
-        const run = await surveyRun(tf, data, width, seed, epochs, maxExactDim);
-        rows.push(...run);
-        options.onRun?.(run);
+        try {
+          const run = await surveyRun(tf, data, width, seed, epochs, maxExactDim);
+          rows.push(...run);
+          options.onRun?.(run);
+        } catch (error) {
+          const failed = selfCheckFailure(error);
+          if (failed === undefined) throw error;
+          options.onSkip?.({ dataset: name, width, seed, reason: failed.message });
+        }
       }
     }
   }
   return rows;
+}
+
+/** The SelfCheckError in an error's cause chain (an eigensolver wraps it in a MatvecError). */
+function selfCheckFailure(error: unknown): SelfCheckError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof SelfCheckError) return e;
+  }
+  return undefined;
 }
 
 async function surveyRun(
