@@ -99,52 +99,58 @@ describe('runLayerSpectra (quick sizes)', () => {
     for (const line of claims.slice(0, 4))
       expect(line).toMatch(/\| too few checkpoints \(n < 4\) \|$/);
     for (const line of claims.slice(4)) {
-      expect(line).toMatch(/\| (agrees|does not agree|inconclusive)/);
+      expect(line).toMatch(/\| not judged: one seed \|$/);
     }
   });
 });
 
 describe('formatClaims', () => {
   /** Rows of both nets at `epochs`, one layer each, every metric rising with the epoch. */
-  const rowsAt = (epochs: readonly number[]): LayerSpectraRow[] =>
-    (['under', 'over'] as const).flatMap((model) =>
-      epochs.map((epoch) => ({
-        model,
-        parameters: 10,
-        samples: 10,
-        epoch,
-        trainLoss: 1 / (1 + epoch),
-        trainAccuracy: 0.5,
-        testLoss: 1,
-        testAccuracy: 0.5,
-        layer: 'hidden_1',
-        layerIndex: 0,
-        size: 10,
-        method: 'exact',
-        lambdaMax: 1 + epoch,
-        lambdaMin: 0,
-        trace: 1 + epoch,
-        traceStderr: 0,
-        tracePerParameter: 1 + epoch,
-        frobeniusSq: 1,
-        negativeFraction: 0,
-        negativeTraceMass: 0,
-        spectralEntropy: 1,
-        effectiveRank: 1 + epoch,
-        effectiveRankFraction: (1 + epoch) / 100,
-        participationRatio: 1,
-        stableRank: 1,
-        bulkEdge: 1,
-        outlierCount: 0,
-        gaussNewtonGap: 0,
-        gaussNewtonGapStderr: 0,
-        overallGaussNewtonGap: 0,
-        overallGaussNewtonGapStderr: 0,
-        couplingWithNext: Number.NaN,
-        traceSum: 1 + epoch,
-        matvecs: 0,
-        seconds: 0,
-      })),
+  const rowsAt = (
+    epochs: readonly number[],
+    seeds: readonly number[] = [1, 2],
+  ): LayerSpectraRow[] =>
+    seeds.flatMap((seed) =>
+      (['under', 'over'] as const).flatMap((model) =>
+        epochs.map((epoch) => ({
+          seed,
+          model,
+          parameters: 10,
+          samples: 10,
+          epoch,
+          trainLoss: 1 / (1 + epoch),
+          trainAccuracy: 0.5,
+          testLoss: 1,
+          testAccuracy: 0.5,
+          layer: 'hidden_1',
+          layerIndex: 0,
+          size: 10,
+          method: 'exact',
+          lambdaMax: 1 + epoch,
+          lambdaMin: 0,
+          trace: 1 + epoch,
+          traceStderr: 0,
+          tracePerParameter: 1 + epoch,
+          frobeniusSq: 1,
+          negativeFraction: 0,
+          negativeTraceMass: 0,
+          spectralEntropy: 1,
+          effectiveRank: 1 + epoch,
+          effectiveRankFraction: ((model === 'under' ? 2 : 1) * (1 + epoch + 0.1 * seed)) / 100,
+          participationRatio: 1,
+          stableRank: 1,
+          bulkEdge: 1,
+          outlierCount: 0,
+          gaussNewtonGap: 0,
+          gaussNewtonGapStderr: 0,
+          overallGaussNewtonGap: 0,
+          overallGaussNewtonGapStderr: 0,
+          couplingWithNext: Number.NaN,
+          traceSum: 1 + epoch,
+          matvecs: 0,
+          seconds: 0,
+        })),
+      ),
     );
   const spearmanVerdicts = (rows: LayerSpectraRow[]) =>
     formatClaims(rows)
@@ -152,14 +158,26 @@ describe('formatClaims', () => {
       .slice(2, 6)
       .map((line) => line.split(' | ').at(-1)?.replace(/ \|$/, ''));
 
+  it('judges under against over by the t-interval of the per-seed difference', () => {
+    const line = formatClaims(rowsAt([0, 1, 2, 3, 4], [1, 2, 3]))
+      .split('\n')
+      .find((l) => l.includes('expressivity'));
+    expect(line).toContain('under 0.104 ± 0.0020, over 0.0520 ± 0.0010');
+    expect(line).toMatch(/\| agrees \(t-interval of under − over \S+ … \S+ above 0\) \|$/);
+  });
+
   it('decides the Spearman claims only on 4 or more checkpoints after epoch 0', () => {
     // The gap (test − train loss) rises with the epoch, as every metric does: ρ = 1 everywhere.
     expect(spearmanVerdicts(rowsAt([0, 1, 2, 3, 4]))).toEqual([
-      'agrees (|ρ| >= 0.7 in every layer, all ρ > 0)',
-      'agrees (|ρ| >= 0.7 in every layer, all ρ > 0)',
-      'agrees (|ρ| >= 0.7 in every layer, all ρ > 0)',
-      'agrees (ρ >= 0.7 in every layer)',
+      'agrees (t-interval of ρ over seeds above 0 in every layer)',
+      'agrees (t-interval of ρ over seeds above 0 in every layer)',
+      'agrees (t-interval of ρ over seeds above 0 in every layer)',
+      'agrees (t-interval of ρ over seeds above 0 in every layer)',
     ]);
+    // One seed is never a verdict.
+    expect(spearmanVerdicts(rowsAt([0, 1, 2, 3, 4], [1]))).toEqual(
+      new Array(4).fill('not judged: one seed'),
+    );
     for (const epochs of [
       [0, 3, 12],
       [0, 1, 2, 3],

@@ -13,9 +13,13 @@ import { modelCurvature } from '@hessian-probe/core/tfjs';
 import {
   CLASSES,
   type DigitSet,
+  formatMeanSd,
   formatNumber,
   loadDigits,
   markdownTable,
+  sideOf,
+  thresholdVerdict,
+  tInterval,
 } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 
@@ -60,6 +64,8 @@ export interface LayerSpectraOptions {
 
 /** One layer of one network at one checkpoint. */
 export interface LayerSpectraRow {
+  /** The seed of this replicate (digit shuffle, weights, batches, probes). */
+  seed: number;
   /** `'under'` or `'over'`. */
   model: ModelSize;
   /** Parameters of the whole network. */
@@ -228,6 +234,7 @@ export async function runLayerSpectra(options: LayerSpectraOptions): Promise<Lay
         });
         const seconds = (performance.now() - started) / 1000;
         const checkpointRows = toRows(result, {
+          seed,
           model: size,
           parameters: hessian.layout.dim,
           samples: train.size,
@@ -254,6 +261,7 @@ function toRows(
   result: LayerSpectraResult,
   checkpoint: Pick<
     LayerSpectraRow,
+    | 'seed'
     | 'model'
     | 'parameters'
     | 'samples'
@@ -492,92 +500,121 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return cov / Math.sqrt(va * vb);
 }
 
-/** A comparison of the runs with the paper's qualitative claims, each decided by the data. */
+/**
+ * A comparison of the runs with the paper's qualitative claims, each decided by the spread over
+ * seeds: Spearman ρ per layer and seed (over the checkpoints after epoch 0) judged by the sign of
+ * its 95 % t-interval over seeds; the under- against the over-parameterized net by the t-interval
+ * of the per-seed difference (kit `thresholdVerdict`). One seed is never a verdict.
+ *
+ * @example
+ * ```ts
+ * console.log(formatClaims(rows)); // rows of several seeds
+ * ```
+ */
 export function formatClaims(rows: readonly LayerSpectraRow[]): string {
-  const final = (model: ModelSize) => {
-    const last = Math.max(...rows.filter((r) => r.model === model).map((r) => r.epoch));
-    return rows.filter((r) => r.model === model && r.epoch === last);
+  const seeds = [...new Set(rows.map((r) => r.seed))].sort((a, b) => a - b);
+  const final = (model: ModelSize, seed: number) => {
+    const own = rows.filter((r) => r.model === model && r.seed === seed);
+    const last = Math.max(...own.map((r) => r.epoch));
+    return own.filter((r) => r.epoch === last);
   };
   const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const under = final('under');
-  const over = final('over');
   const lines: string[][] = [];
-  const verdict = (ok: boolean) => (ok ? 'agrees' : 'does not agree');
 
   // Overfitting: over the over-parameterized net's checkpoints after epoch 0, does each
   // layer's curvature move with the generalisation gap (test − train loss)?
   const overRows = rows.filter((r) => r.model === 'over' && r.epoch > 0);
   const layers = [...new Set(overRows.map((r) => r.layer))];
   const correlations = (metric: 'tracePerParameter' | 'lambdaMax' | 'effectiveRankFraction') =>
-    layers.map((layer) => {
-      const series = overRows.filter((r) => r.layer === layer);
-      return spearman(
-        series.map((r) => r[metric]),
-        series.map((r) => r.testLoss - r.trainLoss),
-      );
-    });
-  const tooFew = layers.some(
-    (layer) => overRows.filter((r) => r.layer === layer).length < MIN_SPEARMAN_POINTS,
+    layers.map((layer) =>
+      seeds.map((seed) => {
+        const series = overRows.filter((r) => r.layer === layer && r.seed === seed);
+        return spearman(
+          series.map((r) => r[metric]),
+          series.map((r) => r.testLoss - r.trainLoss),
+        );
+      }),
+    );
+  const tooFew = layers.some((layer) =>
+    seeds.some(
+      (seed) =>
+        overRows.filter((r) => r.layer === layer && r.seed === seed).length < MIN_SPEARMAN_POINTS,
+    ),
   );
   const tooFewVerdict = `too few checkpoints (n < ${MIN_SPEARMAN_POINTS})`;
+  const sides = (rhos: number[][]) => rhos.map((perSeed) => sideOf(tInterval(perSeed), 0));
+  const here = (rhos: number[][]) =>
+    `Spearman ρ per layer (mean ± sd over seeds): ${rhos.map((r) => formatMeanSd(r, 2)).join('; ')}`;
   for (const metric of ['tracePerParameter', 'lambdaMax', 'effectiveRankFraction'] as const) {
     const rhos = correlations(metric);
-    const strong = rhos.every((rho) => Math.abs(rho) >= 0.7);
-    const sign = rhos.every((rho) => rho < 0)
-      ? ', all ρ < 0'
-      : rhos.every((rho) => rho > 0)
-        ? ', all ρ > 0'
-        : '';
+    const side = sides(rhos);
     lines.push([
       `overfitting: per-layer ${metric} tracks the generalisation gap (over net, epochs > 0)`,
-      `Spearman ρ per layer: ${rhos.map((r) => formatNumber(r, 2)).join(', ')}`,
+      here(rhos),
       tooFew
         ? tooFewVerdict
-        : strong
-          ? `agrees (|ρ| >= 0.7 in every layer${sign})`
-          : 'does not agree (|ρ| < 0.7 in some layer)',
+        : seeds.length < 2
+          ? 'not judged: one seed'
+          : side.every((x) => x === 'below')
+            ? 'agrees, with negative sign (t-interval of ρ over seeds below 0 in every layer)'
+            : side.every((x) => x === 'above')
+              ? 'agrees (t-interval of ρ over seeds above 0 in every layer)'
+              : 'does not agree (in some layer the t-interval of ρ contains 0, or the signs differ)',
     ]);
   }
   const sharpness = correlations('tracePerParameter');
   lines.push([
     'the sharpness reading: sharper layer blocks (larger tr/P_l) go with a larger generalisation gap',
-    `Spearman ρ per layer: ${sharpness.map((r) => formatNumber(r, 2)).join(', ')}`,
+    here(sharpness),
     tooFew
       ? tooFewVerdict
-      : sharpness.every((rho) => rho >= 0.7)
-        ? 'agrees (ρ >= 0.7 in every layer)'
-        : 'does not agree (ρ < 0.7 in some layer)',
+      : seeds.length < 2
+        ? 'not judged: one seed'
+        : sides(sharpness).every((x) => x === 'above')
+          ? 'agrees (t-interval of ρ over seeds above 0 in every layer)'
+          : 'does not agree (the t-interval of ρ is not above 0 in every layer)',
   ]);
-  const [u, o] = [under[0], over[0]];
-  const gapSe = Math.hypot(u.overallGaussNewtonGapStderr, o.overallGaussNewtonGapStderr);
-  const gapDiff = u.overallGaussNewtonGap - o.overallGaussNewtonGap;
-  lines.push([
+  /** Per seed: the under-parameterized net's value, the over-parameterized one's. */
+  const pairs = (value: (final: LayerSpectraRow[]) => number) =>
+    seeds.map((seed) => [value(final('under', seed)), value(final('over', seed))] as const);
+  const compare = (claim: string, what: string, value: (final: LayerSpectraRow[]) => number) => {
+    const measured = pairs(value);
+    lines.push([
+      claim,
+      `${what} at the end: under ${formatMeanSd(measured.map((p) => p[0]))}, over ${formatMeanSd(measured.map((p) => p[1]))}`,
+      thresholdVerdict(
+        measured.map(([u, o]) => u - o),
+        0,
+        'above',
+      ).replace('t-interval', 't-interval of under − over'),
+    ]);
+  };
+  compare(
     'underparameterization: the small net stays far from a fit, so its residual term E (the Gauss–Newton gap ‖H − G‖_F/‖G‖_F) stays large',
-    `whole-network GN gap at the end: under ${formatNumber(u.overallGaussNewtonGap, 3)} ± ${formatNumber(u.overallGaussNewtonGapStderr, 2)}, over ${formatNumber(o.overallGaussNewtonGap, 3)} ± ${formatNumber(o.overallGaussNewtonGapStderr, 2)}`,
-    Math.abs(gapDiff) <= 2 * gapSe
-      ? 'inconclusive (within 2 standard errors)'
-      : verdict(gapDiff > 0),
-  ]);
-  const negU = mean(under.map((r) => r.negativeTraceMass));
-  const negO = mean(over.map((r) => r.negativeTraceMass));
-  lines.push([
+    'whole-network GN gap',
+    (f) => f[0].overallGaussNewtonGap,
+  );
+  compare(
     'underparameterization: more negative curvature in the layer blocks of the small net',
-    `mean layer negative mass at the end: under ${formatNumber(negU, 3)}, over ${formatNumber(negO, 3)}`,
-    verdict(negU > negO),
-  ]);
-  const rankU = mean(under.map((r) => r.effectiveRankFraction));
-  const rankO = mean(over.map((r) => r.effectiveRankFraction));
-  lines.push([
+    'mean layer negative mass',
+    (f) => mean(f.map((r) => r.negativeTraceMass)),
+  );
+  compare(
     'expressivity: the over-parameterized net uses a smaller fraction of its directions (low effective rank / P_l)',
-    `mean effective rank / P_l at the end: under ${formatNumber(rankU, 3)}, over ${formatNumber(rankO, 3)}`,
-    verdict(rankO < rankU),
-  ]);
-  const curvU = mean(under.map((r) => r.tracePerParameter));
-  const curvO = mean(over.map((r) => r.tracePerParameter));
-  lines.push([
+    'mean effective rank / P_l',
+    (f) => mean(f.map((r) => r.effectiveRankFraction)),
+  );
+  compare(
     'overfitting: the memorising net ends in flatter layer blocks (smaller tr/P_l) than the small net',
-    `mean tr/P_l at the end: under ${formatNumber(curvU, 3)}, over ${formatNumber(curvO, 3)}`,
-    verdict(curvO < curvU),
-  ]);
-  return markdownTable(['claim (as summarised in docs/methods.md D)', 'here', 'verdict'], lines);
+    'mean tr/P_l',
+    (f) => mean(f.map((r) => r.tracePerParameter)),
+  );
+  return markdownTable(
+    [
+      'claim (as summarised in docs/methods.md D)',
+      `here (${seeds.length} seeds)`,
+      'verdict (95 % t-interval over seeds)',
+    ],
+    lines,
+  );
 }
