@@ -250,6 +250,69 @@ describe('hessian-probe onnx analyze: checks before any work', () => {
     });
   });
 
+  describe('integer inputs (token ids)', () => {
+    // tokens [N] → Gather over a [V, 4] embedding → MatMul [4, 3] → logits [N, 3].
+    const V = 10;
+    const lm = buildModel({
+      nodes: [
+        { op: 'Gather', inputs: ['E', 'tokens'], outputs: ['h'] },
+        { op: 'MatMul', inputs: ['h', 'W'], outputs: ['y'] },
+      ],
+      initializers: [
+        { name: 'E', dims: [V, 4], data: normals(8, V * 4) },
+        { name: 'W', dims: [4, 3], data: normals(9, 12) },
+      ],
+      inputs: [{ name: 'tokens', shape: ['N'], dtype: 'int64' }],
+      outputs: ['y'],
+    });
+    const ids = (name: string, values: bigint[]) =>
+      writeFile(
+        path(name),
+        writeNpy({ dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values) }),
+      );
+    const run = (tokens: string) =>
+      cli([
+        'onnx',
+        'analyze',
+        path('lm.onnx'),
+        '--inputs',
+        path(tokens),
+        '--labels',
+        path('y.npy'),
+        '--analyses',
+        'trace',
+        '--parameters',
+        'E,W',
+      ]);
+
+    it('feeds int64 token ids to an integer graph input', async () => {
+      await writeFile(path('lm.onnx'), lm);
+      await ids('tokens.npy', [0n, 3n, 9n, 2n, 2n, 7n, 1n, 5n]);
+      const ok = await run('tokens.npy');
+      expect(ok.stderr).not.toMatch(/error/);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/model +test \(52 parameters, 2 blocks\)/);
+    });
+
+    it('refuses float arrays and ids beyond int32 for it, and ids onnxruntime cannot gather', async () => {
+      await writeFile(path('lm.onnx'), lm);
+      expectRefused(
+        await run('x.npy'),
+        /--inputs .*x\.npy: expected integers \(int32, int64 or uint8\) for the int64 model input 'tokens', got float32/,
+      );
+      await ids('tokens-big.npy', [0n, 1n, 2n, 3n, 2n ** 40n, 5n, 6n, 7n]);
+      expectRefused(
+        await run('tokens-big.npy'),
+        /--inputs .*tokens-big\.npy: expected values within the int32 range for the model input 'tokens', got 1099511627776 at index \(4\)/,
+      );
+      await ids('tokens-out.npy', [0n, 1n, 2n, 3n, 4n, 5n, 6n, 10n]);
+      expectRefused(
+        await run('tokens-out.npy'),
+        /lm\.onnx: onnxruntime cannot run the model on --inputs .*tokens-out\.npy \(.*\)/,
+      );
+    });
+  });
+
   describe('the model in onnxruntime', () => {
     const linear = (w: number[], op = 'MatMul', dims = [4, 3]) =>
       buildModel({

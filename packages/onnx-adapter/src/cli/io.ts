@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { type CurvatureReport, encodeReport, HessianProbeError } from '@hessian-probe/core';
 import type { HostLabels } from '../curvature.js';
+import { graphInputs, type InputType } from '../graph.js';
 import { int64ToNumbers, type NpyArray, readNpy } from '../npy.js';
 import { type ModelProto, parseModel } from '../proto.js';
 import type { HostInput } from '../runtime.js';
@@ -71,18 +72,32 @@ export async function readNpyFile(path: string, flag: string): Promise<NpyArray>
   }
 }
 
-/** Graph inputs that are not initializers, with their declared shapes (-1: dynamic). */
-function graphInputs(model: ModelProto): { name: string; shape?: number[] }[] {
+/**
+ * Graph inputs that are not initializers, with their element types ({@link graphInputs}) and
+ * declared shapes (-1: dynamic).
+ */
+function declaredInputs(
+  model: ModelProto,
+  where: string,
+): { name: string; type: InputType; shape?: number[] }[] {
+  let types: InputType[];
+  try {
+    types = graphInputs(model).types;
+  } catch (error) {
+    throw asInputError(error, where);
+  }
   const graph = model.graph;
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
   return (graph?.input ?? [])
     .filter((i) => !initializers.has(i.name ?? ''))
-    .map((i) => {
+    .map((i, k) => {
       const dims = i.type?.tensorType?.shape?.dim;
       const name = i.name ?? '';
-      if (!dims) return { name };
+      const type = types[k];
+      if (!dims) return { name, type };
       return {
         name,
+        type,
         shape: dims.map((d) => {
           const v = d.dimValue === null || d.dimValue === undefined ? 0 : Number(d.dimValue);
           return d.dimParam || !(v > 0) ? -1 : v;
@@ -130,11 +145,43 @@ function floatInput(array: NpyArray, where: string): Float32Array {
   return array.dtype === 'float32' ? array.data : Float32Array.from(array.data);
 }
 
+/**
+ * The array of an integer graph input (token ids, indices): int32, int64 or uint8 values
+ * within the int32 range (what the converted graph computes with).
+ */
+function integerInput(array: NpyArray, where: string, input: string, type: InputType): Int32Array {
+  if (array.dtype !== 'int32' && array.dtype !== 'int64' && array.dtype !== 'uint8') {
+    throw new CliUsageError(
+      `${where}: expected integers (int32, int64 or uint8) for the ${type} model input '${input}', got ${array.dtype}; save ids.astype(np.int64)`,
+    );
+  }
+  if (array.dtype !== 'int64') return Int32Array.from(array.data);
+  const data = new Int32Array(array.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = array.data[i];
+    if (v >= 2n ** 31n || v < -(2n ** 31n)) {
+      throw new CliUsageError(
+        `${where}: expected values within the int32 range for the model input '${input}', got ${v} at index ${indexOf(i, array.shape)}`,
+      );
+    }
+    data[i] = Number(v);
+  }
+  return data;
+}
+
+/**
+ * Reads the `--inputs` files for the model's graph inputs: float inputs from float32/float64
+ * arrays (finite, within float32's range), integer inputs (int32/int64, e.g. token ids) from
+ * integer arrays within the int32 range; each shaped as the model declares (dynamic axes
+ * free), all with the same number of samples.
+ *
+ * @throws {@link CliUsageError} naming the file and what to fix.
+ */
 export async function readInputs(
   model: ModelProto,
   specs: readonly string[],
 ): Promise<{ inputs: Record<string, HostInput>; size: number; files: string[] }> {
-  const declared = graphInputs(model);
+  const declared = declaredInputs(model, '--inputs');
   const pairs: [string, string][] = [];
   const names = declared.map((d) => d.name).join(', ');
   for (const spec of specs) {
@@ -169,9 +216,13 @@ export async function readInputs(
     }
     const where = `--inputs ${path}`;
     const array = await readNpyFile(path, '--inputs');
-    const data = floatInput(array, where);
+    const input = declared.find((d) => d.name === name)!;
+    const data =
+      input.type === 'float32'
+        ? floatInput(array, where)
+        : integerInput(array, where, name, input.type);
     const shape = array.shape;
-    const expected = declared.find((d) => d.name === name)?.shape;
+    const expected = input.shape;
     if (shape.length === 0 || shape[0] === 0) {
       throw new CliUsageError(
         `${where}: expected a batch of samples (first axis >= 1), got shape [${shape}]`,

@@ -5,9 +5,10 @@
  * do; without this, onnxruntime's own errors would surface later as internal errors and NaN
  * outputs as a conversion mismatch.
  */
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
+import { graphInputs } from '../graph.js';
 import { type ModelProto, onnx } from '../proto.js';
-import type { HostInput } from '../runtime.js';
+import { type HostInput, ortFeeds } from '../runtime.js';
 import { decodeTensor } from '../tensor.js';
 import { asInputError, CliUsageError, errorMessage, indexOf, oneLine } from './io.js';
 
@@ -72,13 +73,8 @@ export async function preflight(
   try {
     let results: InferenceSession.OnnxValueMapType;
     try {
-      const feeds = Object.fromEntries(
-        Object.entries(inputs).map(([name, x]) => [
-          name,
-          new OrtTensor('float32', x.data, [...x.shape]),
-        ]),
-      );
-      results = await session.run(feeds);
+      const { names, types } = graphInputs(model);
+      results = await session.run(ortFeeds(names, types, inputs));
     } catch (error) {
       throw new CliUsageError(
         `${modelPath}: onnxruntime cannot run the model on --inputs ${files} (${oneLine(errorMessage(error))}); check the inputs' shapes against the model's`,
