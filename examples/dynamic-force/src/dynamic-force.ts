@@ -37,6 +37,7 @@ import {
 } from '@hessian-probe/example-kit';
 import {
   buildModel,
+  networkRatios,
   type StaticForceLoss,
   type StaticForceModel,
 } from '@hessian-probe/example-static-force';
@@ -399,31 +400,14 @@ function blockRatios(
   structure: BlockStructure,
   all: PairStatistics,
 ): Ratios {
-  const layer = (name: string): PairStatistics => {
-    const found = structure.layers.find((l) => l.name === name);
-    if (found === undefined) throw new Error(`no layer ${name} in [${structure.groups}]`);
-    return found;
-  };
-  const out = layer('out');
-  const ratios: Ratios = {
-    classMeanRatio: out.meanRatio,
-    classMassRatio: out.massRatio,
-    classMassStderr: out.massRatioStderr,
-  };
+  const ratios = networkRatios(structure, model);
   if (model === 'linear') return ratios;
-  const neurons = layer('hidden');
-  const { withinLayer: within, crossLayer: cross } = structure;
+  const { withinLayer: within } = structure;
   return {
     ...ratios,
-    neuronMeanRatio: neurons.meanRatio,
-    neuronMassRatio: neurons.massRatio,
-    neuronMassStderr: neurons.massRatioStderr,
     withinMeanRatio: within.meanRatio,
     withinMassRatio: within.massRatio,
     withinMassStderr: within.massRatioStderr,
-    crossMeanRatio: cross.meanRatio,
-    crossMassRatio: cross.massRatio,
-    crossMassStderr: cross.massRatioStderr,
     allMeanRatio: all.meanRatio,
     allMassRatio: all.massRatio,
     allMassStderr: all.massRatioStderr,

@@ -268,7 +268,8 @@ async function measureClasses(
             C: c,
             P: dim,
             norms: how,
-            ...ratios(blockStructure(norms), kind, hidden, samples),
+            ...networkRatios(blockStructure(norms), kind),
+            ...(kind === 'one-hidden' ? { crossFloor: (4 * hidden * hidden) / samples } : {}),
             closedForm: closedForm(kind, init, loss, c),
             seconds: (performance.now() - start) / 1000,
           });
@@ -308,7 +309,8 @@ async function measureNorms(
     : await blockNorms(operator, layout, { probes: plan.probes, seed: probeSeed });
 }
 
-type Ratios = Pick<
+/** The class, hidden-neuron and cross-layer ratios of a row: {@link networkRatios}. */
+export type NetworkRatios = Pick<
   StaticForceRow,
   | 'classMeanRatio'
   | 'classMassRatio'
@@ -319,22 +321,27 @@ type Ratios = Pick<
   | 'crossMeanRatio'
   | 'crossMassRatio'
   | 'crossMassStderr'
-  | 'crossFloor'
 >;
 
-function ratios(
-  structure: BlockStructure,
-  kind: StaticForceModel,
-  hidden: number,
-  samples: number,
-): Ratios {
+/**
+ * The ratios of the experiment's networks from their block structure: the output layer `out`'s
+ * class blocks, and for the one-hidden network the `hidden` layer's neuron blocks and the
+ * cross-layer pairs (also used by dynamic-force).
+ *
+ * @throws Error when the structure lacks the layer 'out' (or 'hidden' for 'one-hidden').
+ * @example
+ * ```ts
+ * const { neuronMeanRatio } = networkRatios(blockStructure(norms), 'one-hidden');
+ * ```
+ */
+export function networkRatios(structure: BlockStructure, kind: StaticForceModel): NetworkRatios {
   const layer = (name: string): PairStatistics => {
     const found = structure.layers.find((l) => l.name === name);
-    if (found === undefined) throw new Error(`no layer ${name} in ${structure.groups}`);
+    if (found === undefined) throw new Error(`no layer ${name} in [${structure.groups}]`);
     return found;
   };
   const out = layer('out');
-  const classes: Ratios = {
+  const classes: NetworkRatios = {
     classMeanRatio: out.meanRatio,
     classMassRatio: out.massRatio,
     classMassStderr: out.massRatioStderr,
@@ -349,7 +356,6 @@ function ratios(
     crossMeanRatio: structure.crossLayer.meanRatio,
     crossMassRatio: structure.crossLayer.massRatio,
     crossMassStderr: structure.crossLayer.massRatioStderr,
-    crossFloor: (4 * hidden * hidden) / samples,
   };
 }
 
