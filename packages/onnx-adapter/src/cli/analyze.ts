@@ -279,7 +279,8 @@ function inputCause(error: unknown): CliUsageError | undefined {
 
 /**
  * Counts products, refuses non-finite ones with the error `nonFinite` makes from the first bad
- * entry, and, on a terminal, redraws a progress bar every few products.
+ * entry, and, on a terminal, redraws a progress bar after every product (one product of a
+ * large model takes seconds).
  */
 function progressOperator(
   op: LinearOperator,
@@ -300,7 +301,7 @@ function progressOperator(
       ...(op.precision === undefined ? {} : { precision: op.precision }),
       async matvec(v) {
         count++;
-        if (io.isTTY === true && (count % 5 === 0 || count === budget)) {
+        if (io.isTTY === true) {
           const width = 24;
           const filled = budget > 0 ? Math.min(width, Math.round((width * count) / budget)) : 0;
           io.stderr(
