@@ -15,7 +15,9 @@ import type * as tfc from '@tensorflow/tfjs-core';
  * });
  * ```
  */
-export type Tf = typeof tfc;
+// Without `default`: from this ES module, the namespace of CommonJS tfjs-core carries a `default`
+// (its module.exports) that a CommonJS caller's `import * as tf` does not have.
+export type Tf = Omit<typeof tfc, 'default'>;
 
 /** A tensor with a name: how {@link hessianOperator} identifies plain (non-variable) tensors. */
 export interface NamedTensor {
