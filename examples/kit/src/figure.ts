@@ -129,6 +129,8 @@ export function seriesFigure(
     field: 'series',
     type: 'nominal' as const,
     title: null,
+    // 20 colours: the experiments draw up to ~15 series in one chart.
+    scale: { scheme: 'category20' },
     legend: { labelLimit: 400 },
   };
   return {
