@@ -14,8 +14,7 @@ import {
   type Tf,
 } from '@hessian-probe/core/tfjs';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
-import { convertGraph, lossInput, type OnnxFunction } from './graph.js';
-import { parseModel } from './proto.js';
+import { convertGraph, lossInput, type OnnxFunction, parseAnalysableModel } from './graph.js';
 import { type ConversionCheck, type HostInput, inputTensors, verifyConversion } from './runtime.js';
 
 /** Labels for the loss: int32 class ids [N] (`'ce'`), or float32 targets shaped like the output. */
@@ -113,7 +112,7 @@ export async function onnxCurvature(
       "onnxCurvature: expected loss 'ce' or 'mse' for kind 'ggn' (the Gauss–Newton matrix needs the loss's Hessian in the output in closed form), got a function",
     );
   }
-  const model = parseModel(modelBytes);
+  const model = parseAnalysableModel(modelBytes);
   const fn = convertGraph(
     tf,
     model,

@@ -41,8 +41,14 @@ import {
 import type onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { HostLabels } from './curvature.js';
-import { analysedOutputs, defaultParameters, graphInputs, lossInput } from './graph.js';
-import { encodeModel, int64, type ModelProto, onnx, parseModel } from './proto.js';
+import {
+  analysedOutputs,
+  defaultParameters,
+  graphInputs,
+  lossInput,
+  parseAnalysableModel,
+} from './graph.js';
+import { encodeModel, int64, type ModelProto, onnx } from './proto.js';
 import {
   checkInputs as checkGraphInputs,
   type HostInput,
@@ -305,7 +311,7 @@ export async function forwardOnlyTrace(
   if (!Number.isSafeInteger(seed)) {
     throw new OptionError(`${where}: expected seed to be a safe integer, got ${seed}`);
   }
-  const model = parseModel(modelBytes);
+  const model = parseAnalysableModel(modelBytes);
   const graph = model.graph!;
   const parameters = options.parameters ?? defaultParameters(model);
   if (parameters.length === 0 || new Set(parameters).size !== parameters.length) {

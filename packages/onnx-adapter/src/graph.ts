@@ -9,8 +9,10 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { OP_CHECKS, OPS, SUPPORTED_OPS } from './ops/index.js';
 import { lowerMlNodes, ML_DOMAIN } from './ops/ml.js';
 import {
+  decodeModel,
   defaultOpset,
   describeNodes,
+  encodeModel,
   isDefaultDomain,
   type ModelProto,
   type NodeProto,
@@ -18,6 +20,7 @@ import {
   OnnxFormatError,
   type OnnxNodeRef,
   onnx,
+  parseModel,
   type TensorProto,
 } from './proto.js';
 import { decodeTensor, type HostTensor } from './tensor.js';
@@ -221,6 +224,32 @@ const INPUT_TYPES: Readonly<Record<number, InputType>> = {
   [onnx.TensorProto.DataType.INT32]: 'int32',
   [onnx.TensorProto.DataType.INT64]: 'int64',
 };
+
+/**
+ * {@link parseModel} for models with `ai.onnx.ml` nodes as well (scikit-learn exports): every
+ * check of parseModel runs on the graph without them, and the decoded model is returned with
+ * them, for {@link analysedGraph} to lower or leave out. Other domains are refused as
+ * parseModel refuses them.
+ *
+ * @throws {@link OnnxFormatError} as {@link parseModel} does.
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const model = parseAnalysableModel(readFileSync('sklearn-mlp.onnx')); // with its ZipMap
+ * ```
+ */
+export function parseAnalysableModel(bytes: Uint8Array): ModelProto {
+  const model = decodeModel(bytes, 'parseModel');
+  const nodes = model.graph?.node ?? [];
+  if (!nodes.some((n) => n.domain === ML_DOMAIN)) return parseModel(bytes);
+  parseModel(
+    encodeModel({
+      ...model,
+      graph: { ...model.graph, node: nodes.filter((n) => n.domain !== ML_DOMAIN) },
+    }),
+  );
+  return model;
+}
 
 /** Options of {@link convertGraph}. */
 export interface ConvertGraphOptions {

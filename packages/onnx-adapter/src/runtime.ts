@@ -8,8 +8,8 @@ import type { Tf } from '@hessian-probe/core/tfjs';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import type { InputType, OnnxFunction } from './graph.js';
-import { encodeModel, onnx, parseModel } from './proto.js';
+import { type InputType, type OnnxFunction, parseAnalysableModel } from './graph.js';
+import { encodeModel, onnx } from './proto.js';
 
 /**
  * Default of {@link VerifyConversionOptions.tolerance}: 1e-4, relative to max(1, max |output|).
@@ -202,7 +202,7 @@ export async function verifyConversion(
     throw new OptionError(`verifyConversion: expected tolerance > 0, got ${tolerance}`);
   }
   checkInputs('verifyConversion', fn, inputs);
-  const model = parseModel(modelBytes);
+  const model = parseAnalysableModel(modelBytes);
   const fetched = withGraphOutputs(model, fn.outputNames);
   const session = await InferenceSession.create(
     fetched === model ? modelBytes : encodeModel(fetched),
