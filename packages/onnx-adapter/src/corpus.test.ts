@@ -4,6 +4,7 @@ import { denseMatrix, estimateTrace, topEigenpairs } from '@hessian-probe/core';
 import { arithmeticTolerance } from '@hessian-probe/core/testing';
 import { describe, expect, it } from 'vitest';
 import { type HostLabels, onnxCurvature } from './curvature.js';
+import { forwardOnlyTrace } from './forward-only.js';
 import { defaultParameters, parseAnalysableModel } from './graph.js';
 import { readNpy } from './npy.js';
 import type { HostInput } from './runtime.js';
@@ -82,6 +83,16 @@ describe('the ONNX corpus', () => {
     for (const ref of Object.values(models)) {
       expect(readFileSync(join(CORPUS, ref.file)).length).toBeLessThan(1 << 20);
     }
+  });
+
+  it('sklearn-mlp (ZipMap, ArgMax, ArrayFeatureExtractor): the forward-only estimate matches the exact trace', async () => {
+    const { ref, bytes, inputs, labels } = load('sklearn-mlp');
+    const r = await forwardOnlyTrace(bytes, { inputs, labels, loss: ref.loss, seed: 1 });
+    // As in forward-only.test.ts: 4 standard errors of the probes plus the rounding bound
+    // (the truncation, O(1e-4) relative with the default step, is far below).
+    expect(Math.abs(r.trace.estimate - ref.trace)).toBeLessThanOrEqual(
+      4 * r.trace.stderr + r.trace.roundingBound,
+    );
   });
 
   it.each(Object.keys(models))(
