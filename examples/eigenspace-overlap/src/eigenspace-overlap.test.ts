@@ -53,7 +53,18 @@ describe('runEigenspaceOverlap (tiny sizes, wasm)', () => {
     for (const m of result.models) for (const l of m.layers) expect(l.converged).toBe(true);
     for (const r of result.rows.filter((r) => r.kind === 'control')) {
       expect(r.overlap).toBeGreaterThan(0.999);
+      expect(r.inputCosine2).toBeCloseTo(1, 12);
     }
+  });
+
+  it("the first layer's mean input is the mean digit, the same for every model", () => {
+    // One probe set, so E[x] of fc1 is one vector (cos² = 1 to float32 rounding of the mean);
+    // the hidden layers' mean inputs are the models' own ReLU outputs and differ.
+    const fc1 = result.rows.filter((r) => r.layer === 'fc1');
+    for (const r of fc1)
+      expect(Math.abs(r.inputCosine2 - 1)).toBeLessThan(arithmeticTolerance.float32);
+    const fc2 = result.rows.filter((r) => r.layer === 'fc2' && r.kind === 'pair');
+    expect(Math.min(...fc2.map((r) => r.inputCosine2))).toBeLessThan(0.999);
   });
 
   it('overlaps are in [0, 1] and the verdicts use the independent pairs only', () => {

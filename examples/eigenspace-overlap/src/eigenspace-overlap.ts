@@ -82,6 +82,13 @@ export interface OverlapRow {
   /** Whether the pair is one of the independent ones (2i, 2i + 1). */
   independent: boolean;
   overlap: number;
+  /**
+   * cos² of the angle between the two models' mean inputs E[x] to this layer on the probe set
+   * (the digits for fc1, hence 1; the previous layer's ReLU outputs otherwise). In Wu et al.'s
+   * Kronecker picture H_ll ≈ E[M] ⊗ E[xxᵀ] the top eigenvectors are close to u ⊗ E[x], so
+   * this bounds how much of the overlap the input side can carry.
+   */
+  inputCosine2: number;
   /** k/P_l and the chance overlap's standard deviation. */
   chance: number;
   chanceSd: number;
@@ -169,6 +176,8 @@ export async function runEigenspaceOverlap(
   // vectors[phase][model][layer]: top-K eigenvectors; control[phase][layer]: model 0 again.
   const vectors: Record<Phase, Float64Array[][][]> = { init: [], trained: [] };
   const control: Record<Phase, Float64Array[][]> = { init: [], trained: [] };
+  // means[phase][model][layer]: the layer's mean input on the probe set.
+  const means: Record<Phase, Float64Array[][]> = { init: [], trained: [] };
   try {
     for (let m = 0; m < 2 * pairs; m++) {
       const model = buildModel(tf, inputs, hidden, seed * 1000 + 10 * m);
@@ -215,6 +224,7 @@ export async function runEigenspaceOverlap(
             }
           }
           vectors[phase].push(perLayer);
+          means[phase].push(layerInputMeans(tf, model, data.xProbe));
           summary.seconds = (performance.now() - started) / 1000;
           models.push(summary);
           options.onModel?.(summary);
@@ -227,12 +237,42 @@ export async function runEigenspaceOverlap(
   } finally {
     tf.dispose(Object.values(data));
   }
-  return { models, rows: overlapRows(vectors, control, models, ks) };
+  return { models, rows: overlapRows(vectors, control, means, models, ks) };
+}
+
+/** Each layer's mean input over the probe set x (in float64), first layer first. */
+function layerInputMeans(tf: typeof tfjs, model: tfjs.Sequential, x: tfjs.Tensor): Float64Array[] {
+  const tensors = tf.tidy(() => {
+    const out: tfjs.Tensor[] = [];
+    let h = x;
+    for (const layer of model.layers) {
+      out.push(tf.mean(h, 0));
+      h = layer.apply(h) as tfjs.Tensor;
+    }
+    return out;
+  });
+  const values = tensors.map((t) => Float64Array.from(t.dataSync()));
+  tf.dispose(tensors);
+  return values;
+}
+
+/** cos² of the angle between a and b. */
+function cosine2(a: Float64Array, b: Float64Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return (ab * ab) / (aa * bb);
 }
 
 function overlapRows(
   vectors: Record<Phase, Float64Array[][][]>,
   control: Record<Phase, Float64Array[][]>,
+  means: Record<Phase, Float64Array[][]>,
   models: readonly ModelSummary[],
   ks: readonly number[],
 ): OverlapRow[] {
@@ -254,6 +294,7 @@ function overlapRows(
             kind,
             independent: kind === 'pair' && a % 2 === 0 && b === a + 1,
             overlap,
+            inputCosine2: cosine2(means[phase][a][l], means[phase][b][l]),
             chance: chance.mean,
             chanceSd: chance.sd,
           });
@@ -313,6 +354,8 @@ export interface OverlapVerdict {
   allMin: number;
   allMax: number;
   control: number;
+  /** Mean over all pairs of the mean inputs' cos² ({@link OverlapRow.inputCosine2}). */
+  inputCosine2: number;
   chance: number;
   chanceSd: number;
   verdict: string;
@@ -347,6 +390,7 @@ export function overlapVerdicts(rows: readonly OverlapRow[]): OverlapVerdict[] {
       allMin: Math.min(...all),
       allMax: Math.max(...all),
       control: group.find((r) => r.kind === 'control')?.overlap ?? Number.NaN,
+      inputCosine2: pairs.reduce((sum, r) => sum + r.inputCosine2, 0) / pairs.length,
       chance: first.chance,
       chanceSd: first.chanceSd,
       verdict:
@@ -393,6 +437,7 @@ export function formatTables(result: EigenspaceOverlapResult): string {
       'all pairs: mean (min … max)',
       'chance k/P_l ± sd',
       'control (same model, new start)',
+      'cos² of the mean inputs E[x] (all pairs)',
       'verdict',
     ],
     verdicts.map((v) => [
@@ -404,6 +449,7 @@ export function formatTables(result: EigenspaceOverlapResult): string {
       `${f(v.allMean)} (${f(v.allMin)} … ${f(v.allMax)})`,
       `${f(v.chance)} ± ${f(v.chanceSd)}`,
       f(v.control),
+      f(v.inputCosine2),
       v.verdict,
     ]),
   );
