@@ -94,14 +94,19 @@ describe('surveyCorrelations on constructed rows', () => {
     const c = find('tracePerParameter');
     expect(c?.withinDatasets?.mean).toBeCloseTo(1, 12);
     expect(c?.pooled.r).toBeCloseTo(1, 12);
-    expect(c?.verdict).toBe('within: positive; pooled: positive');
+    expect(c?.withinCells?.mean).toBeCloseTo(1, 12);
+    expect(c?.verdict).toBe(
+      'within datasets: positive; within (dataset, width): positive; pooled: positive',
+    );
   });
 
   it('a falling one is negative; a constant one is undefined, not "none detected"', () => {
-    expect(find('lambdaMax')?.verdict).toBe('within: negative; pooled: negative');
+    expect(find('lambdaMax')?.verdict).toBe(
+      'within datasets: negative; within (dataset, width): negative; pooled: negative',
+    );
     expect(find('negativeTraceMass')?.withinDatasets).toBeUndefined();
     expect(find('negativeTraceMass')?.verdict).toBe(
-      'within: undefined (constant metric); pooled: undefined (constant metric)',
+      'within datasets: undefined (constant metric); within (dataset, width): undefined (constant metric); pooled: undefined (constant metric)',
     );
   });
 });

@@ -274,13 +274,20 @@ export interface SurveyCorrelation {
    * fewer than 2 datasets give a ρ (the metric constant within them, e.g. no negative mass).
    */
   withinDatasets: TInterval | undefined;
+  /**
+   * Per-(dataset, width) ρ over its seeds only (architecture and data fixed, so only the
+   * initialization, the split and the probes vary): mean with a t-interval over the cells;
+   * absent when fewer than 2 cells give a ρ.
+   */
+  withinCells: TInterval | undefined;
   verdict: string;
 }
 
 /**
- * Every (metric, layer, gap) correlation: pooled and within datasets. The verdict rests on the
- * within-dataset interval (datasets differ in size and difficulty, which moves both the
- * metrics and the gap; the pooled ρ mixes that in).
+ * Every (metric, layer, gap) correlation: pooled, within datasets, and within (dataset,
+ * width) cells over seeds. Read the within intervals first: datasets differ in size and
+ * difficulty and widths in capacity, which move both the metrics and the gap; the pooled ρ
+ * mixes that in, the per-cell ρ over seeds does not.
  *
  * @throws RangeError when fewer than 4 runs have a finite value of a metric.
  * @example
@@ -300,16 +307,21 @@ export function surveyCorrelations(rows: readonly SurveyRow[]): SurveyCorrelatio
           group.map((r) => r[gap]),
         );
         const pooled = correlationInterval(rho, group.length, 'spearman');
-        const perDataset = [...new Set(group.map((r) => r.dataset))]
-          .map((d) => group.filter((r) => r.dataset === d))
-          .map((g) =>
-            spearman(
-              g.map((r) => r[metric]),
-              g.map((r) => r[gap]),
-            ),
-          )
-          .filter(Number.isFinite);
-        const withinDatasets = perDataset.length >= 2 ? tInterval(perDataset) : undefined;
+        const within = (key: (r: SurveyRow) => string) => {
+          const rhos = [...new Set(group.map(key))]
+            .map((k) => group.filter((r) => key(r) === k))
+            .filter((g) => g.length >= 3)
+            .map((g) =>
+              spearman(
+                g.map((r) => r[metric]),
+                g.map((r) => r[gap]),
+              ),
+            )
+            .filter(Number.isFinite);
+          return rhos.length >= 2 ? tInterval(rhos) : undefined;
+        };
+        const withinDatasets = within((r) => r.dataset);
+        const withinCells = within((r) => `${r.dataset}|${r.width}`);
         const sign = (interval: { low: number; high: number } | undefined) =>
           interval === undefined || !Number.isFinite(interval.low)
             ? 'undefined (constant metric)'
@@ -324,7 +336,8 @@ export function surveyCorrelations(rows: readonly SurveyRow[]): SurveyCorrelatio
           gap,
           pooled,
           withinDatasets,
-          verdict: `within: ${sign(withinDatasets)}; pooled: ${sign(pooled)}`,
+          withinCells,
+          verdict: `within datasets: ${sign(withinDatasets)}; within (dataset, width): ${sign(withinCells)}; pooled: ${sign(pooled)}`,
         });
       }
     }
@@ -376,6 +389,8 @@ export function formatTables(rows: readonly SurveyRow[]): string {
   );
   const correlations = surveyCorrelations(rows);
   const datasets = new Set(rows.map((r) => r.dataset)).size;
+  const show = (i: TInterval | undefined) =>
+    i === undefined ? '—' : `${f(i.mean)} ± ${f(i.sd)} [${f(i.low)}, ${f(i.high)}]`;
   const corrTable = (gap: Gap) =>
     markdownTable(
       [
@@ -383,6 +398,7 @@ export function formatTables(rows: readonly SurveyRow[]): string {
         'layer',
         `pooled ρ [95 % Fisher-z], n = ${runs.length}`,
         `within-dataset ρ: mean ± sd [95 % t over ${datasets} datasets]`,
+        `per (dataset, width) ρ over seeds: mean ± sd [95 % t over ${cells.length} cells]`,
         'verdict',
       ],
       correlations
@@ -391,9 +407,8 @@ export function formatTables(rows: readonly SurveyRow[]): string {
           c.metric,
           LAYER_NAMES[c.layerIndex] ?? String(c.layerIndex),
           `${f(c.pooled.r)} [${f(c.pooled.low)}, ${f(c.pooled.high)}]`,
-          c.withinDatasets === undefined
-            ? '—'
-            : `${f(c.withinDatasets.mean)} ± ${f(c.withinDatasets.sd)} [${f(c.withinDatasets.low)}, ${f(c.withinDatasets.high)}]`,
+          show(c.withinDatasets),
+          show(c.withinCells),
           c.verdict,
         ]),
     );
