@@ -181,41 +181,48 @@ async function main(): Promise<void> {
       packages: number;
       tarball: number;
     }[] = [];
-    for (const dir of PACKAGES) {
-      await step(`install ${dir} alone as its README says`, async () => {
-        const consumer = join(work, `alone-${dir}`);
-        await mkdir(consumer);
-        await writeFile(join(consumer, 'package.json'), '{ "private": true }\n');
-        const readme = await readFile(join(ROOT, 'packages', dir, 'README.md'), 'utf8');
-        const install = extractSnippets(readme, `packages/${dir}/README.md`).find(
-          (s) => s.kind === 'install',
-        );
-        await sh(install!.code, consumer, env);
-        for (const name of MUST_NOT_INSTALL[dir]) {
-          if (await exists(join(consumer, 'node_modules', name))) {
-            throw new Error(`installing ${dir} alone brought ${name}`);
+    // In parallel: the installs wait mostly on unpacking, one process at a time.
+    await step('install each package alone as its README says (in parallel)', async () => {
+      await Promise.all(
+        PACKAGES.map(async (dir) => {
+          const consumer = join(work, `alone-${dir}`);
+          await mkdir(consumer);
+          await writeFile(join(consumer, 'package.json'), '{ "private": true }\n');
+          const readme = await readFile(join(ROOT, 'packages', dir, 'README.md'), 'utf8');
+          const install = extractSnippets(readme, `packages/${dir}/README.md`).find(
+            (s) => s.kind === 'install',
+          );
+          await sh(install!.code, consumer, env);
+          for (const name of MUST_NOT_INSTALL[dir]) {
+            if (await exists(join(consumer, 'node_modules', name))) {
+              throw new Error(`installing ${dir} alone brought ${name}`);
+            }
           }
-        }
-        const listing = await sh('npm ls --all --parseable', consumer, env);
-        const modules = join(consumer, 'node_modules');
-        sizes.push({
-          dir,
-          bytes: await du(modules),
-          tf: (await exists(join(modules, '@tensorflow')))
-            ? await du(join(modules, '@tensorflow'))
-            : 0,
-          ort: (await exists(join(modules, 'onnxruntime-node')))
-            ? await du(join(modules, 'onnxruntime-node'))
-            : 0,
-          packages: listing.trim().split('\n').length - 1,
-          tarball: (await stat(packed[dir])).size,
-        });
-        for (const snippet of await readmeSnippets(consumer, dir)) {
-          if (snippet.kind === 'run' && snippet.lang === 'sh')
-            await sh(snippet.code, consumer, env);
-        }
-      });
-    }
+          const lock = JSON.parse(await readFile(join(consumer, 'package-lock.json'), 'utf8')) as {
+            packages: Record<string, unknown>;
+          };
+          const modules = join(consumer, 'node_modules');
+          sizes.push({
+            dir,
+            bytes: await du(modules),
+            tf: (await exists(join(modules, '@tensorflow')))
+              ? await du(join(modules, '@tensorflow'))
+              : 0,
+            ort: (await exists(join(modules, 'onnxruntime-node')))
+              ? await du(join(modules, 'onnxruntime-node'))
+              : 0,
+            packages: Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/'))
+              .length,
+            tarball: (await stat(packed[dir])).size,
+          });
+          for (const snippet of await readmeSnippets(consumer, dir)) {
+            if (snippet.kind === 'run' && snippet.lang === 'sh')
+              await sh(snippet.code, consumer, env);
+          }
+        }),
+      );
+    });
+    sizes.sort((x, y) => PACKAGES.indexOf(x.dir) - PACKAGES.indexOf(y.dir));
 
     // Every package together, with TypeScript: the scripts, the typed project, the snippets.
     const all = join(work, 'all');
@@ -246,13 +253,22 @@ async function main(): Promise<void> {
       await copyFile(join(HERE, 'consumer/cjs.cjs'), join(all, 'cjs.cjs'));
       process.stdout.write(`  ${await sh('node cjs.cjs 2>&1', all, env)}`);
     });
-    for (const flavour of ['esm', 'cjs'] as const) {
-      await step(`TypeScript, module nodenext, ${flavour}`, async () => {
-        const project = join(all, `ts-${flavour}`);
+    // nodenext as an ES module and as CommonJS; and `module: commonjs`, whose default node10
+    // resolution ignores `exports` (core's subpaths resolve through `typesVersions`).
+    const flavours = [
+      { name: 'module nodenext, ESM', type: 'module', module: 'nodenext' },
+      { name: 'module nodenext, CommonJS', type: 'commonjs', module: 'nodenext' },
+      { name: 'module commonjs (node10 resolution)', type: 'commonjs', module: 'commonjs' },
+    ] as const;
+    for (const [i, flavour] of flavours.entries()) {
+      await step(`TypeScript, ${flavour.name}`, async () => {
+        const project = join(all, `ts-${i}`);
         await mkdir(project);
-        const type = flavour === 'esm' ? 'module' : 'commonjs';
-        await writeFile(join(project, 'package.json'), `{ "private": true, "type": "${type}" }\n`);
-        await writeFile(join(project, 'tsconfig.json'), tsconfig(['typed.ts']));
+        await writeFile(
+          join(project, 'package.json'),
+          `{ "private": true, "type": "${flavour.type}" }\n`,
+        );
+        await writeFile(join(project, 'tsconfig.json'), tsconfig(['typed.ts'], flavour.module));
         await copyFile(join(HERE, 'consumer/typed.ts'), join(project, 'typed.ts'));
         await sh('../node_modules/.bin/tsc -p .', project, env);
         process.stdout.write(`  ${await sh('node out/typed.js', project, env)}`);
@@ -271,7 +287,7 @@ async function main(): Promise<void> {
           files.push(file);
         }
       }
-      await writeFile(join(project, 'tsconfig.json'), tsconfig(files));
+      await writeFile(join(project, 'tsconfig.json'), tsconfig(files, 'nodenext'));
       await sh('../node_modules/.bin/tsc -p .', project, env);
       for (const file of files) {
         // Each in its own empty folder, so that files it writes cannot collide.
@@ -311,13 +327,13 @@ async function main(): Promise<void> {
   }
 }
 
-/** The consumers' tsconfig: strict, `module: nodenext`, emitting next to the sources in out/. */
-function tsconfig(files: string[]): string {
+/** A consumer's tsconfig: strict, the given `module`, emitting into out/. */
+function tsconfig(files: string[], module: 'nodenext' | 'commonjs'): string {
   return `${JSON.stringify(
     {
       compilerOptions: {
         target: 'ES2022',
-        module: 'nodenext',
+        module,
         strict: true,
         outDir: 'out',
         types: ['node'],
