@@ -75,7 +75,7 @@ console.log(
   `generalization survey (Bolshim & Kugaevskikh, arXiv 2510.17486) on tfjs ${backend}: datasets ${options.datasets.join(', ')}; d-w-w-C tanh MLPs (Glorot-uniform init, biases) with w = ${options.widths.join(', ')}; seeds ${options.seeds.join(', ')}; Adam (lr 1e-2, batch 32) for ${options.epochs} epochs; ${options.datasets.length * options.widths.length * options.seeds.length} runs.`,
 );
 console.log(
-  'Per run: each layer block H_ll of the exact Hessian of the mean training cross-entropy (layerSpectra: exact up to 256 parameters, SLQ 3 × 30 and Hutch++ 30 above); gaps: test − training loss and training − test accuracy; Spearman ρ of each metric with each gap, pooled over the runs (Fisher-z interval) and within datasets (t-interval over datasets).',
+  'Per run: each layer block H_ll of the exact Hessian of the mean training cross-entropy (layerSpectra: exact up to 256 parameters, SLQ 3 × 30 and Hutch++ 30 above); gaps: test − training loss and training − test accuracy; Spearman ρ of each metric with each gap, pooled over the runs (Fisher-z interval), within datasets (t-interval over datasets) and within (dataset, width) cells over seeds (t-interval over cells).',
 );
 const started = performance.now();
 const skipped: string[] = [];
