@@ -3,11 +3,13 @@
  * the tarballs to a local verdaccio, then installs them with npm into new projects outside the
  * workspace and uses them as a user would: each README's install line (whose size is measured
  * and whose dependencies are checked), an ES module, a CommonJS script, a TypeScript project
- * under `module: nodenext` as ESM and as CommonJS, the READMEs' marked snippets verbatim, and
- * `npx hessian-probe --version` / `--help`. Exits 1 at the first failure, naming the step.
+ * under `module: nodenext` as ESM and as CommonJS and under `module: commonjs`, the READMEs'
+ * marked snippets verbatim, and `npx hessian-probe --version` / `--help`. Exits 1 at the first
+ * failure, naming the step.
  *
  * Downloads are cached under `$HESSIAN_PROBE_CACHE/release-test` (default
- * `~/.cache/hessian-probe`): npm's cache and verdaccio's copy of third-party packages.
+ * `$XDG_CACHE_HOME/hessian-probe`, else `~/.cache/hessian-probe`): npm's cache and
+ * verdaccio's copy of third-party packages.
  * `--keep` leaves the temporary folder (consumers, tarballs, verdaccio's log) in place.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -116,10 +118,11 @@ async function readmeSnippets(consumer: string, dir: PackageDir): Promise<Snippe
 
 async function main(): Promise<void> {
   const keep = process.argv.includes('--keep');
-  const cache = join(
-    process.env.HESSIAN_PROBE_CACHE ?? join(homedir(), '.cache/hessian-probe'),
-    'release-test',
-  );
+  // The workspace's cache folder, chosen as scripts/native-backend chooses it.
+  const cacheRoot =
+    process.env.HESSIAN_PROBE_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hessian-probe');
+  const cache = join(cacheRoot, 'release-test');
   const work = await mkdtemp(join(tmpdir(), 'hessian-probe-release-'));
   if (!relative(ROOT, work).startsWith('..')) throw new Error(`${work} is inside the workspace`);
   const uplink = (await run('npm', ['config', 'get', 'registry'], { cwd: tmpdir() })).stdout.trim();
