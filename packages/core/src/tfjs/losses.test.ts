@@ -1,5 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { createRandom } from '../random.js';
 import { arithmeticTolerance, checkOperatorContract } from '../testing/operator-contract.js';
 import { LossError } from './errors.js';
 import { hessianOperator, trainableParams } from './hvp.js';
@@ -12,8 +13,8 @@ import {
   softmaxCrossEntropy,
 } from './losses.js';
 import { BACKENDS, tf, useBackend } from './testing/backends.js';
-import { finiteDifferenceHessian, referenceMlp } from './testing/float64.js';
-import { gaussianData, oneHotLabels, setSeededWeights } from './testing/models.js';
+import { finiteDifferenceHessian, float32Values, referenceMlp } from './testing/float64.js';
+import { gaussianData, oneHotLabels, relativeError, setSeededWeights } from './testing/models.js';
 
 const TOLERANCE = arithmeticTolerance.float32;
 const N = 5;
@@ -94,6 +95,57 @@ describe.each(BACKENDS)('losses on %s', (backend) => {
     );
     tf.dispose([zt, yt]);
   });
+
+  // Fitted outputs: p_r = 1 − e^{−margin} or σ(z) ≈ 1, where 1 − p is below float32's
+  // resolution; the products must keep the relative accuracy of their tiny results.
+  it.each(['softmaxCrossEntropy', 'binaryCrossEntropy'] as const)(
+    '%s: output Hessian of saturated outputs (margins 8–30) matches float64',
+    async (name) => {
+      await useBackend(backend);
+      const rng = createRandom(76);
+      const margins = Float64Array.from({ length: N * C }, () => 8 + 22 * rng.uniform());
+      // Softmax: the sample's class (n mod C) leads every other logit by its margin.
+      const zs = float32Values(
+        margins.map((m, i) =>
+          name === 'binaryCrossEntropy' ? m : i % C === Math.floor(i / C) % C ? 0 : -m,
+        ),
+      );
+      const u = gaussianData(77, N, C);
+      const product = tf.tidy(() =>
+        outputLoss(name)
+          .hessianProduct(
+            tf,
+            tf.tensor2d(Float32Array.from(zs), [N, C]),
+            tf.tensor2d(Float32Array.from(targets[name]), [N, C]),
+            tf.tensor2d(Float32Array.from(u), [N, C]),
+          )
+          .dataSync(),
+      );
+      // float64, without cancellation: p_k Σ_j p_j (u_k − u_j); σ(z)σ(−z).
+      const expected = new Float64Array(N * C);
+      for (let n = 0; n < N; n++) {
+        const row = zs.subarray(n * C, (n + 1) * C);
+        const top = Math.max(...row);
+        const e = row.map((v) => Math.exp(v - top));
+        const p = e.map((v) => v / e.reduce((a, b) => a + b, 0));
+        for (let k = 0; k < C; k++) {
+          const i = n * C + k;
+          if (name === 'binaryCrossEntropy') {
+            expected[i] = u[i] / (1 + Math.exp(-zs[i])) / (1 + Math.exp(zs[i])) / (N * C);
+            continue;
+          }
+          let sum = 0;
+          for (let j = 0; j < C; j++) sum += p[j] * (u[i] - u[n * C + j]);
+          expected[i] = (p[k] * sum) / N;
+        }
+      }
+      const error = relativeError(Float64Array.from(product), expected);
+      console.info(
+        `[${backend}] ${name}: saturated output Hessian vs float64 ${error.toExponential(2)}`,
+      );
+      expect(error).toBeLessThan(TOLERANCE);
+    },
+  );
 
   it('sparse and one-hot labels give the same cross-entropy', async () => {
     await useBackend(backend);

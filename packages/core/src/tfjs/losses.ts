@@ -12,9 +12,11 @@ import type { Tf } from './types.js';
  *
  * - `softmaxCrossEntropy`: ℓ = −Σ_c y_c log softmax(z)_c, from logits; labels one-hot (or any
  *   probabilities) of shape [N, C], or sparse integer class ids of shape [N]. Loss Hessian in
- *   the logits A = (Σ_c y_c)(diag(p) − ppᵀ).
+ *   the logits A = (Σ_c y_c)(diag(p) − ppᵀ), multiplied as p ⊙ (u − u_r − Σ_j p_j(u_j − u_r))
+ *   with r the largest logit, so that a saturated softmax (p_r ≈ 1) keeps its relative
+ *   accuracy (1 − p_r is never formed).
  * - `binaryCrossEntropy`: ℓ = mean_c [softplus(z_c) − y_c z_c] (= −y log σ(z) − (1−y) log(1−σ(z))),
- *   from logits, mean over the outputs as Keras does; A = diag(σ(z)(1 − σ(z)))/C.
+ *   from logits, mean over the outputs as Keras does; A = diag(σ(z)σ(−z))/C.
  * - `meanSquaredError`: ℓ = (1/C) Σ_c (z_c − y_c)², the mean over the C outputs as Keras
  *   (and PyTorch) define it, so A = (2/C) I (docs/methods.md states both conventions).
  */
@@ -129,8 +131,12 @@ export function outputLoss(name: LossName): OutputLoss {
           const n = z.shape[0] ?? 1;
           const p = tf.softmax(z);
           const mass = tf.sum(denseLabels(tf, z, targets, 'softmaxCrossEntropy'), -1, true);
-          const pu = tf.sum(tf.mul(p, u), -1, true);
-          return tf.div(tf.mul(mass, tf.mul(p, tf.sub(u, pu))), n);
+          // u − p·u = (u − u_r) + Σ_j p_j (u_r − u_j) with r the largest logit (Σ p = 1): no
+          // 1 − p_r, which float32 cannot resolve when p_r ≈ 1 (a fitted sample's softmax).
+          const top = tf.cast(tf.oneHot(tf.argMax(z, -1), z.shape[1] as number), 'float32');
+          const fromTop = tf.sub(u, tf.sum(tf.mul(top, u), -1, true));
+          const centred = tf.sub(fromTop, tf.sum(tf.mul(p, fromTop), -1, true));
+          return tf.div(tf.mul(mass, tf.mul(p, centred)), n);
         },
       };
     case 'binaryCrossEntropy':
@@ -138,8 +144,9 @@ export function outputLoss(name: LossName): OutputLoss {
         name,
         value: binaryCrossEntropy,
         hessianProduct(tf, z, _targets, u) {
-          const s = tf.sigmoid(z);
-          return tf.div(tf.mul(tf.mul(s, tf.sub(1, s)), u), z.size);
+          // σ(z)σ(−z), not σ(1 − σ): 1 − σ cancels in float32 when σ ≈ 1.
+          const curvature = tf.mul(tf.sigmoid(z), tf.sigmoid(tf.neg(z)));
+          return tf.div(tf.mul(curvature, u), z.size);
         },
       };
     case 'meanSquaredError':
