@@ -184,6 +184,8 @@ const valueCell = (
 ) => formatMeanSd(overSeeds(rows, { model, init, loss, C }, key));
 
 const comparisonLines: string[][] = [];
+// With --init zero the random-init lines would repeat the W = 0 line: each series once.
+const compared = new Set<string>();
 const compare = (
   label: string,
   paper: string,
@@ -193,7 +195,14 @@ const compare = (
   statistic: 'classMeanRatio' | 'neuronMeanRatio' | 'crossMassRatio',
   extra = '',
 ) => {
-  if (!rows.some((r) => r.model === model && r.init === init && r.loss === loss)) return;
+  const key = `${model}/${init}/${loss}/${statistic}`;
+  if (
+    compared.has(key) ||
+    !rows.some((r) => r.model === model && r.init === init && r.loss === loss)
+  ) {
+    return;
+  }
+  compared.add(key);
   const { text, verdict } = exponentCell(model, init, loss, statistic);
   comparisonLines.push([
     label,
