@@ -341,6 +341,28 @@ def main(out: Path):
         vocabulary=vocab, dModel=d, sequence=seq,
         producer=f"torch {torch.__version__} torch.onnx.export(dynamo=False, opset 17)")
 
+    # The same language model through the torch.export-based exporter (opset 20: Gelu and
+    # LayerNormalization as single nodes, weights stored untransposed). Same module, same
+    # parameters (checked by name and value), so the same Hessian: its spectrum is reused.
+    lm.float()
+    path = out / "tiny-lm-dynamo.onnx"
+    torch.onnx.export(lm, (tokens,), str(path), dynamo=True, external_data=False, opset_version=20,
+                      input_names=["tokens"], output_names=["logits"])
+    onx = onnx.load(str(path))
+    inits = initializers(onx)
+    params = dict(lm.named_parameters())
+    matched = [(name, *match(v, params)) for name, v in inits.items()
+               if v.dtype == np.float32 and v.size > 1 and any(
+                   v.shape in (p.shape, p.T.shape) for p in params.values())]
+    if sorted(m[1] for m in matched) != sorted(models["tiny-lm"]["parameters"]):
+        raise ValueError(f"tiny-lm-dynamo: expected the parameters of tiny-lm, got {matched}")
+    dynamo = dict(models["tiny-lm"])
+    dynamo.update(file=path.name, parameters=[m[0] for m in matched],
+                  onnxruntimeMaxAbs=check_runtime(path, {"tokens": tokens.numpy()}, "logits",
+                                                  lm(tokens).detach().numpy()),
+                  producer=f"torch {torch.__version__} torch.onnx.export(dynamo=True, opset 20)")
+    models["tiny-lm-dynamo"] = dynamo
+
     (out / "reference.json").write_text(json.dumps({"version": 1, "models": models}, indent=2) + "\n")
     for name, m in models.items():
         size = (out / m["file"]).stat().st_size

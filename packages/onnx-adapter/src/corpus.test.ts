@@ -78,7 +78,14 @@ const LARGE = Object.keys(models).filter((name) => models[name].dim > LARGE_LIMI
 describe('the ONNX corpus', () => {
   it('holds small files with references for every model', () => {
     expect(Object.keys(models).sort()).toEqual(
-      ['sklearn-logreg', 'sklearn-mlp', 'tiny-lm', 'torch-cnn', 'torch-mlp-nobias'].sort(),
+      [
+        'sklearn-logreg',
+        'sklearn-mlp',
+        'tiny-lm',
+        'tiny-lm-dynamo',
+        'torch-cnn',
+        'torch-mlp-nobias',
+      ].sort(),
     );
     for (const ref of Object.values(models)) {
       expect(readFileSync(join(CORPUS, ref.file)).length).toBeLessThan(1 << 20);
