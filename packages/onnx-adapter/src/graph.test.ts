@@ -1,6 +1,6 @@
 import { OptionError } from '@hessian-probe/core';
 import { describe, expect, it } from 'vitest';
-import { convertGraph, defaultParameters, SUPPORTED_OPS } from './graph.js';
+import { convertGraph, defaultParameters, parseAnalysableModel, SUPPORTED_OPS } from './graph.js';
 import { OnnxFormatError, parseModel } from './proto.js';
 import { verifyConversion } from './runtime.js';
 import { BACKENDS, useBackend } from './testing/backends.js';
@@ -766,6 +766,67 @@ describe.each(BACKENDS)('convertGraph on %s', (backend) => {
 });
 
 describe('convertGraph checks', () => {
+  /** A LinearClassifier (3 classes, 2 features) with `post_transform`, then `after` nodes. */
+  const classifier = (postTransform: string, after: NodeSpec[] = []) =>
+    parseAnalysableModel(
+      buildModel({
+        nodes: [
+          {
+            op: 'LinearClassifier',
+            domain: 'ai.onnx.ml',
+            name: 'lc',
+            inputs: ['x'],
+            outputs: ['label', after.length > 0 ? 'scores' : 'y'],
+            attrs: {
+              coefficients: { floats: [1, 2, 3, 4, 5, 6] },
+              intercepts: { floats: [0.1, 0.2, 0.3] },
+              post_transform: { s: postTransform },
+            },
+          },
+          ...after,
+        ],
+        inputs: [{ name: 'x', shape: [4, 2] }],
+        outputs: ['y'],
+      }),
+    );
+
+  it('lowers an ai.onnx.ml LinearClassifier, its attributes becoming the parameters', async () => {
+    const tf = await useBackend('cpu');
+    const model = classifier('NONE');
+    expect(defaultParameters(model)).toEqual(['lc.coefficients', 'lc.intercepts']);
+    const fn = convertGraph(tf, model);
+    const [y] = tf.tidy(() =>
+      fn.run(
+        fn.params.map((p) => p.tensor),
+        { x: tf.tensor2d([[1, -1]]) },
+      ),
+    );
+    // scores = x·Wᵀ + b with W = [[1, 2], [3, 4], [5, 6]].
+    expect(Array.from(y.dataSync())).toEqual(
+      [1 - 2 + 0.1, 3 - 4 + 0.2, 5 - 6 + 0.3].map(Math.fround),
+    );
+    y.dispose();
+    fn.dispose();
+  });
+
+  it('refuses a LinearClassifier post_transform it does not lower, and an ML op left on the path', async () => {
+    const tf = await useBackend('cpu');
+    expect(() => convertGraph(tf, classifier('PROBIT'))).toThrow(
+      /LinearClassifier: expected post_transform NONE, SOFTMAX or LOGISTIC in node lc, got PROBIT/,
+    );
+    const l2 = classifier('SOFTMAX', [
+      {
+        op: 'Normalizer',
+        domain: 'ai.onnx.ml',
+        name: 'norm',
+        inputs: ['scores'],
+        outputs: ['y'],
+        attrs: { norm: { s: 'L2' } },
+      },
+    ]);
+    expect(() => convertGraph(tf, l2)).toThrow(/ai\.onnx\.ml::Normalizer \(node norm\)/);
+  });
+
   it('covers every supported operator in the table above', () => {
     const tested = new Set([
       ...CASES.flatMap((c) => [c.op, ...(c.after ?? []).map((n) => n.op)]),
