@@ -11,8 +11,10 @@ import {
   type Dual,
   div,
   erf,
+  exp,
   hyperDualHessian,
   lift,
+  log,
   mul,
   scale,
   softmax,
@@ -373,6 +375,81 @@ function cnnLoss(p: readonly Dual[]): Dual {
   return scale(sum(losses), 1 / losses.length);
 }
 
+// ---------------------------------------------------------------------------------------------
+// D: value-moving and elementwise ops on the differentiable path: MatMul → Split → {Exp,
+// Slice → Mul → Add → {Log, Reciprocal → Neg, Sqrt}} and ReduceSum → Expand → Concat → MatMul,
+// mean squared error.
+const [DN, DF, DK] = [2, 6, 3];
+const mixedInits: Init[] = [
+  param('wm', [DF, DF], 41, 0.4),
+  param('wo', [12, DK], 42, 0.4),
+  int64('split', [2], [2, 4]),
+  int64('starts', [1], [1]),
+  int64('ends', [1], [2 ** 40]),
+  int64('axes', [1], [1]),
+  int64('sum_axes', [1], [1]),
+  int64('wide', [2], [DN, 3]),
+  float('one', [], [1]),
+];
+const MIXED_PARAMS = ['wm', 'wo'];
+
+function mixedModel(): Uint8Array {
+  return buildModel({
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'wm'], outputs: ['h'] },
+      { op: 'Split', inputs: ['h', 'split'], outputs: ['a', 'b'], attrs: { axis: { i: 1 } } },
+      { op: 'Exp', inputs: ['a'], outputs: ['e'] },
+      { op: 'Slice', inputs: ['b', 'starts', 'ends', 'axes'], outputs: ['sl'] },
+      { op: 'Mul', inputs: ['sl', 'sl'], outputs: ['sq'] },
+      { op: 'Add', inputs: ['sq', 'one'], outputs: ['sp'] },
+      { op: 'Log', inputs: ['sp'], outputs: ['lg'] },
+      { op: 'Reciprocal', inputs: ['sp'], outputs: ['rc'] },
+      { op: 'Neg', inputs: ['rc'], outputs: ['ng'] },
+      { op: 'Sqrt', inputs: ['sp'], outputs: ['sr'] },
+      { op: 'ReduceSum', inputs: ['e', 'sum_axes'], outputs: ['s1'] },
+      { op: 'Expand', inputs: ['s1', 'wide'], outputs: ['ex'] },
+      {
+        op: 'Concat',
+        inputs: ['lg', 'ng', 'sr', 'ex'],
+        outputs: ['cat'],
+        attrs: { axis: { i: 1 } },
+      },
+      { op: 'MatMul', inputs: ['cat', 'wo'], outputs: ['y'] },
+    ],
+    initializers: mixedInits,
+    inputs: [{ name: 'x', shape: [DN, DF] }],
+    outputs: ['y'],
+  });
+}
+
+const mixedX = normals(43, DN * DF, 0.8);
+const mixedTargets = normals(44, DN * DK, 0.5);
+
+function mixedLoss(p: readonly Dual[]): Dual {
+  const w = slices(mixedInits, MIXED_PARAMS, p);
+  const squares: Dual[] = [];
+  for (let n = 0; n < DN; n++) {
+    const x = Array.from(mixedX.subarray(n * DF, (n + 1) * DF), constant);
+    const h = vecMat(x, w.wm, DF);
+    const e = h.slice(0, 2).map(exp);
+    const sp = h.slice(3, 6).map((v) => add(mul(v, v), constant(1)));
+    const s1 = sum(e);
+    const cat = [
+      ...sp.map(log),
+      ...sp.map((v) => scale(div(constant(1), v), -1)),
+      ...sp.map(sqrt),
+      s1,
+      s1,
+      s1,
+    ];
+    vecMat(cat, w.wo, DK).forEach((v, k) => {
+      const d = sub(v, constant(mixedTargets[n * DK + k]));
+      squares.push(mul(d, d));
+    });
+  }
+  return scale(sum(squares), 1 / squares.length);
+}
+
 const MODELS = [
   {
     title:
@@ -411,6 +488,18 @@ const MODELS = [
       inputs: { x: { data: cnnX, shape: [CN, CC, CS, CS] } },
       labels: { data: cnnLabels, shape: [CN] },
       loss: 'ce' as const,
+    },
+  },
+  {
+    title: 'Split, Exp, Slice, Log, Reciprocal, Neg, Sqrt, ReduceSum, Expand, Concat',
+    bytes: mixedModel,
+    inits: mixedInits,
+    params: MIXED_PARAMS,
+    loss: mixedLoss,
+    options: {
+      inputs: { x: { data: mixedX, shape: [DN, DF] } },
+      labels: { data: mixedTargets, shape: [DN, DK] },
+      loss: 'mse' as const,
     },
   },
 ];
