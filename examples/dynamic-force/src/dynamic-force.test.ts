@@ -192,6 +192,14 @@ describe('summarize', () => {
     );
   });
 
+  it('says "not clear in any series" when no series is decided', () => {
+    const seeds = (ends: number[]) =>
+      ends.flatMap((end, i) => [row(0, 0.5, 0, i + 1), row(3, end, 0, i + 1)]);
+    expect(formatComparison(judgeChanges(summarize(seeds([0.3, 0.7]))))).toContain(
+      '| not clear in any series (every t-interval contains 0) |',
+    );
+  });
+
   it('rejects a series without its epoch 0', () => {
     expect(() => summarize([row(1, 0.5, 0)])).toThrow(
       /random\/linear\/ce\/3\/seed 1 has no epoch 0/,

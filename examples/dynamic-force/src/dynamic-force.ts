@@ -811,7 +811,9 @@ export function formatComparison(verdicts: readonly SeriesVerdict[]): string {
             ? 'disagrees: rose in every series'
             : none.length === group.length
               ? 'neither: exactly 0 throughout'
-              : `mixed: fell in ${list(fell)}; rose in ${list(rose)}; not clear in ${list(unclear)}`;
+              : unclear.length === group.length
+                ? 'not clear in any series (every t-interval contains 0)'
+                : `mixed: fell in ${list(fell)}; rose in ${list(rose)}; not clear in ${list(unclear)}`;
       lines.push([
         FIELDS[blocks].label,
         loss,
