@@ -5,7 +5,6 @@ import { arithmeticTolerance, checkOperatorContract } from '../testing/operator-
 import { norm } from '../vector.js';
 import { DENSE_CHAIN_ACTIVATIONS, denseChainPlan, denseChainProducts } from './dense-chain-hvp.js';
 import { flatProduct, splitVector } from './hvp.js';
-import { modelLogits } from './logits.js';
 import { type LossName, outputLoss } from './losses.js';
 import { type KerasLossName, type ModelCurvatureOptions, modelCurvature } from './model.js';
 import { selfCheckResult } from './self-check.js';
@@ -24,7 +23,12 @@ import {
   referenceNetwork,
 } from './testing/forward64.js';
 import { mlpHessianVectorProduct64 } from './testing/hvp64.js';
-import { gaussianData, oneHotLabels, setSeededWeights } from './testing/models.js';
+import {
+  gaussianData,
+  oneHotLabels,
+  saturatedClassifier,
+  setSeededWeights,
+} from './testing/models.js';
 
 // float32 arithmetic against float64 references: the contract's measure ‖Av − A_ref v‖/(‖A_ref‖_F‖v‖).
 // Fast path against autodiff: two float32 operators, each within TOLERANCE of the same matrix.
@@ -434,51 +438,10 @@ describe.each(BACKENDS)('dense-chain products on %s', (backend) => {
   // measured) while 1 − p was formed in float32 in the loss Hessian.
   it('keeps float32 accuracy on a saturated softmax (margins >= 10), fast path and autodiff', async () => {
     await useBackend(backend);
-    const [n, d, hidden] = [12, 4, 8];
-    const model = tf.sequential({
-      layers: [
-        tf.layers.dense({ inputShape: [d], units: hidden, activation: 'tanh' }),
-        tf.layers.dense({ units: hidden, activation: 'tanh' }),
-        tf.layers.dense({ units: 2, activation: 'softmax' }),
-      ],
-    });
-    model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
-    setSeededWeights(tf, model, 7100, 1.5);
-    // Of 4n Gaussian inputs keep the n with the largest logit margins, then scale the output
-    // layer until the smallest margin is 10 and label each sample with its predicted class:
-    // every sample fitted, 1 − p between e^−10 and far below float32's ulp. (Keeping the scale
-    // factor small keeps the logits' own float32 rounding, amplified by it, below TOLERANCE.)
-    const pool = gaussianData(7101, 4 * n, d);
-    const margin = ([a, b]: number[]) => Math.abs(a - b);
-    const poolLogits = tf.tidy(() =>
-      modelLogits(model, tf.tensor2d(Float32Array.from(pool), [4 * n, d]), 'softmax').arraySync(),
-    ) as number[][];
-    const kept = poolLogits
-      .map((z, i) => ({ i, m: margin(z) }))
-      .sort((a, b) => b.m - a.m)
-      .slice(0, n);
-    const x = Float64Array.from(
-      kept.flatMap(({ i }) => Array.from(pool.subarray(i * d, (i + 1) * d))),
-    );
-    const xs = tf.tensor2d(Float32Array.from(x), [n, d]);
-    const factor = 10 / kept[n - 1].m;
-    const head = tf.tidy(() => model.layers[2].getWeights().map((w) => tf.mul(w, factor)));
-    model.layers[2].setWeights(head);
-    tf.dispose(head);
-    const logits = kept.map(({ i }) => poolLogits[i]);
-    const labels = logits.map(([a, b]) => (a > b ? 0 : 1));
-    const ys = tf.tensor1d(labels, 'int32');
-    const theta = Float64Array.from(
-      model.trainableWeights.flatMap((w) => Array.from(w.read().dataSync())),
-    );
-    const layers = [
-      { nIn: d, nOut: hidden, activation: 'tanh' },
-      { nIn: hidden, nOut: hidden, activation: 'tanh' },
-      { nIn: hidden, nOut: 2, activation: 'linear' },
-    ] as const;
-    // The self-check (on by default) finds every direction inconclusive here: at its step the
-    // central difference's truncation error is 0.9–2.7 relative (the curvature varies like
-    // e^{−margin}), so the float64 reference is this test's only judge.
+    const { model, x, xs, ys, labels, theta, layers } = saturatedClassifier(tf, 7100);
+    // The float64 reference is this test's judge: the self-check (on by default) must halve its
+    // step 4 times here (truncation error 0.9–2.7 relative at the default step: the curvature
+    // varies like e^{−margin}) and then resolves Hv to ~1e-2 only (self-check.test.ts).
     const options = { tf, x: xs, y: ys } as const;
     const fast = modelCurvature(model, options);
     const autodiff = modelCurvature(model, { ...options, hvp: 'autodiff' });

@@ -4,10 +4,16 @@ import type { LinearOperator } from '../operator.js';
 import { SelfCheckError } from './errors.js';
 import { hessianOperator, hessianVectorProduct, splitVector, trainableParams } from './hvp.js';
 import { modelLayout } from './layouts.js';
+import { modelLogits } from './logits.js';
 import { meanSquaredError, softmaxCrossEntropy } from './losses.js';
 import { SELF_CHECK_TOLERANCE, selfCheck, selfCheckOnce } from './self-check.js';
 import { BACKENDS, tf, useBackend } from './testing/backends.js';
-import { gaussianData, oneHotLabels, setSeededWeights } from './testing/models.js';
+import {
+  gaussianData,
+  oneHotLabels,
+  saturatedClassifier,
+  setSeededWeights,
+} from './testing/models.js';
 
 const N = 6;
 const D = 3;
@@ -124,6 +130,35 @@ describe.each(BACKENDS)('selfCheck on %s', (backend) => {
     const second = selfCheckOnce(model, () => Promise.reject(new Error('not called')));
     expect(second).toBe(first);
     await expect(second).rejects.toBeInstanceOf(SelfCheckError);
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+
+  // Logit margins >= 10: at the default step the central difference's truncation error is
+  // 0.9–2.7 relative (the curvature scales like e^{−margin}); halving the step makes it usable.
+  it('checks a saturated softmax by halving the step, and still fails a 10 % error there', async () => {
+    await useBackend(backend);
+    const { model, xs, ys } = saturatedClassifier(tf, 7100);
+    const params = trainableParams(model);
+    const tensors = params.map((p) => p.tensor);
+    const loss = () => softmaxCrossEntropy(tf, modelLogits(model, xs, 'softmax'), ys);
+    const { operator } = hessianOperator({ tf, params, loss });
+    const { layout } = modelLayout(model, 'layer');
+    const result = await selfCheck({ tf, operator, params: tensors, loss, layout });
+    console.info(
+      `[${backend}] saturated softmax: checked ${result.checked}, inconclusive ${result.inconclusive}, error ${result.relativeError.toExponential(2)} (allowed ${result.allowed.toExponential(2)})`,
+    );
+    expect(result.checked).toBeGreaterThanOrEqual(1);
+    expect(result.relativeError).toBeLessThanOrEqual(result.allowed);
+    const scaled: LinearOperator = {
+      dim: operator.dim,
+      matvec: async (v) => (await operator.matvec(v)).map((x) => 1.1 * x),
+    };
+    const error = await selfCheck({ tf, operator: scaled, params: tensors, loss, layout }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SelfCheckError);
+    console.info(`[${backend}] saturated softmax, Hv × 1.1: ${(error as SelfCheckError).message}`);
     tf.dispose([xs, ys]);
     model.dispose();
   });
