@@ -8,7 +8,6 @@
  * --quick (h = 16, 200 training and 20 probe digits per class, 4 epochs, top-k 11),
  * --json PATH (the rows), --markdown PATH (the tables).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
@@ -68,8 +67,8 @@ const { values, options, seeds, figures, backend } = await parseFlagsOrExit(
     return {
       values,
       options,
-      seeds: seedList(values, { seed: 1, seeds: values.quick ? 2 : 3 }),
-      figures: figureFolder(values, fileURLToPath(new URL('..', import.meta.url))),
+      seeds: seedList(values),
+      figures: figureFolder(values, new URL('..', import.meta.url)),
       backend: await useBackend(tf, values.backend),
     };
   },

@@ -13,7 +13,6 @@
  * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (pool 7, N = 200, h = 8, 2 epochs, C = 10 only: under a minute),
  * --json PATH (the per-epoch rows), --markdown PATH (the tables).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
@@ -73,9 +72,9 @@ const { values, options, figures, backend } = await parseFlagsOrExit('dynamic-fo
     learningRate: positiveNumber('learning-rate', values['learning-rate'], 0.01),
     exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1200),
     probes: positiveInteger('probes', values.probes, 8),
-    seeds: seedList(values, { seed: 1, seeds: values.quick ? 2 : 3 }),
+    seeds: seedList(values),
   };
-  const figures = figureFolder(values, fileURLToPath(new URL('..', import.meta.url)));
+  const figures = figureFolder(values, new URL('..', import.meta.url));
   return { values, options, figures, backend: await useBackend(tf, values.backend) };
 });
 const d = (28 / options.pool) ** 2;

@@ -113,6 +113,10 @@ describe('seedList and figureFolder', () => {
     expect(seedList({ seed: '4', seeds: '3' }, { seed: 1, seeds: 2 })).toEqual([4, 5, 6]);
     expect(seedList({}, { seed: 1, seeds: 3 })).toEqual([1, 2, 3]);
     expect(seedList({ seed: '0' }, { seed: 1, seeds: 1 })).toEqual([0]);
+    // The experiments' default: 3 seeds from 1, 2 with --quick.
+    expect(seedList({})).toEqual([1, 2, 3]);
+    expect(seedList({ quick: true })).toEqual([1, 2]);
+    expect(seedList({ quick: true, seeds: '4' })).toEqual([1, 2, 3, 4]);
     expect(() => seedList({ seeds: '0' }, { seed: 1, seeds: 3 })).toThrow(
       new RangeError('--seeds: expected a positive integer, got 0'),
     );
@@ -122,5 +126,8 @@ describe('seedList and figureFolder', () => {
     expect(figureFolder({}, '/x')).toBe('/x');
     expect(figureFolder({ quick: true }, '/x')).toBeUndefined();
     expect(figureFolder({ quick: true, figures: '/y' }, '/x')).toBe('/y');
+    expect(figureFolder({}, new URL('file:///work/examples/static-force/'))).toBe(
+      '/work/examples/static-force/',
+    );
   });
 });

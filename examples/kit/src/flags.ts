@@ -2,6 +2,8 @@
  * Command-line flags shared by the experiments: typed parsing of `--name value` strings with
  * errors that name the flag, and the tfjs backend switch.
  */
+
+import { fileURLToPath } from 'node:url';
 import {
   type BackendName,
   describeBackendChoice,
@@ -106,18 +108,27 @@ function integerAtLeast(
 
 /**
  * The seeds of a run: `--seeds K` consecutive seeds from `--seed N` (N, N + 1, …, N + K − 1),
- * `defaults.seeds` of them from `defaults.seed` when the flags are absent. Each seed is an
- * independent replicate (data, weights, probes), so verdicts can be judged against the spread.
+ * `defaults.seeds` of them from `defaults.seed` when the flags are absent (by default 3 seeds
+ * from 1, 2 with `--quick`). Each seed is an independent replicate (data, weights, probes), so
+ * verdicts can be judged against the spread.
  *
  * @throws RangeError naming the flag when --seed is not an integer >= 0 or --seeds not >= 1.
  * @example
  * ```ts
- * seedList({ seed: '4', seeds: '3' }, { seed: 1, seeds: 3 }); // [4, 5, 6]
+ * seedList({ seed: '4', seeds: '3' }); // [4, 5, 6]
+ * seedList({ quick: true }); // [1, 2]
  * ```
  */
 export function seedList(
-  values: { readonly seed?: string | undefined; readonly seeds?: string | undefined },
-  defaults: { readonly seed: number; readonly seeds: number },
+  values: {
+    readonly seed?: string | undefined;
+    readonly seeds?: string | undefined;
+    readonly quick?: boolean | undefined;
+  },
+  defaults: { readonly seed: number; readonly seeds: number } = {
+    seed: 1,
+    seeds: values.quick === true ? 2 : 3,
+  },
 ): number[] {
   const first = nonNegativeInteger('seed', values.seed, defaults.seed);
   const count = positiveInteger('seeds', values.seeds, defaults.seeds);
@@ -126,20 +137,21 @@ export function seedList(
 
 /**
  * Where an experiment writes its SVG figures: `--figures DIR` when given, else the experiment's
- * own folder (beside its RESULTS.md) for a full run and nowhere for a `--quick` run, so a quick
- * look never overwrites the committed figures.
+ * own folder (beside its RESULTS.md; a path or a `file:` URL) for a full run and nowhere for a
+ * `--quick` run, so a quick look never overwrites the committed figures.
  *
  * @example
  * ```ts
- * const folder = figureFolder(values, fileURLToPath(new URL('..', import.meta.url)));
+ * const folder = figureFolder(values, new URL('..', import.meta.url));
  * ```
  */
 export function figureFolder(
   values: { readonly figures?: string | undefined; readonly quick?: boolean | undefined },
-  experimentFolder: string,
+  experimentFolder: string | URL,
 ): string | undefined {
   if (values.figures !== undefined) return values.figures;
-  return values.quick === true ? undefined : experimentFolder;
+  if (values.quick === true) return undefined;
+  return typeof experimentFolder === 'string' ? experimentFolder : fileURLToPath(experimentFolder);
 }
 
 /**

@@ -10,7 +10,6 @@
  * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (h 6, N 96, 100 digits per class, 2 epochs, μ ∈ {0, 4}),
  * --json PATH (the rows), --markdown PATH (the tables).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
@@ -83,8 +82,8 @@ const { values, shifts, options, seeds, figures, backend } = await parseFlagsOrE
       values,
       shifts,
       options,
-      seeds: seedList(values, { seed: 1, seeds: values.quick ? 2 : 3 }),
-      figures: figureFolder(values, fileURLToPath(new URL('..', import.meta.url))),
+      seeds: seedList(values),
+      figures: figureFolder(values, new URL('..', import.meta.url)),
       backend: await useBackend(tf, values.backend),
     };
   },

@@ -10,7 +10,6 @@
  * --backend tensorflow|wasm|cpu (the fastest that loads), --quick (small sizes, < 1 min), --json PATH (the rows),
  * --markdown PATH (the tables).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
@@ -81,8 +80,8 @@ const { values, epochs, options, seeds, figures, backend } = await parseFlagsOrE
       values,
       epochs,
       options,
-      seeds: seedList(values, { seed: 1, seeds: values.quick ? 2 : 3 }),
-      figures: figureFolder(values, fileURLToPath(new URL('..', import.meta.url))),
+      seeds: seedList(values),
+      figures: figureFolder(values, new URL('..', import.meta.url)),
       backend: await useBackend(tf, values.backend),
     };
   },

@@ -13,7 +13,6 @@
  * --json PATH (the rows), --markdown PATH (the tables), --figures DIR (default: this folder for
  * full runs, none for --quick).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   checkResultPaths,
@@ -103,7 +102,7 @@ const { values, options, preset, figures, backend } = await parseFlagsOrExit(
       hidden: positiveInteger('hidden', values.hidden, paper ? 8 : quick ? 8 : 16),
       exactMaxDim: positiveInteger('exact-max-dim', values['exact-max-dim'], 1024),
       probes: positiveInteger('probes', values.probes, 8),
-      seeds: seedList(values, { seed: 1, seeds: quick ? 2 : 3 }),
+      seeds: seedList(values),
       init: init as StaticForceInit,
       ...(paper
         ? {
@@ -112,12 +111,11 @@ const { values, options, preset, figures, backend } = await parseFlagsOrExit(
           }
         : { configurations: configurations(init as StaticForceInit) }),
     };
-    const folder = fileURLToPath(new URL('..', import.meta.url));
     return {
       values,
       options,
       preset,
-      figures: figureFolder(values, folder),
+      figures: figureFolder(values, new URL('..', import.meta.url)),
       backend: await useBackend(tf, values.backend),
     };
   },
