@@ -92,7 +92,8 @@ export async function classBlockMass(
   if (!Number.isSafeInteger(seed)) {
     throw new OptionError(`${where}: expected seed to be a safe integer, got ${seed}`);
   }
-  const classes = Math.max(-1, ...classOf) + 1;
+  // A loop, not Math.max(...classOf): spreading millions of arguments overflows the stack.
+  const classes = classOf.reduce((m, c) => Math.max(m, c), -1) + 1;
   if (classes === 0) {
     throw new OptionError(`${where}: expected classOf to assign some coordinate a class >= 0`);
   }

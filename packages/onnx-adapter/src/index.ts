@@ -56,6 +56,12 @@ export {
   writeFileAtomic,
 } from './annotate.js';
 export {
+  type ClassBlockMass,
+  type ClassBlockMassOptions,
+  classBlockMass,
+  type Estimate,
+} from './class-blocks.js';
+export {
   type HostLabels,
   type OnnxCurvature,
   type OnnxCurvatureOptions,
@@ -84,10 +90,12 @@ export {
   type SecondDifferenceEstimate,
 } from './forward-only.js';
 export {
+  analysedOutputs,
   type ConvertGraphOptions,
   convertGraph,
   defaultParameters,
   type OnnxFunction,
+  parseAnalysableModel,
   SUPPORTED_OPS,
 } from './graph.js';
 export {

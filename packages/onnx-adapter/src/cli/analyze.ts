@@ -29,7 +29,7 @@ import { annotateModel, writeFileAtomic } from '../annotate.js';
 import { onnxContext } from '../context.js';
 import { LabelError, type OnnxCurvature, onnxCurvature } from '../curvature.js';
 import { type ForwardOnlyResult, forwardOnlyTrace, NOISE_POINTS } from '../forward-only.js';
-import { defaultParameters } from '../graph.js';
+import { analysedOutputs, defaultParameters } from '../graph.js';
 import type { ModelProto } from '../proto.js';
 import type { HostInput } from '../runtime.js';
 import { type AnalyzeCommandOptions, checkOptions, type Values } from './args.js';
@@ -39,6 +39,7 @@ import {
   CliUsageError,
   EXIT,
   jsonText,
+  type LabelRows,
   readInputs,
   readLabels,
   readModelFile,
@@ -60,7 +61,7 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
   // 1. Inputs and outputs, all checked before any computation.
   const { bytes, model } = await readModelFile(modelPath);
   const { inputs, size, files } = await readInputs(model, o.inputSpecs);
-  const labels = readLabels(await readNpyFile(o.labels, '--labels'), o.labels, o.loss, size);
+  const labelArray = await readNpyFile(o.labels, '--labels');
   await checkOutputs(
     [
       ...(o.out === undefined
@@ -74,7 +75,24 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
       { flag: '--labels file', path: o.labels },
     ],
   );
-  await preflight(bytes, model, inputs, { modelPath, inputFiles: files });
+  let parameters: readonly string[];
+  try {
+    parameters = o.parameters ?? defaultParameters(model);
+  } catch (error) {
+    throw asInputError(error, modelPath);
+  }
+  const outputShapes = await preflight(bytes, model, inputs, {
+    modelPath,
+    inputFiles: files,
+    parameters,
+  });
+  let rows: LabelRows;
+  try {
+    rows = labelRows(model, outputShapes, size);
+  } catch (error) {
+    throw asInputError(error, modelPath);
+  }
+  const labels = readLabels(labelArray, o.labels, o.loss, rows);
   const name = model.graph?.name || basename(modelPath, '.onnx');
   if (o.forwardOnly) {
     return analyzeForwardOnly(modelPath, bytes, model, name, { inputs, size, labels }, o, io);
@@ -319,4 +337,20 @@ function progressOperator(
 
 function fmt(x: number): string {
   return Number.isFinite(x) && x !== 0 ? x.toExponential(2) : String(x);
+}
+
+/**
+ * The label rows the loss reads: the first axis of the analysed output (the first of
+ * {@link analysedOutputs}) when onnxruntime computed it, else the probe size (a scikit-learn
+ * ZipMap's probabilities are no graph output; they have one row per sample).
+ */
+function labelRows(
+  model: ModelProto,
+  outputShapes: ReadonlyMap<string, readonly number[]>,
+  size: number,
+): LabelRows {
+  const [name] = analysedOutputs(model);
+  const shape = outputShapes.get(name);
+  if (shape === undefined || shape.length === 0 || shape[0] === size) return { count: size };
+  return { count: shape[0], source: `the model output '${name}' [${shape}]` };
 }

@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { type CurvatureReport, encodeReport, HessianProbeError } from '@hessian-probe/core';
 import type { HostLabels } from '../curvature.js';
-import { graphInputs, type InputType } from '../graph.js';
+import { graphInputs, type InputType, parseAnalysableModel } from '../graph.js';
 import { int64ToNumbers, type NpyArray, readNpy } from '../npy.js';
-import { type ModelProto, parseModel } from '../proto.js';
+import type { ModelProto } from '../proto.js';
 import type { HostInput } from '../runtime.js';
 
 /** Where {@link main} writes, and how it ends. */
@@ -53,12 +53,16 @@ export function asInputError(error: unknown, context: string): unknown {
   return error;
 }
 
+/**
+ * Reads and parses the model file: the checks of `parseModel`, with `ai.onnx.ml` post-processing
+ * (scikit-learn exports) let through for the conversion to cut off ({@link parseAnalysableModel}).
+ */
 export async function readModelFile(
   path: string,
 ): Promise<{ bytes: Uint8Array; model: ModelProto }> {
   try {
     const bytes = new Uint8Array(await readFile(path));
-    return { bytes, model: parseModel(bytes) };
+    return { bytes, model: parseAnalysableModel(bytes) };
   } catch (error) {
     throw asInputError(error, path);
   }
@@ -261,6 +265,17 @@ export function rowSumTolerance(classes: number): number {
 }
 
 /**
+ * How many label rows the loss reads: the probe size, or the first axis of the analysed model
+ * output when the model folds other axes into it (a language model's [N·T, V] next-token
+ * logits: one label per token).
+ */
+export interface LabelRows {
+  readonly count: number;
+  /** What fixed `count` when it is not the inputs' first axis, e.g. "output 'logits' [64, 1024]". */
+  readonly source?: string;
+}
+
+/**
  * Reads the labels of `--labels`, checked against the loss and the probe size before any work:
  * - `mse`: float targets, finite and within float32's range (their shape is checked against
  *   the model output after conversion);
@@ -277,13 +292,14 @@ export function readLabels(
   array: NpyArray,
   path: string,
   loss: 'ce' | 'mse',
-  size: number,
+  rows: LabelRows,
 ): HostLabels {
   const where = `--labels ${path}`;
   const { shape } = array;
+  const size = rows.count;
   if (shape.length === 0 || shape[0] !== size) {
     throw new CliUsageError(
-      `${where}: expected ${size} samples (the inputs' first axis), got shape [${shape}]`,
+      `${where}: expected ${size} ${rows.source === undefined ? "samples (the inputs' first axis)" : `rows (the first axis of ${rows.source})`}, got shape [${shape}]`,
     );
   }
   const isInt = array.dtype === 'int32' || array.dtype === 'int64' || array.dtype === 'uint8';
