@@ -9,6 +9,7 @@ import {
   parseFlagsOrExit,
   positiveInteger,
   seedList,
+  withPathsFrom,
 } from './flags.js';
 import { checkResultPaths } from './output.js';
 
@@ -129,5 +130,43 @@ describe('seedList and figureFolder', () => {
     expect(figureFolder({}, new URL('file:///work/examples/static-force/'))).toBe(
       '/work/examples/static-force/',
     );
+  });
+});
+
+describe('withPathsFrom', () => {
+  it('makes relative result paths absolute against the folder pnpm was run in', () => {
+    expect(
+      withPathsFrom('/home/me', [
+        '--',
+        '--json',
+        'rows.json',
+        '--markdown=out/t.md',
+        '--figures',
+        '/abs/figs',
+        '--seed',
+        '3',
+      ]),
+    ).toEqual([
+      '--json',
+      '/home/me/rows.json',
+      '--markdown=/home/me/out/t.md',
+      '--figures',
+      '/abs/figs',
+      '--seed',
+      '3',
+    ]);
+  });
+
+  it('leaves paths relative without the folder, and other values alone', () => {
+    expect(withPathsFrom(undefined, ['--json', 'rows.json', '--', '--quick'])).toEqual([
+      '--json',
+      'rows.json',
+      '--quick',
+    ]);
+    expect(withPathsFrom('/home/me', ['--backend', 'cpu', 'json'])).toEqual([
+      '--backend',
+      'cpu',
+      'json',
+    ]);
   });
 });

@@ -3,6 +3,7 @@
  * errors that name the flag, and the tfjs backend switch.
  */
 
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type BackendName,
@@ -57,7 +58,39 @@ export const SEED_FIGURE_FLAGS = {
  * ```
  */
 export function experimentArgs(): string[] {
-  return process.argv.slice(2).filter((a) => a !== '--');
+  return withPathsFrom(process.env.INIT_CWD, process.argv.slice(2));
+}
+
+/** The flags whose values are paths the user typed: files and folders the results go to. */
+const PATH_FLAGS = ['--json', '--markdown', '--figures'] as const;
+
+/**
+ * `args` without the `--` that `pnpm start -- …` passes through, with relative values of the
+ * path flags ({@link PATH_FLAGS}: `--json`, `--markdown`, `--figures`, as `--flag PATH` or
+ * `--flag=PATH`) made absolute against `folder`: the folder the user ran pnpm in (`INIT_CWD`).
+ * `pnpm experiment:…` runs the experiment inside its own package folder, so without this
+ * `--json out.json` typed at the repository root would land in `examples/<experiment>/`.
+ * Without `folder` (run directly, not through pnpm) the paths stay relative to the working
+ * folder, which is then the user's.
+ *
+ * @example
+ * ```ts
+ * withPathsFrom('/home/me', ['--', '--json', 'rows.json', '--quick']);
+ * // ['--json', '/home/me/rows.json', '--quick']
+ * ```
+ */
+export function withPathsFrom(folder: string | undefined, args: readonly string[]): string[] {
+  const out = args.filter((a) => a !== '--');
+  if (folder === undefined) return out;
+  const isPathFlag = (a: string) => (PATH_FLAGS as readonly string[]).includes(a);
+  return out.map((arg, i) => {
+    if (i > 0 && isPathFlag(out[i - 1])) return resolve(folder, arg);
+    const eq = arg.indexOf('=');
+    if (eq > 0 && isPathFlag(arg.slice(0, eq))) {
+      return `${arg.slice(0, eq + 1)}${resolve(folder, arg.slice(eq + 1))}`;
+    }
+    return arg;
+  });
 }
 
 /**
