@@ -11,7 +11,11 @@ import {
   show,
 } from './options.js';
 
-/** Squared block Frobenius norms, exact or estimated, as {@link blockNorms} and {@link exactBlockNorms} return them. */
+/**
+ * Squared block Frobenius norms, exact or estimated, as
+ * {@link @hessian-probe/core!index.blockNorms | blockNorms} and {@link exactBlockNorms} return
+ * them.
+ */
 export interface BlockFrobenius {
   /** Block names, row and column labels of `frobeniusSq`. */
   readonly names: readonly string[];
@@ -20,9 +24,10 @@ export interface BlockFrobenius {
   /** Standard error of each entry of `frobeniusSq`, when estimated; absent when exact. */
   readonly stderr?: readonly (readonly number[])[];
   /**
-   * The per-probe samples of an estimate, as {@link BlockNorms.samples} (column j: probes × B,
-   * row-major): with them the mass ratios' error bars account for the correlation of the
-   * entries of a column; without them the entries' errors are treated as independent.
+   * The per-probe samples of an estimate, as
+   * {@link @hessian-probe/core!index.BlockNorms.samples | BlockNorms.samples} (column j:
+   * probes × B, row-major): with them the mass ratios' error bars account for the correlation of
+   * the entries of a column; without them the entries' errors are treated as independent.
    */
   readonly samples?: readonly Float64Array[];
 }
@@ -99,10 +104,10 @@ export function layerOfBlock(name: string): string {
  * Exact facts (docs/methods.md A): a linear model with MSE has zero off-diagonal class blocks; with
  * cross-entropy at W = 0 every ratio over the class blocks equals 1/(C − 1).
  *
- * @throws {@link DimensionError} unless `frobeniusSq` (and `stderr`, if given) is a square
- *   array matching `names`; {@link OptionError} for a negative or non-finite entry, `norms` or
- *   `options` that are not objects, names that are not strings or a `groupOf` that is not a
- *   function returning strings.
+ * @throws {@link @hessian-probe/core!index.DimensionError | DimensionError} unless `frobeniusSq`
+ *   (and `stderr`, if given) is a square array matching `names`; {@link OptionError} for a negative
+ *   or non-finite entry, `norms` or `options` that are not objects, names that are not strings or a
+ *   `groupOf` that is not a function returning strings.
  *
  * @example
  * ```ts
@@ -157,9 +162,10 @@ export function blockStructure(
  * |H| that Dong et al. 2025 (arXiv 2505.02809) draw. Entry [i][j] averages the rows of block i
  * and the columns of block j.
  *
- * @throws {@link OptionError} when `a` is not a `Float64Array` or `n` not an integer >= 1;
- *   {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
- *   {@link LayoutError} when the blocks do not tile [0, n).
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `a` is not a
+ *   `Float64Array` or `n` not an integer >= 1; {@link DimensionError} when `a.length !== n * n` or
+ *   `layout.dim !== n`; {@link @hessian-probe/core!index.LayoutError | LayoutError} when the blocks
+ *   do not tile [0, n).
  *
  * @example
  * ```ts

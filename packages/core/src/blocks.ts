@@ -24,7 +24,7 @@ export interface BlockNormsOptions {
   /**
    * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
    * limit): 5 vectors of length dim and, for B blocks, the B × B tables of norms and standard
-   * errors and the per-probe samples (2B² + 5B + probes·B² numbers; see {@link blockNormsBytes}).
+   * errors and the per-probe samples (2B² + 5B + probes·B² numbers).
    */
   maxBytes?: number;
 }
@@ -65,9 +65,10 @@ export interface BlockNorms extends ExactBlockNorms {
   /** {@link ExactBlockNorms.offDiagonalRatio} of the estimates (a ratio of unbiased sums). */
   offDiagonalRatio: number;
   /**
-   * The samples behind the estimates: `samples[j][p · B + i]` = ‖A_ij z‖² for the p-th probe z
-   * put on block j (B blocks). Entries of one column share a probe and are correlated; the
-   * columns are independent. {@link blockStructure} uses them for error bars of sums of blocks.
+   * The samples behind the estimates: `samples[j][p · B + i]` = ‖A_ij z‖² for the p-th probe z put
+   * on block j (B blocks). Entries of one column share a probe and are correlated; the columns are
+   * independent. {@link @hessian-probe/core!internal.blockStructure | blockStructure} uses them for
+   * error bars of sums of blocks.
    */
   samples: Float64Array[];
   /** Matrix-vector products used: `probes × layout.blocks.length`. */
@@ -92,8 +93,8 @@ const BLOCK_NORMS = 'blockNorms';
  *   not an object, `probes` that is not an integer >= 1 or a seed that is not a safe integer.
  * @throws {@link DimensionError} when `layout.dim !== op.dim`; {@link LayoutError} when the
  *   layout's blocks do not tile [0, dim).
- * @throws {@link SizeLimitError} when the workspace ({@link blockNormsBytes}) exceeds
- *   `maxBytes`.
+ * @throws {@link SizeLimitError} when the workspace (see {@link BlockNormsOptions.maxBytes})
+ *   exceeds `maxBytes`.
  * @throws {@link MatvecError} naming the step when a product is unusable.
  *
  * @example
@@ -158,9 +159,10 @@ export async function blockNorms(
  * The squared Frobenius norm of every block of a dense row-major n×n matrix: the exact
  * counterpart of {@link blockNorms}, for references and small models.
  *
- * @throws {@link OptionError} when `a` is not a `Float64Array` or `n` not an integer >= 1;
- *   {@link DimensionError} when `a.length !== n * n` or `layout.dim !== n`;
- *   {@link LayoutError} when the layout's blocks do not tile [0, n).
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `a` is not a
+ *   `Float64Array` or `n` not an integer >= 1; {@link DimensionError} when `a.length !== n * n` or
+ *   `layout.dim !== n`; {@link @hessian-probe/core!index.LayoutError | LayoutError} when the
+ *   layout's blocks do not tile [0, n).
  *
  * @example
  * ```ts
@@ -223,9 +225,10 @@ export interface BlockRatios {
  * ratio of unbiased sums, while `meanRatio` and `normalizedCoupling` take square roots of
  * estimates and are biased low, less so as probes grow.
  *
- * @throws {@link DimensionError} unless `frobeniusSq` is a non-empty square array.
- * @throws {@link OptionError} when `frobeniusSq` or a row is not an array, or an entry is
- *   negative or not finite.
+ * @throws {@link @hessian-probe/core!index.DimensionError | DimensionError} unless `frobeniusSq` is
+ *   a non-empty square array.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `frobeniusSq` or a row
+ *   is not an array, or an entry is negative or not finite.
  *
  * @example
  * ```ts

@@ -14,7 +14,7 @@ export interface DenseMatrixOptions {
   maxDim?: number;
   /**
    * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
-   * limit): the dim² matrix and three vectors ({@link denseMatrixBytes}), a second guard when
+   * limit): the dim² matrix and three vectors (8·(dim² + 3·dim) bytes), a second guard when
    * `maxDim` is raised.
    */
   maxBytes?: number;

@@ -114,11 +114,11 @@ export interface SpectralDensityOptions {
    */
   reorthogonalize?: Reorthogonalization;
   /**
-   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
-   * limit), checked before the first matvec (a {@link SizeLimitError} above it): one probe's
-   * Lanczos run ({@link lanczosBytes}: 4 vectors of length dim with `'none'`, m + 2 with
-   * `'partial'` or `'full'`) and its start vector, the rules of all probes (2·probes·m numbers)
-   * and the grid and density (2·gridSize numbers).
+   * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no limit),
+   * checked before the first matvec (a {@link SizeLimitError} above it): one probe's Lanczos run
+   * (as in {@link LanczosOptions.maxBytes}: 4 vectors of length dim with `'none'`, m + 2 with
+   * `'partial'` or `'full'`) and its start vector, the rules of all probes (2·probes·m numbers) and
+   * the grid and density (2·gridSize numbers).
    */
   maxBytes?: number;
 }
@@ -388,9 +388,9 @@ export function densityResolution(lo: number, hi: number): number {
  * the analyses (their density and layer sections, Ritz values and exact eigenvalues
  * alike) both count below −δ from here.
  *
- * @throws {@link OptionError} for a threshold that is neither rule nor a finite number >= 0, or
- *   a `spectrum` that is not an object with finite extremes (and, for `'rounding'`, an integer
- *   `steps` >= 0 and a `precision` in [0, 1)).
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for a threshold that is
+ *   neither rule nor a finite number >= 0, or a `spectrum` that is not an object with finite
+ *   extremes (and, for `'rounding'`, an integer `steps` >= 0 and a `precision` in [0, 1)).
  *
  * @example
  * ```ts
@@ -453,8 +453,9 @@ function checkNegativeThreshold(where: string, threshold: NegativeThreshold): vo
  * 13u in this project's operator contracts), so its rounding-level Ritz values reach ≈ 1e-7·‖A‖:
  * the band then widens by 32·(u − 2^-53)·‖A‖ (zero for float64 operators).
  *
- * @throws {@link OptionError} for `steps` that is not an integer >= 0, a `normEstimate` that is
- *   not a finite number >= 0, or a `precision` outside [0, 1).
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for `steps` that is not an
+ *   integer >= 0, a `normEstimate` that is not a finite number >= 0, or a `precision` outside
+ *   [0, 1).
  */
 export function ritzZeroTolerance(
   steps: number,
@@ -586,10 +587,10 @@ function lowerBound(grid: Float64Array, t: number): number {
  * The SLQ spectral measure as one discrete measure: every node of every probe, with weight
  * τ_k^(l)/n_v (total 1 when each rule's weights sum to 1). This is the measure whose distance
  * to the eigenvalue distribution Chen, Trogdon & Ubaru (2021) bound; pass it to
- * {@link wasserstein1}.
+ * {@link @hessian-probe/core!index.wasserstein1 | wasserstein1}.
  *
- * @throws {@link OptionError} for empty or non-finite rules; {@link DimensionError} when nodes
- *   and weights do not pair up.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for empty or non-finite
+ *   rules; {@link DimensionError} when nodes and weights do not pair up.
  *
  * @example
  * ```ts

@@ -69,7 +69,9 @@ export interface LanczosOptions {
   startVector?: Float64Array;
   /**
    * Largest workspace in bytes (default {@link WORKSPACE_MAX_BYTES}, 4 GiB; `Infinity`: no
-   * limit): see {@link lanczosBytes}. Checked before the first matvec.
+   * limit): the vectors of length dim kept at once (4 with `'none'`, m + 2 with `'partial'` or
+   * `'full'`, m = min(steps, dim)) and 5m numbers of coefficients and ω estimates. Checked
+   * before the first matvec.
    */
   maxBytes?: number;
 }
@@ -158,9 +160,10 @@ const REORTHOGONALIZE_MARGIN = 10;
  * u > ε (float32 products) the level is √u: Simon's semi-orthogonality argument with ε replaced
  * by the products' own accuracy, so T is as accurate as the products allow.
  *
- * The operator, the options and the workspace ({@link lanczosBytes} against `maxBytes`, a
- * {@link SizeLimitError} above it) are checked before the first matvec; a matvec returning the wrong length or a non-finite value
- * stops the process with a {@link MatvecError} naming the step.
+ * The operator, the options and the workspace (its size as {@link LanczosOptions.maxBytes} gives
+ * it, against `maxBytes`, a {@link SizeLimitError} above it) are checked before the first matvec; a
+ * matvec returning the wrong length or a non-finite value stops the process with a
+ * {@link MatvecError} naming the step.
  *
  * @throws {@link OptionError} for an `op` that is not a {@link LinearOperator} (`dim` not an
  *   integer >= 1, no `matvec`), options that are not an object, or an option out of range;

@@ -143,10 +143,12 @@ const BULK_EDGE_SDS = 3;
  * Cost: `dim` matvecs (exact) or `probes·min(steps, dim) + traceMatvecs` (stochastic). Options
  * are checked before the first product.
  *
- * @throws {@link OptionError} naming a bad option, options that are not an object, or an `op`
- *   that is not a {@link LinearOperator}.
- * @throws {@link SizeLimitError} when the workspace (see `maxBytes`) exceeds `maxBytes`.
- * @throws {@link MatvecError} when a product throws, has the wrong length or is not finite.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} naming a bad option, options
+ *   that are not an object, or an `op` that is not a {@link LinearOperator}.
+ * @throws {@link @hessian-probe/core!index.SizeLimitError | SizeLimitError} when the workspace (see
+ *   `maxBytes`) exceeds `maxBytes`.
+ * @throws {@link @hessian-probe/core!index.MatvecError | MatvecError} when a product throws, has
+ *   the wrong length or is not finite.
  *
  * @example
  * ```ts
@@ -395,9 +397,11 @@ const GAP = 'gaussNewtonGap';
  *   a delta-method standard error from the probes' sample covariance:
  *   Var(r) ≈ (Var ē − 2r²Cov(ē, ḡ) + r⁴Var ḡ)/(4r²ḡ²) for r² = ē/ḡ.
  *
- * @throws {@link DimensionError} when the operators' dimensions differ; {@link OptionError} for a
- *   bad option or an operand that is not a {@link LinearOperator}; {@link SizeLimitError} when
- *   the workspace exceeds `maxBytes`; {@link MatvecError} when a product is unusable.
+ * @throws {@link @hessian-probe/core!index.DimensionError | DimensionError} when the operators'
+ *   dimensions differ; {@link @hessian-probe/core!index.OptionError | OptionError} for a bad option
+ *   or an operand that is not a {@link LinearOperator}; {@link SizeLimitError} when the workspace
+ *   exceeds `maxBytes`; {@link @hessian-probe/core!index.MatvecError | MatvecError} when a product
+ *   is unusable.
  *
  * @example
  * ```ts
@@ -557,10 +561,11 @@ const COUPLING = 'layerCoupling';
  * {@link layerSpectrum} leaves out the cross-layer blocks. Exact ({@link exactBlockNorms} of the
  * dense operator) when `op.dim <= maxExactDim`, else block probing ({@link blockNorms}).
  *
- * @throws {@link DimensionError} or {@link LayoutError} for a layout that does not tile
- *   `op.dim`; {@link OptionError} for a bad option or an `op` that is not a
- *   {@link LinearOperator}; {@link SizeLimitError} when the workspace exceeds `maxBytes`;
- *   {@link MatvecError} from a product.
+ * @throws {@link @hessian-probe/core!index.DimensionError | DimensionError} or
+ *   {@link @hessian-probe/core!index.LayoutError | LayoutError} for a layout that does not tile
+ *   `op.dim`; {@link @hessian-probe/core!index.OptionError | OptionError} for a bad option or an
+ *   `op` that is not a {@link LinearOperator}; {@link SizeLimitError} when the workspace exceeds
+ *   `maxBytes`; {@link @hessian-probe/core!index.MatvecError | MatvecError} from a product.
  *
  * @example
  * ```ts
@@ -856,7 +861,8 @@ function diagonalBlock(a: Float64Array, n: number, block: LayoutBlock): Float64A
  * The seed of one layer in {@link layerSpectra}: `seed` shifted by a 32-bit FNV-1a hash of the
  * layer's name, a safe integer.
  *
- * @throws {@link OptionError} when `seed` is not a safe integer or `name` not a string.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `seed` is not a safe
+ *   integer or `name` not a string.
  *
  * @example
  * ```ts

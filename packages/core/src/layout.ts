@@ -36,8 +36,8 @@ export interface BlockSize {
  * names, positive integer sizes, shapes matching sizes) and returns the layout.
  *
  * @param dim - the operator's dimension, an integer >= 1; defaults to the end of the last block.
- * @throws {@link LayoutError} saying which block breaks the tiling and how (also when `blocks`
- *   is not an array or a block is not an object).
+ * @throws {@link @hessian-probe/core!index.LayoutError | LayoutError} saying which block breaks the
+ *   tiling and how (also when `blocks` is not an array or a block is not an object).
  *
  * @example
  * ```ts
@@ -210,8 +210,9 @@ export function layoutFromSizes(sizes: readonly BlockSize[], dim?: number): Para
 /**
  * The block called `name`.
  *
- * @throws {@link LayoutError} listing the layout's names when there is none;
- *   {@link OptionError} when `name` is not a string.
+ * @throws {@link @hessian-probe/core!index.LayoutError | LayoutError} listing the layout's names
+ *   when there is none; {@link @hessian-probe/core!index.OptionError | OptionError} when `name` is
+ *   not a string.
  */
 export function findBlock(layout: ParameterLayout, name: string): LayoutBlock {
   return blockNamed('findBlock', layout, name);

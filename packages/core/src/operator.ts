@@ -128,7 +128,8 @@ export interface DenseOperatorOptions {
  * @throws {@link OptionError} when `a` is not a `Float64Array`, `n` not an integer >= 1 or an
  *   option is out of range.
  * @throws {@link DimensionError} when `a.length !== n * n` or an entry is not finite.
- * @throws {@link SymmetryError} naming the worst pair (i, j) when `a` is not symmetric.
+ * @throws {@link @hessian-probe/core!internal.SymmetryError | SymmetryError} naming the worst pair
+ *   (i, j) when `a` is not symmetric.
  *
  * @example
  * ```ts
@@ -316,10 +317,10 @@ const returnedBuffers = new WeakMap<ArrayBufferLike, { algorithm: string; step: 
  * `WeakMap` lookup, which keeps no result alive). Returning its argument (the copy) is
  * allowed.
  *
- * @throws {@link OptionError} or {@link DimensionError} when `op` is not a
- *   {@link LinearOperator} or `v` is not a `Float64Array` of length `op.dim` (before the
- *   product).
- * @throws {@link MatvecError} as above.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} or {@link DimensionError}
+ *   when `op` is not a {@link LinearOperator} or `v` is not a `Float64Array` of length `op.dim`
+ *   (before the product).
+ * @throws {@link @hessian-probe/core!index.MatvecError | MatvecError} as above.
  *
  * @example
  * ```ts

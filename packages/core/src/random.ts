@@ -31,7 +31,8 @@ export class Random {
 
   /**
    * @param generator - a jumpable pure-rand generator; use {@link createRandom} to get one.
-   * @throws {@link OptionError} when `generator` lacks `next`, `clone` or `jump`.
+   * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `generator` lacks
+   *   `next`, `clone` or `jump`.
    */
   constructor(generator: JumpableRandomGenerator) {
     const ok =

@@ -4,7 +4,8 @@ import { checkInteger, show } from './options.js';
 
 /**
  * Quadrature rules together with the dimension n of the operator they describe, as returned by
- * {@link spectralDensity}: each rule's weights stand for a share of the n eigenvalues.
+ * {@link @hessian-probe/core!index.spectralDensity | spectralDensity}: each rule's weights stand
+ * for a share of the n eigenvalues.
  */
 export interface SpectralQuadratureInput extends SpectralQuadrature {
   /** Dimension n of the operator, an integer >= 1 (the number of eigenvalues). */

@@ -25,18 +25,20 @@ export interface SymmetricEigenOptions {
 }
 
 /**
- * Eigen-decomposition of a small dense symmetric matrix: Householder reduction to tridiagonal
- * form (Golub & Van Loan, Matrix Computations, 4th ed., Algorithm 8.3.1), the implicit QL
- * iteration of {@link tridiagonalEigen}, and back-transformation of the eigenvectors. O(n³),
- * backward stable: eigenvalues exact to a few ulps of ‖A‖, eigenvectors orthonormal to working
- * precision. It solves the projected (Rayleigh–Ritz) matrices of {@link topEigenpairs}, which
- * after a thick restart are arrowhead-plus-tridiagonal rather than tridiagonal.
+ * Eigen-decomposition of a small dense symmetric matrix: Householder reduction to tridiagonal form
+ * (Golub & Van Loan, Matrix Computations, 4th ed., Algorithm 8.3.1), the implicit QL iteration of
+ * {@link tridiagonalEigen}, and back-transformation of the eigenvectors. O(n³), backward stable:
+ * eigenvalues exact to a few ulps of ‖A‖, eigenvectors orthonormal to working precision. It solves
+ * the projected (Rayleigh–Ritz) matrices of
+ * {@link @hessian-probe/core!index.topEigenpairs | topEigenpairs}, which after a thick restart are
+ * arrowhead-plus-tridiagonal rather than tridiagonal.
  *
  * Only the lower triangle of `a` is read.
  *
  * @param a - row-major n×n symmetric matrix (not modified).
- * @throws {@link OptionError} when `a` is not a `Float64Array` or `options` not an object;
- *   {@link DimensionError} when `a` is not n×n or its lower triangle has a NaN or ±Inf.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `a` is not a
+ *   `Float64Array` or `options` not an object; {@link DimensionError} when `a` is not n×n or its
+ *   lower triangle has a NaN or ±Inf.
  * @param options - `{ vectors: false }` for the eigenvalues alone.
  *
  * @example

@@ -40,8 +40,9 @@ const EPSILON = 2 ** -52;
  *
  * @param alpha - the diagonal, length m >= 1.
  * @param beta - the off-diagonal, length m − 1.
- * @throws {@link OptionError} when `alpha` or `beta` is not a `Float64Array` or `options` not an
- *   object; {@link DimensionError} for lengths that do not fit or a NaN or ±Inf entry.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `alpha` or `beta` is not
+ *   a `Float64Array` or `options` not an object; {@link DimensionError} for lengths that do not fit
+ *   or a NaN or ±Inf entry.
  *
  * @example
  * ```ts

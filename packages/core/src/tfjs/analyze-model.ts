@@ -164,8 +164,9 @@ export interface AnalyzeModelOptions
  * report as the callback's analysis and (to float32 conversion error) as the `hessian-probe`
  * command on the model exported with `toOnnx`.
  *
- * @throws {@link OptionError} naming a bad option; {@link UnsupportedLayerError} /
- *   {@link LossError} from `modelCurvature`; {@link NonFiniteLossError} when the loss on the
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} naming a bad option;
+ *   {@link UnsupportedLayerError} / {@link LossError} from `modelCurvature`;
+ *   {@link @hessian-probe/core!index.NonFiniteLossError | NonFiniteLossError} when the loss on the
  *   probe set is not finite.
  *
  * @example

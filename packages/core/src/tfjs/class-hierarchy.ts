@@ -288,10 +288,10 @@ function checkCrossEntropyModel(model: ClassHierarchyModel, where: string): void
  * The model runs in inference mode; a final softmax is taken off ({@link modelLogits}) so the
  * loss is softmax cross-entropy on the logits.
  *
- * @throws {@link SizeLimitError} when (C² + C)·P·8 + C⁴·8 bytes exceed `maxBytes`, {@link LossError}
- *   for labels that are not class ids or one-hot rows in [0, C), or a class without samples,
- *   {@link OptionError} for bad options, {@link UnsupportedLayerError} for unsupported
- *   layers: all before any tensor work.
+ * @throws {@link @hessian-probe/core!index.SizeLimitError | SizeLimitError} when
+ *   (C² + C)·P·8 + C⁴·8 bytes exceed `maxBytes`, {@link LossError} for labels that are not class
+ *   ids or one-hot rows in [0, C), or a class without samples, {@link OptionError} for bad
+ *   options, {@link UnsupportedLayerError} for unsupported layers: all before any tensor work.
  *
  * @example
  * ```ts

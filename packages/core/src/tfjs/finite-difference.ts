@@ -50,7 +50,8 @@ export interface CentralDifference {
 }
 
 /**
- * A central finite difference of the autodiff gradient as a {@link LinearOperator}:
+ * A central finite difference of the autodiff gradient as a
+ * {@link @hessian-probe/core!index.LinearOperator | LinearOperator}:
  * H v ≈ (∇L(θ + h v) − ∇L(θ − h v)) / 2h. A cross-check of the exact operator
  * ({@link hessianOperator}, Pearlmutter 1994) and an explicit fallback for a model whose
  * second derivatives hessian-probe cannot compute: it is never substituted silently. Each
@@ -63,12 +64,12 @@ export interface CentralDifference {
  * synchronous block (no other JavaScript runs in between, so no other code can observe the
  * perturbed weights); the restored variables hold their original buffers, bit-identical.
  * First-order gradients are computed inside {@link withSecondOrder} (which supplies the wasm
- * Conv2DBackpropFilter kernel) and {@link withExplicitTransposes} (on wasm, several times faster
+ * Conv2DBackpropFilter kernel) and `withExplicitTransposes` (on wasm, several times faster
  * gradients of Dense layers; values differ from tfjs's kernel in float32 rounding only).
  *
- * @throws {@link OptionError} for empty/non-float32 params or a bad step; at product time
- *   {@link DimensionError} for a vector of the wrong length, {@link LossError} for a
- *   non-scalar loss.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for empty/non-float32 params
+ *   or a bad step; at product time {@link DimensionError} for a vector of the wrong length,
+ *   {@link LossError} for a non-scalar loss.
  *
  * @example
  * ```ts

@@ -34,12 +34,13 @@ export interface GaussNewtonOperatorOptions {
 }
 
 /**
- * The generalized Gauss–Newton matrix G = Jᵀ A J (Schraudolph 2002, "Fast curvature
- * matrix-vector products for second-order gradient descent"; Martens 2020, "New insights and
- * perspectives on the natural gradient method", section 8) of a loss L(f(θ)) as a
- * {@link LinearOperator}: J = ∂z/∂θ the Jacobian of the network output and A = ∇²_z L the
- * loss's analytic Hessian in z (positive semi-definite for the supported losses, so G is too).
- * G = H − E drops the term E = Σ (∂L/∂z_c) ∇²_θ z_c of the network's own curvature (docs/methods.md).
+ * The generalized Gauss–Newton matrix G = Jᵀ A J (Schraudolph 2002, "Fast curvature matrix-vector
+ * products for second-order gradient descent"; Martens 2020, "New insights and perspectives on the
+ * natural gradient method", section 8) of a loss L(f(θ)) as a
+ * {@link @hessian-probe/core!index.LinearOperator | LinearOperator}: J = ∂z/∂θ the Jacobian of the
+ * network output and A = ∇²_z L the loss's analytic Hessian in z (positive semi-definite for the
+ * supported losses, so G is too). G = H − E drops the term E = Σ (∂L/∂z_c) ∇²_θ z_c of the
+ * network's own curvature (docs/methods.md).
  *
  * Gv = Jᵀ(A(Jv)). The Jacobian-vector product comes from reverse mode alone by the double-VJP
  * trick: u ↦ Jᵀu is linear, so Jv = ∇_u⟨Jᵀu, v⟩ (evaluated at u = 0); then A(Jv) is the
@@ -47,7 +48,8 @@ export interface GaussNewtonOperatorOptions {
  * {@link withSecondOrder} and a `tf.tidy` (no tensor outlives a product). Cost: one forward
  * and about four backward passes, about that of a Hessian-vector product.
  *
- * @throws {@link OptionError} for an empty or non-float32 parameter list or a bad `output`.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for an empty or non-float32
+ *   parameter list or a bad `output`.
  *
  * @example
  * ```ts
@@ -93,12 +95,13 @@ export function gaussNewtonOperator(options: GaussNewtonOperatorOptions): Curvat
 
 /**
  * Jᵀ A J v for the output z = `output()` of parameters `xs` and the loss Hessian product
- * `lossHessian(z, u)` = A u. Call inside {@link withSecondOrder} and a tidy.
+ * `lossHessian(z, u)` = A u. Call inside
+ * {@link @hessian-probe/core!tfjs.withSecondOrder | withSecondOrder} and a tidy.
  *
  * One forward pass serves all three products: z is computed once on the gradient tape
  * (tfjs's tape is shared by nested gradient calls, so inner calls differentiate through
  * nodes recorded before them). Jv comes from the double-VJP trick on that z, A(Jv) is
- * {@link detached} from the tape (its dependence on θ is not part of G), and the outer
+ * detached from the tape (`detached`; its dependence on θ is not part of G), and the outer
  * gradient of ⟨z, A(Jv)⟩ is Jᵀ(AJv).
  */
 export function gaussNewtonVectorProduct(

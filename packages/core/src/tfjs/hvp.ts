@@ -43,9 +43,10 @@ export interface HessianOperatorOptions {
  *
  * The layout has one block per parameter, named after it, shaped like it.
  *
- * @throws {@link OptionError} for an empty or non-float32 parameter list;
- *   {@link LayoutError} for duplicate names; at product time, {@link LossError} when the loss
- *   is not a scalar and {@link DimensionError} for a vector of the wrong length.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for an empty or non-float32
+ *   parameter list; {@link @hessian-probe/core!index.LayoutError | LayoutError} for duplicate
+ *   names; at product time, {@link LossError} when the loss is not a scalar and
+ *   {@link DimensionError} for a vector of the wrong length.
  *
  * @example
  * ```ts

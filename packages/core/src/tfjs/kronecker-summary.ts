@@ -51,7 +51,8 @@ export interface KroneckerSummary {
  * greater than `outlierThreshold` (default 1e-3) times the largest: C − 1 for the last layer
  * under the cross-entropy.
  *
- * @throws {@link OptionError} for a threshold outside (0, 1].
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for a threshold
+ *   outside (0, 1].
  * @example
  * ```ts
  * const reports = await kroneckerDecoupling(model, { tf, x, y, loss: 'softmaxCrossEntropy', topK: 9 });

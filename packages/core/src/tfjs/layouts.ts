@@ -70,8 +70,9 @@ export interface ModelLayout {
  * the per-output-neuron order of docs/methods.md.
  *
  * @param kind - default `'tensor'`.
- * @throws {@link OptionError} for an unknown kind; {@link LayoutError} when the model has no
- *   trainable weights or a weight has an unknown dimension.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for an unknown kind;
+ *   {@link LayoutError} when the model has no trainable weights or a weight has an unknown
+ *   dimension.
  *
  * @example
  * ```ts
@@ -228,7 +229,8 @@ function weightOwners(model: LayersModelLike): Map<WeightLike, LayerLike> {
  * (x[order[k]] = u[k]), multiply, gather back. Symmetric when `op` is; products are the same
  * numbers, rearranged.
  *
- * @throws {@link DimensionError} when `order.length !== op.dim`.
+ * @throws {@link @hessian-probe/core!index.DimensionError | DimensionError} when
+ *   `order.length !== op.dim`.
  * @example
  * ```ts
  * const { operator } = modelCurvature(model, { tf, x, y });

@@ -31,7 +31,8 @@ export type FinalActivation = 'softmax' | 'sigmoid';
  * The final layer's activation is swapped for the identity only for the duration of this
  * synchronous call and restored in a `finally`, so no other code can observe it.
  *
- * @throws {@link LossError} when the model has several outputs.
+ * @throws {@link @hessian-probe/core!tfjs.LossError | LossError} when the model has several
+ *   outputs.
  * @example
  * ```ts
  * const loss = () => softmaxCrossEntropy(tf, modelLogits(model, x), y);

@@ -111,7 +111,7 @@ export interface OutputLoss {
 /**
  * The {@link OutputLoss} called `name`.
  *
- * @throws {@link OptionError} for an unknown name.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for an unknown name.
  * @example
  * ```ts
  * const ce = outputLoss('softmaxCrossEntropy');

@@ -89,7 +89,7 @@ export interface ModelCurvatureOptions {
   readonly selfCheck?: boolean;
   /**
    * How products are computed: 'auto' (default) uses the cached R-operator products of
-   * {@link denseChainProducts} when the model is a chain of Dense layers ({@link denseChainPlan}:
+   * `denseChainProducts` when the model is a chain of Dense layers (`denseChainPlan`:
    * 6 matrix products per layer instead of about 9), autodiff otherwise; 'autodiff' always
    * differentiates twice through tfjs. Both are exact to float32 rounding;
    * {@link ModelCurvature.productMethod} says which one runs, and the self-check checks it.
@@ -134,11 +134,11 @@ export const SUPPORTED_ACTIVATIONS: readonly string[] = [
 ];
 
 /**
- * Exact curvature of a tfjs-layers model (Sequential or functional, one output) on a probe
- * set, over `model.trainableWeights` in order: the Hessian of the loss (Pearlmutter 1994,
- * through {@link hessianOperator}'s machinery) or the generalized Gauss–Newton matrix
- * (Schraudolph 2002; Martens 2020; {@link gaussNewtonOperator}), as a core
- * {@link LinearOperator} with a named {@link ParameterLayout}.
+ * Exact curvature of a tfjs-layers model (Sequential or functional, one output) on a probe set,
+ * over `model.trainableWeights` in order: the Hessian of the loss (Pearlmutter 1994, through
+ * {@link hessianOperator}'s machinery) or the generalized Gauss–Newton matrix (Schraudolph 2002;
+ * Martens 2020; {@link gaussNewtonOperator}), as a core {@link LinearOperator} with a named
+ * {@link @hessian-probe/core!index.ParameterLayout | ParameterLayout}.
  *
  * The model runs in inference mode (`training: false`): Dropout is the identity and
  * BatchNormalization normalizes with its moving mean and variance (an affine map), so the
@@ -304,7 +304,7 @@ export interface ModelCurvature extends CurvatureOperator {
   lossValue(): Promise<number>;
   /**
    * Which products the operator computes: 'dense-chain', the cached R-operator of a chain of
-   * Dense layers ({@link denseChainProducts}), or 'autodiff', double backpropagation (Hessian)
+   * Dense layers (`denseChainProducts`), or 'autodiff', double backpropagation (Hessian)
    * and the double-VJP trick (Gauss–Newton) through tfjs; see {@link ModelCurvatureOptions.hvp}.
    */
   readonly productMethod: 'dense-chain' | 'autodiff';

@@ -17,10 +17,11 @@ import { kroneckerSummary } from './kronecker-summary.js';
 export const REPORT_LEVEL2_VALUES = 64;
 
 /**
- * The `kronecker` section of a report from {@link kroneckerDecoupling}'s layers (Wu et al.
+ * The `kronecker` section of a report from
+ * {@link @hessian-probe/core!tfjs.kroneckerDecoupling | kroneckerDecoupling}'s layers (Wu et al.
  * 2020–22, arXiv 2010.04261): per layer the relative Frobenius error of E[M] ⊗ E[x̃x̃ᵀ], the
- * eigenspace overlap, the input dominance, the rank-1 energy of the top eigenvector and the
- * number of outliers of E[M] ({@link kroneckerSummary}'s default threshold).
+ * eigenspace overlap, the input dominance, the rank-1 energy of the top eigenvector and the number
+ * of outliers of E[M] ({@link kroneckerSummary}'s default threshold).
  *
  * @example
  * ```ts
@@ -48,11 +49,12 @@ export function kroneckerSection(
 }
 
 /**
- * The `classes` section of a report from {@link classHierarchy} (Papyan 2019, arXiv
- * 1901.08244): trace fractions of the four levels, the class-mean overlaps with G's and H's top
- * eigenspaces, the level-1 outliers, the largest {@link REPORT_LEVEL2_VALUES} level-2
- * eigenvalues, the top eigenvalues of G (and H) and G's eigengaps. `matvecs` counts every
- * product: vector-Jacobian, Gauss–Newton-vector and Hessian-vector.
+ * The `classes` section of a report from
+ * {@link @hessian-probe/core!tfjs.classHierarchy | classHierarchy} (Papyan 2019, arXiv 1901.08244):
+ * trace fractions of the four levels, the class-mean overlaps with G's and H's top eigenspaces, the
+ * level-1 outliers, the largest {@link REPORT_LEVEL2_VALUES} level-2 eigenvalues, the top
+ * eigenvalues of G (and H) and G's eigengaps. `matvecs` counts every product: vector-Jacobian,
+ * Gauss–Newton-vector and Hessian-vector.
  *
  * @example
  * ```ts

@@ -11,14 +11,15 @@ import type { Tf } from './types.js';
 
 /**
  * Default tolerance of {@link selfCheck} on ‖Hd − H_fd d‖ / ‖H_fd d‖, before the measured
- * finite-difference uncertainty is added: 64·ε^{2/3} with ε = 2^-23 (≈ 1.6e-3). At the
- * default step h ∝ ε^{1/3} the central difference has truncation and rounding errors of order
- * ε^{2/3} ≈ 2.4e-5 relative, each times a problem-dependent constant (third derivatives,
- * ‖g‖/‖Hv‖, the rounding growth of the backward pass); 64 covers the constants measured on
- * this project's test models (worst finite-difference error seen 3.0e-4 ≈ 12·ε^{2/3} on a
- * two-hidden-layer tanh MLP, cpu and wasm: self-check.test.ts) while staying two orders of
- * magnitude below the errors of broken second-order gradients (10 % on the same MLP without
- * {@link withSecondOrder}; 30–100 % in docs/tfjs-second-order.md).
+ * finite-difference uncertainty is added: 64·ε^{2/3} with ε = 2^-23 (≈ 1.6e-3). At the default step
+ * h ∝ ε^{1/3} the central difference has truncation and rounding errors of order ε^{2/3} ≈ 2.4e-5
+ * relative, each times a problem-dependent constant (third derivatives, ‖g‖/‖Hv‖, the rounding
+ * growth of the backward pass); 64 covers the constants measured on this project's test models
+ * (worst finite-difference error seen 3.0e-4 ≈ 12·ε^{2/3} on a two-hidden-layer tanh MLP, cpu and
+ * wasm: self-check.test.ts) while staying two orders of magnitude below the errors of broken
+ * second-order gradients (10 % on the same MLP without
+ * {@link @hessian-probe/core!tfjs.withSecondOrder | withSecondOrder}; 30–100 % in
+ * docs/tfjs-second-order.md).
  */
 export const SELF_CHECK_TOLERANCE = 64 * 2 ** ((-23 * 2) / 3);
 
@@ -91,7 +92,7 @@ export interface SelfCheckResult {
  * rounding of θ ± hv from the comparison). The difference is repeated with h/2; their
  * disagreement u = ‖D_h − D_{h/2}‖/‖D_h‖ measures its own truncation and rounding error. When
  * u > {@link SELF_CHECK_MAX_UNCERTAINTY}, the step is halved (h ← h/2, up to
- * {@link SELF_CHECK_MAX_HALVINGS} times, within a budget of 4 × `directions` differences in
+ * `SELF_CHECK_MAX_HALVINGS` = 4 times, within a budget of 4 × `directions` differences in
  * all) as long as each halving at least halves u, and the pair with the smallest u is kept; a
  * direction whose u stays above the maximum is inconclusive (skipped: the gradient is not
  * smooth along it at these scales). Otherwise the check fails when ‖Hd − D_h‖/‖D_h‖ >
