@@ -58,8 +58,8 @@ function headline(report: CurvatureReport): Record<string, string> {
  * estimate, when present), numbers in JavaScript's shortest round-trip form. Earlier
  * `hessian_probe.*` entries are replaced; every other byte is kept, in order.
  *
- * @throws {@link OnnxFormatError} for bytes that are not an ONNX model; {@link ReportFormatError}
- *   for a malformed report.
+ * @throws {@link OnnxFormatError} for bytes that are not an ONNX model;
+ *   {@link @hessian-probe/core!index.ReportFormatError | ReportFormatError} for a malformed report.
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -90,8 +90,9 @@ export function annotateModel(bytes: Uint8Array, report: CurvatureReportInput): 
 /**
  * The report attached by {@link annotateModel}, or `undefined` when the model carries none.
  *
- * @throws {@link OnnxFormatError} for bytes that are not an ONNX model; {@link ReportFormatError}
- *   when the attached JSON is not a valid report.
+ * @throws {@link OnnxFormatError} for bytes that are not an ONNX model;
+ *   {@link @hessian-probe/core!index.ReportFormatError | ReportFormatError} when the attached JSON
+ *   is not a valid report.
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -116,8 +117,8 @@ export interface AnnotateFileOptions {
  * atomically ({@link writeFileAtomic}) to `output`. Refuses to replace the input unless
  * `overwrite` is true.
  *
- * @throws {@link OptionError} when `output` is `input` without `overwrite`; as
- *   {@link annotateModel} otherwise.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `output` is `input`
+ *   without `overwrite`; as {@link annotateModel} otherwise.
  * @example
  * ```ts
  * await annotateFile('mlp.onnx', 'mlp.annotated.onnx', report);

@@ -244,7 +244,7 @@ const INPUT_TYPES: Readonly<Record<number, InputType>> = {
 /**
  * {@link parseModel} for models with `ai.onnx.ml` nodes as well (scikit-learn exports): every
  * check of parseModel runs on the graph without them, and the decoded model is returned with
- * them, for {@link analysedGraph} to lower or leave out. Other domains are refused as
+ * them, for `analysedGraph` to lower or leave out. Other domains are refused as
  * parseModel refuses them.
  *
  * @throws {@link OnnxFormatError} as {@link parseModel} does.
@@ -345,7 +345,7 @@ function hostToTensor(tf: Tf, h: HostTensor): Tensor {
 
 /**
  * Converts a parsed model into an {@link OnnxFunction} of the nodes its analysed outputs need
- * ({@link analysedGraph}: post-processing such as ArgMax, ZipMap or label Casts is left out).
+ * (`analysedGraph`: post-processing such as ArgMax, ZipMap or label Casts is left out).
  * Checks, before building anything, that every kept node is a default-domain operator of
  * {@link SUPPORTED_OPS} (else one {@link OnnxFormatError} `'onnx-unsupported-op'` listing every
  * unsupported node by name and type, and naming the forward-only estimate,

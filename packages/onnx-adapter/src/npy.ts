@@ -163,9 +163,10 @@ export function readNpy(bytes: Uint8Array): NpyArray {
  * @param array - `data` must be the typed array of `dtype` ({@link NpyDataTypes}) with
  *   `shape.reduce((a, b) => a * b, 1)` elements; bool data must be 0 or 1.
  * @returns the file's bytes.
- * @throws {@link OptionError} for a shape that is not a list of at most 64 non-negative
- *   integers, an unknown dtype, data of the wrong typed-array class or bool values other
- *   than 0 or 1; {@link DimensionError} when the element count does not match the shape.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for a shape that is not a
+ *   list of at most 64 non-negative integers, an unknown dtype, data of the wrong typed-array class
+ *   or bool values other than 0 or 1; {@link DimensionError} when the element count does not match
+ *   the shape.
  *
  * @example
  * ```ts

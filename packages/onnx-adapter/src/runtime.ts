@@ -180,8 +180,9 @@ export class ConversionMismatchError extends HessianProbeError {
  *
  * @param modelBytes - the `.onnx` file the function was converted from.
  * @param fn - from {@link convertGraph}, with its initial parameters.
- * @throws {@link OptionError} for a missing input, a wrong data length or a bad tolerance;
- *   {@link ConversionMismatchError} (code `'onnx-mismatch'`) above the tolerance.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for a missing input, a wrong
+ *   data length or a bad tolerance; {@link ConversionMismatchError} (code `'onnx-mismatch'`) above
+ *   the tolerance.
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';

@@ -165,7 +165,7 @@ export async function readRun(path: string, options: ReadRunOptions = {}): Promi
  * apart (`a/reports` and `b/reports`).
  *
  * @throws {@link ReportReadError} for the first file (in argument order) that cannot be read.
- * @throws {@link OptionError} when `paths` is empty.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `paths` is empty.
  *
  * @example
  * ```ts

@@ -76,8 +76,9 @@ export const SECTION_IDS = [
  * for per-run pictures and tables. All text from reports and options is escaped.
  *
  * @param input - Runs, or the reports of a single run (named after the model).
- * @throws {@link OptionError} when there is no run, a run has no report or a run name is not a
- *   non-empty string; `ReportFormatError` (core) naming the field of a malformed report.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when there is no run, a run
+ *   has no report or a run name is not a non-empty string; `ReportFormatError` (core) naming the
+ *   field of a malformed report.
  *
  * @example
  * ```ts

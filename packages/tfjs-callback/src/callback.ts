@@ -113,8 +113,8 @@ export interface HessianCallback {
  * skips the analysis, as does the budget; both are counted by reason (`stats.skipped`,
  * `metrics`' skip counter), and each fit() with skips ends with one `console.warn` line.
  *
- * @throws {@link OptionError} from `@hessian-probe/core`, at construction, for an unknown or
- *   out-of-range option (the message names it).
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} from `@hessian-probe/core`,
+ *   at construction, for an unknown or out-of-range option (the message names it).
  *
  * @example
  * ```ts

@@ -44,9 +44,15 @@ export type FitModel = AnalyzableModel;
 
 /** Where and when an error or skip happened. */
 export interface AnalysisTime {
-  /** Epochs completed (see {@link CurvatureReport.epoch}). */
+  /**
+   * Epochs completed (the `epoch` of a
+   * {@link @hessian-probe/core!index.CurvatureReport | CurvatureReport}).
+   */
   readonly epoch: number;
-  /** Optimizer steps completed in this fit() (see {@link CurvatureReport.step}). */
+  /**
+   * Optimizer steps completed in this fit() (the `step` of a
+   * {@link @hessian-probe/core!index.CurvatureReport | CurvatureReport}).
+   */
   readonly step: number;
 }
 

@@ -63,8 +63,8 @@ const KNOWN_OPTIONS = ['atTrainBegin', 'everyEpochs', 'everyBatches', 'atTrainEn
  * with both intervals on, or the last epoch and `atTrainEnd`), each says true: running once
  * per step is the caller's job.
  *
- * @throws {@link OptionError} for an unknown option, a non-boolean flag, an interval that is
- *   not a positive integer, or no trigger at all.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for an unknown option, a
+ *   non-boolean flag, an interval that is not a positive integer, or no trigger at all.
  *
  * @example
  * ```ts

@@ -71,7 +71,8 @@ const HINTS: Record<string, string> = {
  * 405. A failure while collecting answers 500 with the error message and leaves the server up.
  *
  * @returns once listening; `url` is the page to put in Prometheus's `static_configs`.
- * @throws {@link OptionError} (as a rejection) for bad options.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} (as a rejection) for bad
+ *   options.
  * @throws {@link MetricsServerError} (as a rejection) when it cannot listen, e.g. the port is in
  * use; the message names the host, the port and the system error code.
  *
@@ -234,7 +235,8 @@ export class MetricsPushError extends HessianProbeError {
  * HTTP PUT), replacing what the group `job` (+ `groupings`) held before: for training jobs that
  * end before Prometheus would scrape them. Push after the last report, or after each one.
  *
- * @throws {@link OptionError} (as a rejection) for bad options.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} (as a rejection) for bad
+ *   options.
  * @throws {@link MetricsPushError} (as a rejection) when the push does not succeed.
  *
  * @example

@@ -50,7 +50,8 @@ export interface JsonlSink extends ReportSink {
  * reader checks. One sink per file: two processes appending to the same file do not tear each
  * other's lines, but only a sink that starts after a crash repairs the missing newline.
  *
- * @throws {@link OptionError} when `path` is not a non-empty string.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `path` is not a
+ *   non-empty string.
  *
  * @example
  * ```ts
@@ -167,7 +168,8 @@ export interface ReadReportsOptions {
  * not JSON (a torn write after a crash) is skipped and passed to `onTornLine`, or throws in `strict` mode; a line that is JSON but not a valid report always
  * throws, since that is not something a crash produces.
  *
- * @throws {@link ReportFormatError} naming the line and the field of a malformed report.
+ * @throws {@link @hessian-probe/core!index.ReportFormatError | ReportFormatError} naming the line
+ *   and the field of a malformed report.
  * @throws {@link TornLineError} for a line that is not JSON, with `strict`.
  *
  * @example

@@ -22,7 +22,7 @@ export const DENSITY_HISTOGRAM_POINTS = 1000;
  * numbers (`lambda_max`, `lambda_min`, `trace`, `negative_fraction`,
  * `block_off_diagonal_ratio`, `loss`), `trace_stderr`, `eigenvalue_<rank>`,
  * `block_off_diagonal_to_diagonal/{within,cross}_layer` (Σ‖H_ij‖²_F over those pairs / Σ‖H_ii‖²_F), `layer/<name>/{lambda_max,trace}`. The spectral
- * density as the histogram `hessian/spectral_density`: {@link DENSITY_HISTOGRAM_POINTS} points at
+ * density as the histogram `hessian/spectral_density`: `DENSITY_HISTOGRAM_POINTS` = 1000 points at
  * its quantiles (TensorBoard bins raw values; these reproduce the density's shape). The step is
  * the report's optimizer step, counted on across fit() calls (a report whose step is below the
  * previous one's starts a new fit), so every series is monotone in it.
@@ -30,7 +30,8 @@ export const DENSITY_HISTOGRAM_POINTS = 1000;
  * Only with the native backend: tfjs-node's writer needs 'tensorflow' to be the active backend
  * (a write on another fails, and the callback counts it as a sink error).
  *
- * @throws {@link OptionError} when `writer` lacks `scalar`, `histogram` or `flush`.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `writer` lacks `scalar`,
+ *   `histogram` or `flush`.
  *
  * @example
  * ```ts
