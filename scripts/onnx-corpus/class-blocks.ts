@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { classBlockMass } from '../../packages/onnx-adapter/src/class-blocks.js';
+import { classBlockMass } from '../../packages/core/src/class-blocks.js';
 import { onnxCurvature } from '../../packages/onnx-adapter/src/curvature.js';
 import { readNpy } from '../../packages/onnx-adapter/src/npy.js';
 import { BACKENDS, useBackend } from '../../packages/onnx-adapter/src/testing/backends.js';

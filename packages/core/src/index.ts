@@ -15,6 +15,7 @@ export {
   type AnalyzeOperatorOptions,
   analyzeOperator,
 } from './analysis/analyze.js';
+export type { ReportClassBlocks } from './analysis/class-blocks.js';
 export {
   ANALYSIS_NAMES,
   type AnalysisName,
@@ -25,6 +26,17 @@ export {
   analysisRequestJsonSchema,
 } from './analysis/registry.js';
 export { type BlockNorms, type BlockNormsOptions, blockNorms } from './blocks.js';
+export {
+  type ClassAxis,
+  type ClassBlockMass,
+  type ClassBlockMassOptions,
+  classAxesLength,
+  classBlockMass,
+  classIndex,
+  type Estimate,
+  type ExactClassBlockMass,
+  exactClassBlockMass,
+} from './class-blocks.js';
 export { type DenseMatrixOptions, denseMatrix } from './dense.js';
 export {
   type SmoothDensityOptions,

@@ -46,6 +46,15 @@
  *
  * @packageDocumentation
  */
+
+// Defined in @hessian-probe/core (the classBlocks analysis runs it); also exported here, next
+// to the corpus language model it was written for.
+export {
+  type ClassBlockMass,
+  type ClassBlockMassOptions,
+  classBlockMass,
+  type Estimate,
+} from '@hessian-probe/core';
 export {
   type AnnotateFileOptions,
   annotateFile,
@@ -55,12 +64,6 @@ export {
   readAnnotation,
   writeFileAtomic,
 } from './annotate.js';
-export {
-  type ClassBlockMass,
-  type ClassBlockMassOptions,
-  classBlockMass,
-  type Estimate,
-} from './class-blocks.js';
 export {
   type HostLabels,
   type OnnxCurvature,

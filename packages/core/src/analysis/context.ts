@@ -1,4 +1,5 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
+import type { ClassAxis } from '../class-blocks.js';
 import type { ParameterLayout } from '../layout.js';
 import type { LinearOperator } from '../operator.js';
 import type { CurvatureKind } from '../report/fields.js';
@@ -40,6 +41,12 @@ export interface AnalysisContext {
     readonly operator: LinearOperator;
     readonly layout: ParameterLayout;
   };
+  /**
+   * The output layer's blocks of `layout` (its weight, and its bias if it has one), each with
+   * the axis of its shape that runs over the output classes; undefined when the context cannot
+   * tell which layer makes the output (the `classBlocks` analysis then needs its blocks named).
+   */
+  outputLayer?(): readonly ClassAxis[] | undefined;
   /** The generalized Gauss–Newton operator over the same coordinates as `operator`. */
   gaussNewton?(): LinearOperator;
   /** The tfjs model and probe, for the analyses that work on layers (Kronecker, classes). */

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { classesAnalysis } from '../tfjs/analyses/classes.js';
 import { kroneckerAnalysis } from '../tfjs/analyses/kronecker.js';
 import { blocksAnalysis } from './blocks.js';
+import { classBlocksAnalysis } from './class-blocks.js';
 import { densityAnalysis } from './density.js';
 import { eigenAnalysis } from './eigen.js';
 import { lambdaMinAnalysis } from './lambda-min.js';
@@ -22,6 +23,7 @@ export const ANALYSES = [
   kroneckerAnalysis,
   classesAnalysis,
   lambdaMinAnalysis,
+  classBlocksAnalysis,
 ] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (

@@ -1,6 +1,8 @@
-import { createRandom, denseOperator, OptionError } from '@hessian-probe/core';
 import { describe, expect, it } from 'vitest';
-import { classBlockMass } from './class-blocks.js';
+import { classBlockMass, exactClassBlockMass } from './class-blocks.js';
+import { OptionError } from './errors.js';
+import { denseOperator } from './operator.js';
+import { createRandom } from './random.js';
 
 // A symmetric 22 × 22 matrix: 6 classes of 3 coordinates (classes interleaved with the layout,
 // as rows of a weight and entries of a bias are) and 4 coordinates outside every class.
@@ -23,18 +25,7 @@ function matrix(seed: number, crossScale: number): Float64Array {
 }
 
 /** Exact T (over class coordinates) and D (within-class blocks). */
-function exact(a: Float64Array): { total: number; within: number } {
-  let total = 0;
-  let within = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      if (classOf[i] < 0 || classOf[j] < 0) continue;
-      total += a[i * n + j] ** 2;
-      if (classOf[i] === classOf[j]) within += a[i * n + j] ** 2;
-    }
-  }
-  return { total, within };
-}
+const exact = (a: Float64Array) => exactClassBlockMass(a, classOf);
 
 describe('classBlockMass', () => {
   it.each([0.1, 1])(

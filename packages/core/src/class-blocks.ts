@@ -16,7 +16,100 @@
  * Each probe gives one sample of T and one of D from the same two products; the cross-class
  * ratio (T − D)/D gets a delta-method standard error from the paired samples.
  */
-import { createRandom, type LinearOperator, OptionError } from '@hessian-probe/core';
+import { OptionError } from './errors.js';
+import type { ParameterLayout } from './layout.js';
+import type { LinearOperator } from './operator.js';
+import { createRandom } from './random.js';
+
+/** A parameter block cut into classes along one axis of its shape: class c is index c there. */
+export interface ClassAxis {
+  /** The block's name in the layout. */
+  readonly name: string;
+  /** The axis of the block's shape (0-based; a block without a shape is 1-D) that runs over the classes. */
+  readonly axis: number;
+}
+
+/**
+ * The number of classes C of `blocks` over `layout`: each block's length along its axis,
+ * which must agree.
+ *
+ * @throws {@link OptionError} for no blocks, an unknown or repeated name, an axis outside a
+ *   block's shape, or blocks of different lengths along their axes.
+ * @example
+ * ```ts
+ * const layout = layoutFromSizes([
+ *   { name: 'w', size: 12, shape: [3, 4] },
+ *   { name: 'b', size: 4 },
+ * ]);
+ * classAxesLength(layout, [{ name: 'w', axis: 1 }, { name: 'b', axis: 0 }]); // 4
+ * ```
+ */
+export function classAxesLength(
+  layout: ParameterLayout,
+  blocks: readonly ClassAxis[],
+  where = 'classAxesLength',
+): number {
+  if (blocks.length === 0) throw new OptionError(`${where}: expected some class blocks, got none`);
+  let classes: number | undefined;
+  const seen = new Set<string>();
+  for (const { name, axis } of blocks) {
+    const block = layout.blocks.find((b) => b.name === name);
+    if (block === undefined) {
+      throw new OptionError(
+        `${where}: expected class block '${name}' to be a block of the layout (${layout.blocks.map((b) => b.name).join(', ')})`,
+      );
+    }
+    if (seen.has(name))
+      throw new OptionError(`${where}: expected class block '${name}' once, got it twice`);
+    seen.add(name);
+    const shape = block.shape ?? [block.size];
+    if (!Number.isSafeInteger(axis) || axis < 0 || axis >= shape.length) {
+      throw new OptionError(
+        `${where}: expected the axis of class block '${name}' (shape [${shape}]) to be an integer in [0, ${shape.length - 1}], got ${axis}`,
+      );
+    }
+    if (classes !== undefined && shape[axis] !== classes) {
+      throw new OptionError(
+        `${where}: expected class block '${name}' to have ${classes} entries along axis ${axis} as the blocks before it, got ${shape[axis]} (shape [${shape}])`,
+      );
+    }
+    classes = shape[axis];
+  }
+  return classes as number;
+}
+
+/**
+ * The `classOf` of {@link classBlockMass}: for each coordinate of `layout`, its class (its
+ * index along the block's class axis, the block row-major) in the `blocks`, or −1 outside them.
+ *
+ * @throws {@link OptionError} as {@link classAxesLength}.
+ * @example
+ * ```ts
+ * // the output layer of a tfjs Dense model: kernel [d, C] (classes = columns) and bias [C]
+ * const classOf = classIndex(layout, [
+ *   { name: 'dense_2/kernel', axis: 1 },
+ *   { name: 'dense_2/bias', axis: 0 },
+ * ]);
+ * const mass = await classBlockMass(operator, { classOf });
+ * ```
+ */
+export function classIndex(
+  layout: ParameterLayout,
+  blocks: readonly ClassAxis[],
+  where = 'classIndex',
+): Int32Array {
+  const classes = classAxesLength(layout, blocks, where);
+  const classOf = new Int32Array(layout.dim).fill(-1);
+  for (const { name, axis } of blocks) {
+    const block = layout.blocks.find((b) => b.name === name)!;
+    const shape = block.shape ?? [block.size];
+    const stride = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+    for (let i = 0; i < block.size; i++) {
+      classOf[block.offset + i] = Math.floor(i / stride) % classes;
+    }
+  }
+  return classOf;
+}
 
 /** Options of {@link classBlockMass}. */
 export interface ClassBlockMassOptions {
@@ -49,6 +142,48 @@ export interface ClassBlockMass {
   readonly crossRatio: Estimate;
   /** Products used: 2 · probes. */
   readonly matvecs: number;
+}
+
+/** The exact masses of {@link exactClassBlockMass}. */
+export interface ExactClassBlockMass {
+  /** T = ‖P A P‖²_F over the class coordinates P. */
+  readonly total: number;
+  /** D = Σ_c ‖A_cc‖²_F. */
+  readonly within: number;
+  /** (T − D) / D. */
+  readonly crossRatio: number;
+}
+
+/**
+ * The exact T, D and cross ratio that {@link classBlockMass} estimates, from an assembled
+ * n × n matrix (row-major, n = `classOf.length`): the reference for small models (n² work).
+ *
+ * @example
+ * ```ts
+ * const classOf = classIndex(layout, [{ name: 'w', axis: 1 }, { name: 'b', axis: 0 }]);
+ * const a = await denseMatrix(operator, { maxDim: operator.dim });
+ * const { crossRatio } = exactClassBlockMass(a, classOf);
+ * ```
+ */
+export function exactClassBlockMass(a: Float64Array, classOf: Int32Array): ExactClassBlockMass {
+  const n = classOf.length;
+  if (a.length !== n * n) {
+    throw new OptionError(
+      `exactClassBlockMass: expected a to hold ${n} × ${n} entries (classOf's length squared), got ${a.length}`,
+    );
+  }
+  let total = 0;
+  let within = 0;
+  for (let i = 0; i < n; i++) {
+    if (classOf[i] < 0) continue;
+    for (let j = 0; j < n; j++) {
+      if (classOf[j] < 0) continue;
+      const square = a[i * n + j] ** 2;
+      total += square;
+      if (classOf[i] === classOf[j]) within += square;
+    }
+  }
+  return { total, within, crossRatio: (total - within) / within };
 }
 
 /**
