@@ -125,7 +125,7 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
     });
     const context = onnxContext(
       { ...curvature, operator: counted.operator },
-      { kind: o.kind, probeSize: size },
+      { kind: o.kind, probeSize: size, graph: { model, loss: o.loss } },
     );
     // 3. The analyses' options, checked against the model before any product.
     let prepared: PreparedAnalyses;

@@ -36,6 +36,11 @@ ${ANALYSES.map((a) => `                                 ${a.name.padEnd(10)} ${a
                                (default ${DEFAULT_CLI_ANALYSES.join(',')}; kronecker and classes
                                need a tfjs model); each with its defaults (docs/design.md)
   --k N                        number of top eigenvalues of eigen (default 3)
+  --class-probes N             probes of classBlocks, an integer >= 2 (default 32; two
+                               products each, whatever the number of classes)
+  --class-blocks LIST          comma-separated initializers classBlocks cuts by class (default:
+                               the output layer's weight and bias, found in the graph); a 1-D
+                               one along its axis, others along their axis of C entries
   --parameters LIST            comma-separated initializer names to differentiate, in layout
                                order (default: the float initializers that feed a
                                Gemm/MatMul/Conv, or an Add/Mul after one: see the README)
@@ -117,6 +122,8 @@ export const OPTIONS = {
   kind: { type: 'string' },
   analyses: { type: 'string' },
   k: { type: 'string' },
+  'class-probes': { type: 'string' },
+  'class-blocks': { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'string' },
@@ -238,12 +245,28 @@ export function checkOptions(values: Values): AnalyzeCommandOptions {
       `--k: sets the eigen analysis, which --analyses ${values.analyses} leaves out`,
     );
   }
+  for (const flag of ['class-probes', 'class-blocks'] as const) {
+    if (values[flag] !== undefined && !names.includes('classBlocks')) {
+      throw new CliUsageError(
+        `--${flag}: sets the classBlocks analysis, which --analyses ${values.analyses ?? DEFAULT_CLI_ANALYSES.join(',')} leaves out`,
+      );
+    }
+  }
   const k = values.k === undefined ? undefined : integer('k', values.k, 1, 1);
+  const classBlocks = {
+    ...(values['class-probes'] === undefined
+      ? {}
+      : { probes: integer('class-probes', values['class-probes'], 2, 2) }),
+    ...(values['class-blocks'] === undefined
+      ? {}
+      : { blocks: nameList('class-blocks', values['class-blocks']).map((name) => ({ name })) }),
+  };
+  const options: Partial<Record<string, object>> = {
+    ...(k === undefined ? {} : { eigen: { k } }),
+    ...(Object.keys(classBlocks).length === 0 ? {} : { classBlocks }),
+  };
   const analyses = Object.fromEntries(
-    ANALYSIS_NAMES.map((name) => [
-      name,
-      names.includes(name) ? (name === 'eigen' && k !== undefined ? { k } : true) : false,
-    ]),
+    ANALYSIS_NAMES.map((name) => [name, names.includes(name) ? (options[name] ?? true) : false]),
   ) as AnalysisRequest;
   return {
     loss,
@@ -257,23 +280,25 @@ export function checkOptions(values: Values): AnalyzeCommandOptions {
     ...(values.out === undefined ? {} : { out: values.out }),
     ...(values.json === undefined ? {} : { json: values.json }),
     force: values.force === true,
-    ...(values.parameters === undefined ? {} : { parameters: parameterList(values.parameters) }),
+    ...(values.parameters === undefined
+      ? {}
+      : { parameters: nameList('parameters', values.parameters) }),
     inputSpecs,
     labels: values.labels,
   };
 }
 
-/** `--parameters a,b,c`: non-empty, distinct names. */
-function parameterList(text: string): string[] {
+/** `--parameters a,b,c` or `--class-blocks a,b`: non-empty, distinct names. */
+function nameList(flag: string, text: string): string[] {
   const names = text.split(',').map((n) => n.trim());
   if (names.includes('')) {
     throw new CliUsageError(
-      `--parameters: expected comma-separated names, got an empty one in '${text}'`,
+      `--${flag}: expected comma-separated names, got an empty one in '${text}'`,
     );
   }
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) {
-    throw new CliUsageError(`--parameters: expected distinct names, got '${repeated}' twice`);
+    throw new CliUsageError(`--${flag}: expected distinct names, got '${repeated}' twice`);
   }
   return names;
 }

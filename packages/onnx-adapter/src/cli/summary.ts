@@ -92,6 +92,17 @@ export function formatSummary(report: CurvatureReport): string {
     rows.push(['Ritz range', `[${fmt(density.lambdaMin)}, ${fmt(density.lambdaMax)}]`]);
   }
   if (blocks) rows.push(['off-diagonal ratio', fmt(blocks.offDiagonalRatio)]);
+  const { classBlocks } = report;
+  if (classBlocks) {
+    rows.push([
+      'class blocks',
+      `C = ${classBlocks.classes} over ${classBlocks.blocks.map((b) => `${b.name} (axis ${b.axis})`).join(', ')}`,
+    ]);
+    rows.push([
+      'cross/within class',
+      `${fmt(classBlocks.crossRatio)} ± ${fmt(classBlocks.crossRatioStderr)} (T ${fmt(classBlocks.total)} ± ${fmt(classBlocks.totalStderr)}, D ${fmt(classBlocks.within)} ± ${fmt(classBlocks.withinStderr)}; ${classBlocks.probes} probes)`,
+    ]);
+  }
   if (layers) {
     for (const l of layers) {
       rows.push([
