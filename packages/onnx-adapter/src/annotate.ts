@@ -25,7 +25,10 @@ export { writeFileAtomic };
 
 /** Prefix of every metadata key this package writes (and replaces). */
 export const KEY_PREFIX = 'hessian_probe.';
-/** Metadata key of the whole report, as compact JSON ({@link encodeReport}). */
+/**
+ * Metadata key of the whole report, as compact JSON
+ * ({@link @hessian-probe/core!index.encodeReport | encodeReport}).
+ */
 export const REPORT_KEY = 'hessian_probe.report';
 
 /** `ModelProto.metadata_props` is field 14, length-delimited. */

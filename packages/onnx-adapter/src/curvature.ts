@@ -74,16 +74,17 @@ export interface OnnxCurvature extends CurvatureOperator {
 }
 
 /**
- * The exact loss Hessian (or, with `kind: 'ggn'`, the generalized Gauss–Newton matrix) of an
- * ONNX model over its parameter initializers, as a {@link CurvatureOperator} (products in
- * float64 on the host; each costs about two gradients of the tfjs function). Everything is
- * checked before the first product: the options, the file ({@link parseModel}), the operators
- * ({@link convertGraph}) and the conversion against onnxruntime on `inputs`
- * ({@link verifyConversion}).
+ * The exact loss Hessian (or, with `kind: 'ggn'`, the generalized Gauss–Newton matrix) of an ONNX
+ * model over its parameter initializers, as a
+ * {@link @hessian-probe/core!tfjs.CurvatureOperator | CurvatureOperator} (products in float64 on
+ * the host; each costs about two gradients of the tfjs function). Everything is checked before the
+ * first product: the options, the file ({@link parseModel}), the operators ({@link convertGraph})
+ * and the conversion against onnxruntime on `inputs` ({@link verifyConversion}).
  *
- * @throws {@link OnnxFormatError}, {@link ConversionMismatchError} and {@link OptionError}
- *   as those functions do; {@link OptionError} for an unknown `output` or `kind`, and for
- *   `kind: 'ggn'` with a loss function (not `'ce'` or `'mse'`).
+ * @throws {@link OnnxFormatError}, {@link ConversionMismatchError} and
+ *   {@link @hessian-probe/core!index.OptionError | OptionError} as those functions do;
+ *   {@link @hessian-probe/core!index.OptionError | OptionError} for an unknown `output` or `kind`,
+ *   and for `kind: 'ggn'` with a loss function (not `'ce'` or `'mse'`).
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';

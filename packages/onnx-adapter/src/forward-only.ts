@@ -274,11 +274,12 @@ export function noiseLevel(values: readonly number[]): number {
  * graph is kept as is). Options, the file and the inputs are checked before the first pass;
  * the labels against the output at the first pass.
  *
- * @throws {@link OnnxFormatError} as {@link parseModel} does; {@link OptionError} for bad
- *   options (probes, step, seed, loss), unknown or non-float32 parameters, an unknown output,
- *   missing inputs or labels that do not fit the output; {@link HessianProbeError}
- *   `'onnx-forward-only'` when onnxruntime cannot load or run the model, or a loss value is
- *   not finite.
+ * @throws {@link OnnxFormatError} as {@link parseModel} does;
+ *   {@link @hessian-probe/core!index.OptionError | OptionError} for bad options (probes, step,
+ *   seed, loss), unknown or non-float32 parameters, an unknown output, missing inputs or labels
+ *   that do not fit the output;
+ *   {@link @hessian-probe/core!index.HessianProbeError | HessianProbeError} `'onnx-forward-only'`
+ *   when onnxruntime cannot load or run the model, or a loss value is not finite.
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';

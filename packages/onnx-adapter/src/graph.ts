@@ -356,7 +356,7 @@ function hostToTensor(tf: Tf, h: HostTensor): Tensor {
  * `'onnx-unsupported-op'` naming the node), that every initializer is float32, int32, int64 or
  * bool, that every graph input is float32, int32 or int64 ({@link OnnxFormatError}
  * `'onnx-unsupported-dtype'`), and that every chosen parameter is a float32 initializer
- * ({@link OptionError} otherwise).
+ * ({@link @hessian-probe/core!index.OptionError | OptionError} otherwise).
  *
  * @param tf - the TensorFlow.js namespace in use (any backend).
  * @param model - from {@link parseModel}.

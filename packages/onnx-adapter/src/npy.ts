@@ -165,8 +165,9 @@ export function readNpy(bytes: Uint8Array): NpyArray {
  * @returns the file's bytes.
  * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for a shape that is not a
  *   list of at most 64 non-negative integers, an unknown dtype, data of the wrong typed-array class
- *   or bool values other than 0 or 1; {@link DimensionError} when the element count does not match
- *   the shape.
+ *   or bool values other than 0 or 1;
+ *   {@link @hessian-probe/core!index.DimensionError | DimensionError} when the element count does
+ *   not match the shape.
  *
  * @example
  * ```ts

@@ -63,7 +63,7 @@ export class ReportReadError extends HessianProbeError {
 /**
  * Decodes the text of a JSON Lines reports file into reports, in file order. A leading
  * byte-order mark, `\r\n` line ends and blank lines are accepted; every other line must be a
- * report ({@link decodeReport}; schema versions 1 and 2).
+ * report ({@link @hessian-probe/core!index.decodeReport | decodeReport}; schema versions 1 and 2).
  *
  * @param path - The file's name, used in error messages only.
  * @throws {@link ReportReadError} at the first line that is not a report, naming `path:line`

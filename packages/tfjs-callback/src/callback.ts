@@ -57,10 +57,11 @@ export interface HessianCallback {
 }
 
 /**
- * A tfjs callback that analyses the curvature (Hessian or generalized Gauss–Newton) of the
- * model being trained on a fixed probe set, at the moments of `schedule`, and turns each
- * analysis into one {@link CurvatureReport}: kept in `history`, passed to `onReport`, recorded
- * into Prometheus `metrics` and appended to the `reportsTo` JSONL file.
+ * A tfjs callback that analyses the curvature (Hessian or generalized Gauss–Newton) of the model
+ * being trained on a fixed probe set, at the moments of `schedule`, and turns each analysis into
+ * one {@link @hessian-probe/core!index.CurvatureReport | CurvatureReport}: kept in `history`,
+ * passed to `onReport`, recorded into Prometheus `metrics` and appended to the `reportsTo` JSONL
+ * file.
  *
  * Invisible to training (docs/design.md decision 2): analyses only read the weights (the one-off
  * self-check perturbs them and restores the original buffers), never touch the optimizer, and
