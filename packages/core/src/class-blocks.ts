@@ -191,8 +191,8 @@ export function exactClassBlockMass(a: Float64Array, classOf: Int32Array): Exact
  * randomized class-block probing (see the module doc): 2 products per probe, for any number of
  * classes.
  *
- * @throws {@link OptionError} for a `classOf` of the wrong length or without classes, or bad
- *   `probes` or `seed`, before any product.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} for a `classOf` of the wrong
+ *   length or without classes, or bad `probes` or `seed`, before any product.
  * @example
  * ```ts
  * // classes = rows of an output layer [V, d] and its bias [V], at `offset` and `offset + V·d`

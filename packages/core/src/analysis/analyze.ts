@@ -132,7 +132,8 @@ export type AnalysisPlan = PreparedAnalyses['plan'];
  * Parses a request without a model: every option through its analysis's schema (defaults
  * filled in), unknown analyses and options refused. The callback calls it at construction.
  *
- * @throws {@link OptionError} naming the first bad option ("analyses.eigen.k: …").
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} naming the first bad option
+ *   ("analyses.eigen.k: …").
  *
  * @example
  * ```ts
@@ -197,7 +198,8 @@ export interface KnownModel {
  * `known` left undefined are not checked (the callback checks kind and loss at construction,
  * before fit() hands it the model).
  *
- * @throws {@link OptionError} naming the analysis and what it needs.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} naming the analysis and what it
+ *   needs.
  */
 export function checkNeeds(plan: AnalysisPlan, known: KnownModel): void {
   const { where } = known;
@@ -238,7 +240,8 @@ export function checkNeeds(plan: AnalysisPlan, known: KnownModel): void {
  * ({@link checkNeeds}), then its own checks against the context's sizes. Returns the plan and
  * its cost in products.
  *
- * @throws {@link OptionError} naming the first bad option ("analyses.eigen.k: …").
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} naming the first bad option
+ *   ("analyses.eigen.k: …").
  *
  * @example
  * ```ts
@@ -272,7 +275,7 @@ export function prepareAnalyses(
   return { plan, cost, seed };
 }
 
-/** What {@link runAnalyses} found: the analysis sections, with what they cost. */
+/** What `runAnalyses` found: the analysis sections, with what they cost. */
 export interface AnalysesResult extends ReportSections {
   /** Matrix-vector products of the whole run. */
   readonly matvecs: number;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { type ClassAxis, classAxesLength, classBlockMass, classIndex } from '../class-blocks.js';
 import { OptionError } from '../errors.js';
 import { count, nonNegative, number, record, text, uniquelyNamed } from '../report/fields.js';
+import type { ReportSection } from '../report/schema.js';
 import type { AnalysisContext } from './context.js';
 import { integer } from './options.js';
 import { defineAnalysis } from './types.js';
@@ -23,7 +24,7 @@ export const CLASS_BLOCKS_SECTION = record({
 });
 
 /** The report's `classBlocks` section, as checked reports carry it. */
-export type ReportClassBlocks = z.output<typeof CLASS_BLOCKS_SECTION>;
+export type ReportClassBlocks = ReportSection<'classBlocks'>;
 
 const BLOCK_OPTION = z
   .object({

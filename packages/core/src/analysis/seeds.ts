@@ -6,7 +6,7 @@ import { ANALYSIS_NAMES, type AnalysisName } from './registry.js';
  * `createRandom(seed)` in registry order (53 random bits each), whether or not the analysis
  * runs, so that turning one analysis on or off never changes another's numbers.
  *
- * @throws {@link OptionError} when `seed` is not a safe integer.
+ * @throws {@link @hessian-probe/core!index.OptionError | OptionError} when `seed` is not a safe integer.
  *
  * @example
  * ```ts
