@@ -2,6 +2,7 @@ import { createRandom, HessianProbeError } from '@hessian-probe/core';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import {
+  decodeModel,
   encodeModel,
   MAX_OPSET,
   MIN_OPSET,
@@ -249,6 +250,27 @@ describe('repeated non-repeated fields, as protobuf and onnxruntime read them', 
       { value: 4, param: '' },
       { value: 0, param: 'N' },
     ]);
+  });
+
+  it('drops what an interleaved oneof member cleared (tensor_type, sequence_type, tensor_type)', () => {
+    const input = graph.input![0];
+    // tensor_type{shape [7, 4]}, then sequence_type (clears it), then tensor_type{elem_type 1}:
+    // protobuf (and onnxruntime) end with tensor_type{elem_type 1} and no shape, not the merge.
+    const shaped = onnx.TypeProto.Tensor.encode({
+      shape: { dim: [{ dimValue: 7 }, { dimValue: 4 }] },
+    }).finish();
+    const sequence = onnx.TypeProto.Sequence.encode({
+      elemType: { tensorType: { elemType: 1 } },
+    }).finish();
+    const elem = onnx.TypeProto.Tensor.encode({ elemType: 1 }).finish();
+    const type = concat(field(1, shaped), field(4, sequence), field(1, elem));
+    const info = concat(field(1, new TextEncoder().encode(input.name!)), field(2, type));
+    const others = onnx.GraphProto.encode({ ...graph, input: [] }).finish();
+    const file = concat(rest, field(7, concat(others, field(11, info))));
+    const parsed = decodeModel(file, 'test').graph?.input?.[0]?.type;
+    expect(parsed?.sequenceType ?? null).toBeNull();
+    expect(parsed?.tensorType?.elemType).toBe(1);
+    expect(parsed?.tensorType?.shape ?? null).toBeNull();
   });
 
   it('refuses messages nested deeper than protobuf’s default recursion limit of 100', () => {

@@ -256,7 +256,8 @@ const MAX_DEPTH = 100;
  * embedded-message field present more than once becomes one field holding the instances'
  * payloads concatenated (protobuf merges them: "for embedded message fields, the parser
  * merges multiple instances of the same field"; a concatenation parses as that merge), and of
- * a `oneof`, only the member set last is kept (setting one member clears the others). The
+ * a `oneof`, only the final run of the member set last is kept (setting one member clears the
+ * others, and what was merged into them). The
  * same bytes (not a copy) come back when nothing needed rewriting, at any depth.
  */
 function canonicalMessage(
@@ -281,10 +282,17 @@ function canonicalMessage(
   }
   const dropped = new Set<WireField>();
   for (const group of schema.oneofs ?? []) {
-    const last = [...fields].reverse().find((f) => group.includes(f.field));
-    for (const f of fields) {
-      if (last !== undefined && f.field !== last.field && group.includes(f.field)) dropped.add(f);
+    // Setting a member clears the group, so what survives is the final run of the member set
+    // last: every group field up to the last one of another member is dropped (tensor_type{A},
+    // sequence_type{B}, tensor_type{C} parses as tensor_type{C}, not A merged with C).
+    let last = -1;
+    for (let i = 0; i < fields.length; i++) if (group.includes(fields[i].field)) last = i;
+    if (last < 0) continue;
+    let cleared = -1;
+    for (let i = 0; i < last; i++) {
+      if (group.includes(fields[i].field) && fields[i].field !== fields[last].field) cleared = i;
     }
+    for (let i = 0; i <= cleared; i++) if (group.includes(fields[i].field)) dropped.add(fields[i]);
   }
   let changed = dropped.size > 0;
   const out: Uint8Array[] = [];
@@ -298,7 +306,9 @@ function canonicalMessage(
     const [child, repeated] = entry;
     let payload = f.payload;
     if (!repeated) {
-      const instances = fields.filter((g) => g.field === f.field && g.payload !== undefined);
+      const instances = fields.filter(
+        (g) => g.field === f.field && g.payload !== undefined && !dropped.has(g),
+      );
       if (instances.at(-1) !== f) continue; // merged into the last instance, below
       if (instances.length > 1) {
         changed = true;
