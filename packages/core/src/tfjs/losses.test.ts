@@ -14,7 +14,7 @@ import {
 } from './losses.js';
 import { BACKENDS, tf, useBackend } from './testing/backends.js';
 import { finiteDifferenceHessian, float32Values, referenceMlp } from './testing/float64.js';
-import { gaussianData, oneHotLabels, relativeError, setSeededWeights } from './testing/models.js';
+import { gaussianData, oneHotLabels, setSeededWeights } from './testing/models.js';
 
 const TOLERANCE = arithmeticTolerance.float32;
 const N = 5;
