@@ -34,13 +34,13 @@ export function meanSd(values: readonly number[]): MeanSd {
 }
 
 /**
- * `'0.0384 ± 0.0021'`: the mean over seeds ± the sample standard deviation, each to `digits`
- * significant digits (default 3); the mean alone when there is one value or the sd is 0; '—'
- * when there is no value.
+ * `'0.0384 ± 0.0021'`: the mean over seeds to `digits` significant digits (default 3) ± the
+ * sample standard deviation to 2; the mean alone when there is one value or the sd is 0; '—'
+ * when there is no value. Non-finite values are left out (an 'NaN' when none is finite).
  *
  * @example
  * ```ts
- * formatMeanSd([0.1, 0.2, 0.3]); // '0.200 ± 0.100'
+ * formatMeanSd([0.1, 0.2, 0.3]); // '0.200 ± 0.10'
  * ```
  */
 export function formatMeanSd(values: readonly number[], digits = 3): string {
@@ -90,7 +90,7 @@ function betaFraction(a: number, b: number, x: number): number {
       if (Math.abs(c) < tiny) c = tiny;
       h *= d * c;
     }
-    if (Math.abs(d * c - 1) < 1e-16) break;
+    if (Math.abs(d * c - 1) < 4 * Number.EPSILON) break;
   }
   return h;
 }

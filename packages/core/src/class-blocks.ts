@@ -3,8 +3,9 @@
  * vocabulary, C = 10³–10⁵): the parameters of an output layer split into one block per class
  * (row c of the weight and entry c of the bias), and the question is how much of ‖H‖²_F over
  * those parameters sits in the diagonal blocks H_cc rather than in the cross-class blocks
- * H_cc′. Exact block norms cost one product per block (C products); this estimate costs two
- * products per probe, whatever C is.
+ * H_cc′. Exact block norms need every column of H over those parameters (C·(d + 1) products
+ * for a [C, d] layer with bias), and probing each block separately costs C products per probe;
+ * this estimate costs two products per probe, whatever C is.
  *
  * Method (randomized class-block probing). For a Gaussian probe z on the class parameters
  * (zero elsewhere) and independent Rademacher signs s, r per class (one sign for the whole
@@ -132,7 +133,7 @@ export interface Estimate {
 
 /** The result of {@link classBlockMass}. */
 export interface ClassBlockMass {
-  /** Number of classes (distinct non-negative entries of `classOf`). */
+  /** Number of classes: the largest entry of `classOf` plus 1 (classes 0 … C − 1). */
   readonly classes: number;
   /** T = ‖P H P‖²_F: the squared Frobenius norm over the class parameters. */
   readonly total: Estimate;

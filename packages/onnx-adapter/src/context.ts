@@ -71,14 +71,18 @@ export function onnxContext(
   };
 }
 
-/** Nodes that keep a tensor's last axis (the classes) as it is. */
+/**
+ * Nodes between the output layer and the logits that only move entries around (a Flatten or
+ * Reshape may fold other axes into the class axis; cutting the weight by its rows stays a
+ * partition by output unit either way).
+ */
 const CLASS_PRESERVING = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
 
 /**
  * The output layer of an ONNX graph: the parameters of the linear layer that makes `tensor`
  * (the logits), each with the axis of its initializer that runs over the classes, or
  * undefined when the layer is not one of these. From `tensor` back through Identity, Reshape,
- * Flatten, Squeeze and Unsqueeze (which keep the last axis), then:
+ * Flatten, Squeeze and Unsqueeze, then:
  * - `Gemm(A, B, C)`: B is [C, d] with `transB = 1` (axis 0; PyTorch's Linear), else [d, C]
  *   (axis 1); its bias C is the third input;
  * - `Add(MatMul(A, B), bias)` or a bare `MatMul(A, B)`: B is [d, C] (axis 1), or [C, d]

@@ -120,7 +120,7 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
     const counted = progressOperator(curvature.operator, io, (index, value) => {
       const block = layout.blocks.find((b) => index >= b.offset && index < b.offset + b.size);
       return new CliUsageError(
-        `${modelPath}: the ${o.kind === 'ggn' ? 'Gauss–Newton' : 'Hessian'}-vector product on --inputs ${files.join(', ')} is ${value} at entry ${index - (block?.offset ?? 0)} of initializer '${block?.name}' (float32 overflow in the second derivatives); rescale the inputs${o.kind === 'ggn' ? '' : ' or try --kind ggn'}`,
+        `${modelPath}: the ${o.kind === 'ggn' ? 'Gauss–Newton' : 'Hessian'}-vector product on --inputs ${files.join(', ')} is ${value} at entry ${index - (block?.offset ?? 0)} of initializer '${block?.name}' (likely float32 overflow in the second derivatives); rescale the inputs${o.kind === 'ggn' ? '' : ' or try --kind ggn'}`,
       );
     });
     const context = onnxContext(

@@ -390,7 +390,7 @@ describe('hessian-probe onnx analyze: checks before any work', () => {
       expect(run.code).toBe(2);
       const last = run.stderr.trim().split('\n').at(-1);
       expect(last).toMatch(
-        /^hessian-probe: .*exp\.onnx: the Hessian-vector product on --inputs .*x2\.npy is NaN at entry \d of initializer 'W' \(float32 overflow in the second derivatives\); rescale the inputs or try --kind ggn$/,
+        /^hessian-probe: .*exp\.onnx: the Hessian-vector product on --inputs .*x2\.npy is NaN at entry \d of initializer 'W' \(likely float32 overflow in the second derivatives\); rescale the inputs or try --kind ggn$/,
       );
       expect(run.stderr).not.toMatch(/\n\s+at /);
     });

@@ -130,7 +130,7 @@ export async function preflight(
       const bad = firstNonFinite(output.data);
       if (bad !== undefined) {
         throw new CliUsageError(
-          `${modelPath}: onnxruntime computes ${bad[1]} in output '${name}' at index ${indexOf(bad[0], output.dims)} on --inputs ${files} (finite inputs and parameters, so float32 overflows inside the model); rescale the inputs`,
+          `${modelPath}: onnxruntime computes ${bad[1]} in output '${name}' at index ${indexOf(bad[0], output.dims)} on --inputs ${files} (finite inputs and parameters: float32 overflow inside the model, or a constant such as a −∞ mask reaching the output); rescale the inputs, or mask the logits after the model`,
         );
       }
     }
