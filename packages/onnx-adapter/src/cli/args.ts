@@ -40,7 +40,8 @@ ${ANALYSES.map((a) => `                                 ${a.name.padEnd(10)} ${a
                                products each, whatever the number of classes)
   --class-blocks LIST          comma-separated initializers classBlocks cuts by class (default:
                                the output layer's weight and bias, found in the graph); a 1-D
-                               one along its axis, others along their axis of C entries
+                               one along its axis, others along their axis of C entries, or
+                               NAME:AXIS to name the axis (a square weight)
   --parameters LIST            comma-separated initializer names to differentiate, in layout
                                order (default: the float initializers that feed a
                                Gemm/MatMul/Conv, or an Add/Mul after one: see the README)
@@ -259,7 +260,7 @@ export function checkOptions(values: Values): AnalyzeCommandOptions {
       : { probes: integer('class-probes', values['class-probes'], 2, 2) }),
     ...(values['class-blocks'] === undefined
       ? {}
-      : { blocks: nameList('class-blocks', values['class-blocks']).map((name) => ({ name })) }),
+      : { blocks: nameList('class-blocks', values['class-blocks']).map(classBlock) }),
   };
   const options: Partial<Record<string, object>> = {
     ...(k === undefined ? {} : { eigen: { k } }),
@@ -286,6 +287,21 @@ export function checkOptions(values: Values): AnalyzeCommandOptions {
     inputSpecs,
     labels: values.labels,
   };
+}
+
+/** One entry of `--class-blocks`: `NAME` or `NAME:AXIS` (the axis that runs over the classes). */
+function classBlock(entry: string): { name: string; axis?: number } {
+  const colon = entry.lastIndexOf(':');
+  if (colon < 0) return { name: entry };
+  const name = entry.slice(0, colon);
+  const text = entry.slice(colon + 1);
+  const axis = Number(text);
+  if (name === '' || text.trim() === '' || !Number.isSafeInteger(axis) || axis < 0) {
+    throw new CliUsageError(
+      `--class-blocks: expected NAME or NAME:AXIS with an integer axis >= 0, got '${entry}'`,
+    );
+  }
+  return { name, axis };
 }
 
 /** `--parameters a,b,c` or `--class-blocks a,b`: non-empty, distinct names. */

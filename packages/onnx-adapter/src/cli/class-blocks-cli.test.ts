@@ -108,6 +108,18 @@ describe('hessian-probe onnx analyze --analyses classBlocks', () => {
     expect(Math.abs(section.crossRatio - README_RATIO.estimate)).toBeLessThanOrEqual(4 * sigma);
     // ~1/C at the output layer of an untrained LM: far below the diagonal mass.
     expect(section.crossRatio).toBeLessThan(0.01);
+
+    // The same blocks named with their axes (NAME:AXIS) give the same numbers.
+    const named = join(dir, 'lm-named.json');
+    const again = await captureCli([
+      ...['onnx', 'analyze', MODEL, '--inputs', `tokens=${TOKENS}`, '--labels', LABELS],
+      ...['--analyses', 'classBlocks', '--class-blocks', 'out.weight:0,out.bias:0'],
+      ...['--class-probes', String(PROBES), '--seed', String(SEED), '--json', named],
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    const namedSection = decodeReport(await readFile(named, 'utf8')).classBlocks!;
+    expect(namedSection.blocks).toEqual(section.blocks);
+    expect(namedSection.crossRatio).toBe(section.crossRatio);
   });
 
   it('refuses bad class-block flags with exit 2 before any product', async () => {
@@ -123,6 +135,11 @@ describe('hessian-probe onnx analyze --analyses classBlocks', () => {
         /--class-blocks: expected comma-separated/,
       ],
       [['--analyses', 'classBlocks', '--class-blocks', 'nope'], /class block 'nope' to be a block/],
+      [
+        ['--analyses', 'classBlocks', '--class-blocks', 'out.weight:x'],
+        /--class-blocks: expected NAME or NAME:AXIS with an integer axis >= 0, got 'out\.weight:x'/,
+      ],
+      [['--analyses', 'classBlocks', '--class-blocks', ':0'], /--class-blocks: expected NAME or/],
       // The embedding [V, d] along its axis of C = V entries is fine; a [16, 16] weight has none.
       [
         ['--analyses', 'classBlocks', '--class-blocks', 'q.weight'],
