@@ -16,12 +16,12 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onnxCurvature } from '../curvature.js';
 import { int64ToNumbers, readNpy } from '../npy.js';
+import { CORPUS_FOLDER } from '../testing/corpus.js';
 import { captureCli } from './capture.js';
 
-const CORPUS = join(import.meta.dirname, '..', '..', 'corpus');
-const MODEL = join(CORPUS, 'tiny-lm.onnx');
-const TOKENS = join(CORPUS, 'tiny-lm-tokens.npy');
-const LABELS = join(CORPUS, 'tiny-lm-y.npy');
+const MODEL = join(CORPUS_FOLDER, 'tiny-lm.onnx');
+const TOKENS = join(CORPUS_FOLDER, 'tiny-lm-tokens.npy');
+const LABELS = join(CORPUS_FOLDER, 'tiny-lm-y.npy');
 const PROBES = 8;
 const SEED = 5;
 /** The corpus README's Hessian output-layer row: 64 probes on the same 8 × 8 token batch. */

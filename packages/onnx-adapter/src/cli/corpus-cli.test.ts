@@ -5,27 +5,13 @@
  * the generating script computed with PyTorch (`reference.json`). On the default backend (the
  * fastest installed), as a user runs it; `corpus.test.ts` covers cpu, wasm and tensorflow.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeReport } from '@hessian-probe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CORPUS_FOLDER, CORPUS_MODELS } from '../testing/corpus.js';
 import { captureCli } from './capture.js';
-
-const CORPUS = join(import.meta.dirname, '..', '..', 'corpus');
-
-interface CorpusEntry {
-  readonly file: string;
-  readonly inputs: Readonly<Record<string, string>>;
-  readonly labels: string;
-  readonly loss: 'ce' | 'mse';
-  readonly lambdaMax: number;
-}
-
-const { models } = JSON.parse(readFileSync(join(CORPUS, 'reference.json'), 'utf8')) as {
-  models: Record<string, CorpusEntry>;
-};
 
 describe('hessian-probe onnx analyze on the corpus', () => {
   let dir: string;
@@ -36,21 +22,21 @@ describe('hessian-probe onnx analyze on the corpus', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(Object.entries(models))(
+  it.each(Object.entries(CORPUS_MODELS))(
     '%s: λmax within 1e-3 of the float64 reference',
     async (name, ref) => {
       const json = join(dir, `${name}.json`);
       const inputs = Object.entries(ref.inputs).flatMap(([input, file]) => [
         '--inputs',
-        `${input}=${join(CORPUS, file)}`,
+        `${input}=${join(CORPUS_FOLDER, file)}`,
       ]);
       const run = await captureCli([
         'onnx',
         'analyze',
-        join(CORPUS, ref.file),
+        join(CORPUS_FOLDER, ref.file),
         ...inputs,
         '--labels',
-        join(CORPUS, ref.labels),
+        join(CORPUS_FOLDER, ref.labels),
         '--loss',
         ref.loss,
         '--analyses',
