@@ -183,15 +183,16 @@ export function lossInput(model: ModelProto, output: string, loss: 'ce' | 'mse' 
  */
 export function defaultParameters(model: ModelProto): string[] {
   return parameterRoleInitializers(model)
-    .filter(
-      ({ values }) => values.length > 1 && Array.prototype.every.call(values, Number.isFinite),
-    )
-    .map(({ name }) => name);
+    .filter((t) => {
+      const values = decodeTensor(t).values;
+      return values.length > 1 && values.every(Number.isFinite);
+    })
+    .map((t) => t.name ?? '');
 }
 
 /**
  * The float32 initializers in a parameter's role, by the rules of {@link defaultParameters},
- * with their values, before its exclusions (scalars, and tensors holding ±∞ or NaN, such as an
+ * before its exclusions (scalars, and tensors holding ±∞ or NaN, such as an
  * additive attention mask of 0 and −∞).
  *
  * @example
@@ -201,9 +202,7 @@ export function defaultParameters(model: ModelProto): string[] {
  * parameterRoleInitializers(model).map((t) => t.name); // ['w1', 'b1', 'w2', 'b2']
  * ```
  */
-export function parameterRoleInitializers(
-  model: ModelProto,
-): { name: string; values: ArrayLike<number> }[] {
+export function parameterRoleInitializers(model: ModelProto): TensorProto[] {
   const { nodes, initializers } = analysedGraph(model);
   const source = new Map<string, string>();
   const layerOutputs = new Set<string>();
@@ -227,9 +226,9 @@ export function parameterRoleInitializers(
     }
     if (consumer) for (const o of node.output ?? []) layerOutputs.add(o);
   }
-  return initializers
-    .filter((t) => chosen.has(t.name ?? '') && t.dataType === onnx.TensorProto.DataType.FLOAT)
-    .map((t) => ({ name: t.name ?? '', values: decodeTensor(t).values }));
+  return initializers.filter(
+    (t) => chosen.has(t.name ?? '') && t.dataType === onnx.TensorProto.DataType.FLOAT,
+  );
 }
 
 /** The element types of graph inputs the conversion feeds. */

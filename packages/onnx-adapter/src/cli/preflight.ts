@@ -21,18 +21,13 @@ export interface PreflightSources {
   readonly parameters: readonly string[];
 }
 
-/** The first non-finite value of `values`, as `[flat index, value]`. */
-function firstNonFinite(values: ArrayLike<number>): [number, number] | undefined {
+/** The first value of `values` that fails `test`, as `[flat index, value]`. */
+function firstFailing(
+  values: ArrayLike<number>,
+  test: (value: number) => boolean,
+): [number, number] | undefined {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) return [i, values[i]];
-  }
-  return undefined;
-}
-
-/** The first NaN of `values`, as `[flat index, value]`. */
-function firstNaN(values: ArrayLike<number>): [number, number] | undefined {
-  for (let i = 0; i < values.length; i++) {
-    if (Number.isNaN(values[i])) return [i, values[i]];
+    if (!test(values[i])) return [i, values[i]];
   }
   return undefined;
 }
@@ -56,9 +51,9 @@ function checkInitializers(
   parameters: ReadonlySet<string>,
   modelPath: string,
 ): void {
-  let roles: Map<string, ArrayLike<number>>;
+  let roles: Set<string>;
   try {
-    roles = new Map(parameterRoleInitializers(model).map((t) => [t.name, t.values]));
+    roles = new Set(parameterRoleInitializers(model).map((t) => t.name ?? ''));
   } catch (error) {
     throw asInputError(error, modelPath);
   }
@@ -72,7 +67,10 @@ function checkInitializers(
     }
     const name = tensor.name ?? '';
     const weightLike = parameters.has(name) || (roles.has(name) && !isAdditiveMask(decoded.values));
-    const bad = weightLike ? firstNonFinite(decoded.values) : firstNaN(decoded.values);
+    const bad = firstFailing(
+      decoded.values,
+      weightLike ? Number.isFinite : (v) => !Number.isNaN(v),
+    );
     if (bad !== undefined) {
       throw new CliUsageError(
         `${modelPath}: expected finite weights, got ${bad[1]} in initializer '${tensor.name}' at index ${indexOf(bad[0], decoded.shape)} (did training diverge? export a checkpoint from before)`,
@@ -127,7 +125,7 @@ export async function preflight(
       if (output === undefined) continue;
       shapes.set(name, output.dims);
       if (!(output.data instanceof Float32Array)) continue;
-      const bad = firstNonFinite(output.data);
+      const bad = firstFailing(output.data, Number.isFinite);
       if (bad !== undefined) {
         throw new CliUsageError(
           `${modelPath}: onnxruntime computes ${bad[1]} in output '${name}' at index ${indexOf(bad[0], output.dims)} on --inputs ${files} (finite inputs and parameters: float32 overflow inside the model, or a constant such as a −∞ mask reaching the output); rescale the inputs, or mask the logits after the model`,
