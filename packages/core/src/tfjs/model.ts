@@ -2,7 +2,7 @@ import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { OptionError } from '../errors.js';
 import { FLOAT32_PRECISION, type LinearOperator } from '../operator.js';
 import { checkInteger, checkOneOf } from '../options.js';
-import { denseChainPlan, denseChainProducts } from './dense-chain-hvp.js';
+import { DENSE_CHAIN_ACTIVATIONS, denseChainPlan, denseChainProducts } from './dense-chain-hvp.js';
 import { LossError, UnsupportedLayerError } from './errors.js';
 import { gaussNewtonVectorProduct } from './ggn.js';
 import {
@@ -116,22 +116,11 @@ export const SUPPORTED_LAYERS: readonly string[] = [
   'Softmax',
 ];
 
-/** Activations (a layer's `activation`) {@link modelCurvature} supports; softmax only last. */
-export const SUPPORTED_ACTIVATIONS: readonly string[] = [
-  'linear',
-  'relu',
-  'tanh',
-  'sigmoid',
-  'elu',
-  'selu',
-  'softplus',
-  'softsign',
-  'swish',
-  'mish',
-  'gelu',
-  'gelu_new',
-  'softmax',
-];
+/**
+ * Activations (a layer's `activation`) {@link modelCurvature} supports: every elementwise one,
+ * which the Dense-chain fast path differentiates too, and softmax, only last.
+ */
+export const SUPPORTED_ACTIVATIONS: readonly string[] = [...DENSE_CHAIN_ACTIVATIONS, 'softmax'];
 
 /**
  * Exact curvature of a tfjs-layers model (Sequential or functional, one output) on a probe set,
