@@ -10,6 +10,7 @@
 import { type ClassHierarchyResult, classHierarchy } from '@hessian-probe/core/tfjs';
 import {
   CLASSES,
+  digitClassifier,
   formatMeanSd,
   formatNumber,
   loadDigits,
@@ -146,21 +147,7 @@ export async function runClassHierarchy(
     probe.map((i) => train.classes[i]),
     'int32',
   );
-  const model = tf.sequential({
-    layers: [
-      tf.layers.dense({
-        inputShape: [PIXELS],
-        units: hidden,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed }),
-      }),
-      tf.layers.dense({
-        units: CLASSES,
-        activation: 'softmax',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-      }),
-    ],
-  });
+  const model = digitClassifier(tf, { hidden, seed });
   // Not owned by the model (only optimizers given by name are): disposed below.
   const optimizer = tf.train.adam(1e-3);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });

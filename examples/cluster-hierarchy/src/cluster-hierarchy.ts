@@ -11,6 +11,7 @@ import { type ClassHierarchyResult, classHierarchy } from '@hessian-probe/core/t
 import { firstPerClass } from '@hessian-probe/example-generalization-survey/datasets';
 import {
   CLASSES,
+  digitClassifier,
   type Figure,
   formatMeanSd,
   formatNumber,
@@ -136,21 +137,7 @@ export async function runClusterHierarchy(options: ClusterHierarchyOptions): Pro
       xTest: tf.tensor2d(test.images, [test.size, PIXELS]),
       yTest: tf.tensor1d(test.classes, 'int32'),
     };
-    const model = tf.sequential({
-      layers: [
-        tf.layers.dense({
-          inputShape: [PIXELS],
-          units: hidden,
-          activation: 'relu',
-          kernelInitializer: tf.initializers.glorotUniform({ seed }),
-        }),
-        tf.layers.dense({
-          units: CLASSES,
-          activation: 'softmax',
-          kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-        }),
-      ],
-    });
+    const model = digitClassifier(tf, { hidden, seed });
     const optimizer = tf.train.adam(1e-3);
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
     try {

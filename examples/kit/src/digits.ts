@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { createRandom } from '@hessian-probe/core';
+import type * as tfjs from '@tensorflow/tfjs';
 
 /** Pixels per image (28 × 28). */
 export const PIXELS = 784;
@@ -93,4 +94,38 @@ function toSet(items: readonly { image: number[]; label: number }[]): DigitSet {
     classes[i] = label;
   }
   return { images, labels, classes, size };
+}
+
+/**
+ * The 784-h-10 ReLU MLP with a softmax output that the class-structure experiments train on the
+ * digits: Glorot-uniform weights seeded `seed` (hidden layer) and `seed + 1` (output), zero
+ * biases. Not compiled: the caller chooses the optimizer (and disposes it).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * const model = digitClassifier(tf, { hidden: 32, seed: 1 });
+ * model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+ * ```
+ */
+export function digitClassifier(
+  tf: typeof tfjs,
+  options: { readonly hidden: number; readonly seed: number },
+): tfjs.Sequential {
+  const { hidden, seed } = options;
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({
+        inputShape: [PIXELS],
+        units: hidden,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+      tf.layers.dense({
+        units: CLASSES,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+    ],
+  });
 }

@@ -7,6 +7,7 @@
 export {
   CLASSES,
   type DigitSet,
+  digitClassifier,
   type LoadDigitsOptions,
   loadDigits,
   PIXELS,
