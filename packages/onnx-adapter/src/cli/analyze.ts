@@ -16,12 +16,7 @@ import {
   describeBackendChoice,
   selectBackend,
 } from '@hessian-probe/core/backends';
-import {
-  assembleReport,
-  type PreparedAnalyses,
-  prepareAnalyses,
-  reportOf,
-} from '@hessian-probe/core/internal';
+import { assembleReport, prepareAnalyses, reportOf } from '@hessian-probe/core/internal';
 import type { Tf } from '@hessian-probe/core/tfjs';
 import * as tfjs from '@tensorflow/tfjs';
 import { env as ortEnv } from 'onnxruntime-node';
@@ -37,6 +32,7 @@ import {
   asInputError,
   type CliIo,
   CliUsageError,
+  checkedInput,
   EXIT,
   jsonText,
   type LabelRows,
@@ -75,23 +71,13 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
       { flag: '--labels file', path: o.labels },
     ],
   );
-  let parameters: readonly string[];
-  try {
-    parameters = o.parameters ?? defaultParameters(model);
-  } catch (error) {
-    throw asInputError(error, modelPath);
-  }
+  const parameters = o.parameters ?? checkedInput(modelPath, () => defaultParameters(model));
   const outputShapes = await preflight(bytes, model, inputs, {
     modelPath,
     inputFiles: files,
     parameters,
   });
-  let rows: LabelRows;
-  try {
-    rows = labelRows(model, outputShapes, size);
-  } catch (error) {
-    throw asInputError(error, modelPath);
-  }
+  const rows = checkedInput(modelPath, () => labelRows(model, outputShapes, size));
   const labels = readLabels(labelArray, o.labels, o.loss, rows);
   const name = model.graph?.name || basename(modelPath, '.onnx');
   if (o.forwardOnly) {
@@ -128,12 +114,9 @@ export async function analyze(modelPath: string, values: Values, io: CliIo): Pro
       { kind: o.kind, probeSize: size, graph: { model, loss: o.loss } },
     );
     // 3. The analyses' options, checked against the model before any product.
-    let prepared: PreparedAnalyses;
-    try {
-      prepared = prepareAnalyses(context, { analyses: o.analyses, seed: o.seed });
-    } catch (error) {
-      throw asInputError(error, 'onnx analyze');
-    }
+    const prepared = checkedInput('onnx analyze', () =>
+      prepareAnalyses(context, { analyses: o.analyses, seed: o.seed }),
+    );
     progress(
       `  conversion: max |onnxruntime − tfjs| = ${fmt(check.maxAbsDifference)} (relative ${fmt(check.relativeDifference)} ≤ ${fmt(check.tolerance)}); ${layout.dim} parameters in ${layout.blocks.length} initializers; at most ${prepared.cost} products`,
     );

@@ -54,6 +54,18 @@ export function asInputError(error: unknown, context: string): unknown {
 }
 
 /**
+ * `compute()`, with a typed error of the input-checking phase (or a file error) rethrown as a
+ * usage error naming `context` ({@link asInputError}).
+ */
+export function checkedInput<T>(context: string, compute: () => T): T {
+  try {
+    return compute();
+  } catch (error) {
+    throw asInputError(error, context);
+  }
+}
+
+/**
  * Reads and parses the model file: the checks of `parseModel`, with `ai.onnx.ml` post-processing
  * (scikit-learn exports) let through for the conversion to cut off ({@link parseAnalysableModel}).
  */
@@ -84,12 +96,7 @@ function declaredInputs(
   model: ModelProto,
   where: string,
 ): { name: string; type: InputType; shape?: number[] }[] {
-  let types: InputType[];
-  try {
-    types = graphInputs(model).types;
-  } catch (error) {
-    throw asInputError(error, where);
-  }
+  const { types } = checkedInput(where, () => graphInputs(model));
   const graph = model.graph;
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
   return (graph?.input ?? [])

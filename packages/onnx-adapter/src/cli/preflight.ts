@@ -10,7 +10,7 @@ import { graphInputs, parameterRoleInitializers } from '../graph.js';
 import { type ModelProto, onnx } from '../proto.js';
 import { type HostInput, ortFeeds } from '../runtime.js';
 import { decodeTensor } from '../tensor.js';
-import { asInputError, CliUsageError, errorMessage, indexOf, oneLine } from './io.js';
+import { CliUsageError, checkedInput, errorMessage, indexOf, oneLine } from './io.js';
 
 /** Where the model and the probe inputs came from, for messages, and what is analysed. */
 export interface PreflightSources {
@@ -51,20 +51,13 @@ function checkInitializers(
   parameters: ReadonlySet<string>,
   modelPath: string,
 ): void {
-  let roles: Set<string>;
-  try {
-    roles = new Set(parameterRoleInitializers(model).map((t) => t.name ?? ''));
-  } catch (error) {
-    throw asInputError(error, modelPath);
-  }
+  const roles = checkedInput(
+    modelPath,
+    () => new Set(parameterRoleInitializers(model).map((t) => t.name ?? '')),
+  );
   for (const tensor of model.graph?.initializer ?? []) {
     if (tensor.dataType !== onnx.TensorProto.DataType.FLOAT) continue;
-    let decoded: ReturnType<typeof decodeTensor>;
-    try {
-      decoded = decodeTensor(tensor);
-    } catch (error) {
-      throw asInputError(error, modelPath);
-    }
+    const decoded = checkedInput(modelPath, () => decodeTensor(tensor));
     const name = tensor.name ?? '';
     const weightLike = parameters.has(name) || (roles.has(name) && !isAdditiveMask(decoded.values));
     const bad = firstFailing(
