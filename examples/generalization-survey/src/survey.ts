@@ -16,12 +16,13 @@ import {
   formatNumber,
   markdownTable,
   seriesFigure,
+  spearman,
   type TInterval,
   tInterval,
 } from '@hessian-probe/example-kit';
 import type * as tfjs from '@tensorflow/tfjs';
 import { DATASET_NAMES, type Dataset, type DatasetName, loadDataset } from './datasets.js';
-import { type CorrelationInterval, correlationInterval, spearman } from './stats.js';
+import { type CorrelationInterval, correlationInterval } from './stats.js';
 
 /** Options of {@link runSurvey}. */
 export interface SurveyOptions {

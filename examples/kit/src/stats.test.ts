@@ -3,8 +3,11 @@ import {
   formatMeanSd,
   meanSd,
   pairedChange,
+  pearson,
+  ranks,
   sideOf,
   signTest,
+  spearman,
   studentTCdf,
   studentTQuantile,
   thresholdVerdict,
@@ -116,5 +119,32 @@ describe('thresholdVerdict', () => {
     expect(thresholdVerdict([0.02, 0.03, 0.025], 0.1, 'above')).toMatch(/^does not agree/);
     expect(thresholdVerdict([0.05, 0.15, 0.1], 0.1, 'below')).toMatch(/^not clear/);
     expect(thresholdVerdict([0.01], 0.1, 'below')).toBe('not judged: one seed');
+  });
+});
+
+describe('correlations', () => {
+  it('ranks ties at their mean rank', () => {
+    expect(ranks([10, 30, 20, 30])).toEqual([1, 3.5, 2, 3.5]);
+  });
+
+  it('Spearman is 1 for any increasing map and −1 for a decreasing one', () => {
+    const x = [0.1, 0.5, 0.2, 3, 1];
+    expect(spearman(x, x.map(Math.exp))).toBeCloseTo(1, 14);
+    expect(
+      spearman(
+        x,
+        x.map((v) => -(v ** 3)),
+      ),
+    ).toBeCloseTo(-1, 14);
+    expect(pearson([1, 2, 3], [2, 4, 7])).toBeCloseTo(0.9933992677987828, 14);
+  });
+});
+
+describe('spearman', () => {
+  it('is 1 for a monotone pair, −1 for a reversed one, and handles ties', () => {
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 45])).toBe(1);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBe(-1);
+    // Ranks of [1, 1, 2] are [1.5, 1.5, 3]; against [0, 1, 2]: ρ = 1.5/√(1.5·2).
+    expect(spearman([1, 1, 2], [0, 1, 2])).toBeCloseTo(1.5 / Math.sqrt(1.5 * 2), 14);
   });
 });

@@ -318,3 +318,40 @@ export function pairedChange(
 function formatEnd(value: number): string {
   return Number.isFinite(value) ? value.toPrecision(2) : String(value);
 }
+
+/** Ranks 1..n of the values, ties given their mean rank. */
+export function ranks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+  const out = new Array<number>(values.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
+    for (let j = start; j <= end; j++) out[order[j].i] = (start + end) / 2 + 1;
+    start = end + 1;
+  }
+  return out;
+}
+
+/** Pearson's correlation of two equally long samples (NaN when one is constant). */
+export function pearson(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) {
+    throw new RangeError(`pearson: expected equal lengths, got ${a.length} and ${b.length}`);
+  }
+  if (a.length < 2) throw new RangeError(`pearson: expected at least 2 pairs, got ${a.length}`);
+  const ma = a.reduce((s, v) => s + v, 0) / a.length;
+  const mb = b.reduce((s, v) => s + v, 0) / b.length;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** Spearman's rank correlation (Pearson's on the ranks, ties at their mean rank). */
+export function spearman(a: readonly number[], b: readonly number[]): number {
+  return pearson(ranks(a), ranks(b));
+}

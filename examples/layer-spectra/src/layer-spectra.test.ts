@@ -7,7 +7,6 @@ import {
   formatTraining,
   type LayerSpectraRow,
   runLayerSpectra,
-  spearman,
 } from './layer-spectra.js';
 
 beforeAll(async () => {
@@ -187,15 +186,6 @@ describe('formatClaims', () => {
         new Array(4).fill('too few checkpoints (n < 4)'),
       );
     }
-  });
-});
-
-describe('spearman', () => {
-  it('is 1 for a monotone pair, −1 for a reversed one, and handles ties', () => {
-    expect(spearman([1, 2, 3, 4], [10, 20, 30, 45])).toBe(1);
-    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBe(-1);
-    // Ranks of [1, 1, 2] are [0.5, 0.5, 2]; against [0, 1, 2]: ρ = 1.5/√(1.5·2).
-    expect(spearman([1, 1, 2], [0, 1, 2])).toBeCloseTo(1.5 / Math.sqrt(1.5 * 2), 14);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   loadDigits,
   markdownTable,
   sideOf,
+  spearman,
   thresholdVerdict,
   tInterval,
 } from '@hessian-probe/example-kit';
@@ -473,33 +474,6 @@ export function formatLayers(rows: readonly LayerSpectraRow[], model: ModelSize)
   );
 }
 
-/** Spearman's rank correlation of two equally long samples (ties get their mean rank). */
-export function spearman(a: readonly number[], b: readonly number[]): number {
-  const ranks = (x: readonly number[]) => {
-    const order = x.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
-    const r = new Array<number>(x.length);
-    for (let i = 0; i < order.length; ) {
-      let j = i;
-      while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
-      for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const mean = (ra.length - 1) / 2;
-  let cov = 0;
-  let va = 0;
-  let vb = 0;
-  for (let i = 0; i < ra.length; i++) {
-    cov += (ra[i] - mean) * (rb[i] - mean);
-    va += (ra[i] - mean) ** 2;
-    vb += (rb[i] - mean) ** 2;
-  }
-  return cov / Math.sqrt(va * vb);
-}
-
 /**
  * A comparison of the runs with the paper's qualitative claims, each decided by the spread over
  * seeds: Spearman ρ per layer and seed (over the checkpoints after epoch 0) judged by the sign of
@@ -529,6 +503,8 @@ export function formatClaims(rows: readonly LayerSpectraRow[]): string {
     layers.map((layer) =>
       seeds.map((seed) => {
         const series = overRows.filter((r) => r.layer === layer && r.seed === seed);
+        // Undefined on fewer than 2 checkpoints (the claims below then say too few).
+        if (series.length < 2) return Number.NaN;
         return spearman(
           series.map((r) => r[metric]),
           series.map((r) => r.testLoss - r.trainLoss),
