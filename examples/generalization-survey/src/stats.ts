@@ -1,6 +1,6 @@
 /**
- * Correlations over runs for the survey's verdicts: Pearson's r and Spearman's ρ with Fisher-z
- * confidence intervals (the means over seeds, t-intervals and sign tests are the example kit's).
+ * Fisher-z confidence intervals of the correlations over runs for the survey's verdicts (the
+ * correlations themselves, means over seeds, t-intervals and sign tests are the example kit's).
  * The normal distribution function is the regularized lower incomplete gamma function
  * P(½, z²/2) by its power series, accurate to about 1e-15 for |z| < 8.
  */
